@@ -1,0 +1,109 @@
+//! Conversions between wire messages and domain types; the one place that decides how absent wire fields map.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::json::{chrono_to_timestamp, timestamp_to_chrono};
+use super::wire;
+use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+
+fn time(ts: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    ts.as_ref().and_then(timestamp_to_chrono)
+}
+
+fn epoch() -> DateTime<Utc> {
+    Utc.timestamp_opt(0, 0).single().unwrap_or_default()
+}
+
+pub fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(chrono_to_timestamp(t))
+}
+
+pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+    t.map(chrono_to_timestamp)
+}
+
+impl From<&ServiceAccount> for wire::ServiceAccount {
+    fn from(a: &ServiceAccount) -> Self {
+        wire::ServiceAccount {
+            id: Some(a.id.clone()),
+            namespace_id: Some(a.namespace_id.clone()),
+            originator_id: (!a.originator_id.is_empty()).then(|| a.originator_id.clone()),
+            description: Some(a.description.clone()),
+            user_id: Some(a.user_id.clone()),
+            expires_at: opt_ts(a.expires_at),
+            created_at: ts(a.created_at),
+            modified_at: ts(a.modified_at),
+            accessed_at: opt_ts(a.accessed_at),
+        }
+    }
+}
+
+impl From<wire::ServiceAccount> for ServiceAccount {
+    fn from(a: wire::ServiceAccount) -> Self {
+        ServiceAccount {
+            expires_at: time(&a.expires_at),
+            created_at: time(&a.created_at).unwrap_or_else(epoch),
+            modified_at: time(&a.modified_at).unwrap_or_else(epoch),
+            accessed_at: time(&a.accessed_at),
+            id: a.id.unwrap_or_default(),
+            namespace_id: a.namespace_id.unwrap_or_default(),
+            originator_id: a.originator_id.unwrap_or_default(),
+            description: a.description.unwrap_or_default(),
+            user_id: a.user_id.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&Namespace> for wire::Namespace {
+    fn from(n: &Namespace) -> Self {
+        wire::Namespace {
+            id: n.id.clone(),
+            parent_id: n.parent_id.clone(),
+            created_at: ts(n.created_at),
+            modified_at: ts(n.modified_at),
+            deleted_at: None,
+            name: n.name.clone(),
+            route_count: n.route_count,
+            policy_count: n.policy_count,
+            originator_id: n.originator_id.clone(),
+        }
+    }
+}
+
+impl From<wire::Namespace> for Namespace {
+    fn from(n: wire::Namespace) -> Self {
+        Namespace {
+            created_at: time(&n.created_at).unwrap_or_else(epoch),
+            modified_at: time(&n.modified_at).unwrap_or_else(epoch),
+            id: n.id,
+            parent_id: n.parent_id,
+            name: n.name,
+            originator_id: n.originator_id,
+            route_count: n.route_count,
+            policy_count: n.policy_count,
+        }
+    }
+}
+
+impl From<&DirectoryUser> for wire::UserInfo {
+    fn from(u: &DirectoryUser) -> Self {
+        wire::UserInfo {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            groups: u.groups.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<wire::UserInfo> for DirectoryUser {
+    fn from(u: wire::UserInfo) -> Self {
+        DirectoryUser {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            groups: u.groups,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Persistence behind one `Store` trait (SQLite now; PostgreSQL can be added without touching handlers): the
+//! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
+//! The store never sees a JWT.
+
+pub mod filter;
+pub mod sqlite;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{Code, ConnectError};
+use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+
+pub use filter::{Expr, Field, Op, OrderKey};
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotFound(_) => Code::NotFound,
+            StoreError::AlreadyExists(_) => Code::AlreadyExists,
+            StoreError::FailedPrecondition(_) => Code::FailedPrecondition,
+            StoreError::InvalidArgument(_) => Code::InvalidArgument,
+            // Details of storage failures go to the log, not to callers.
+            StoreError::Internal(_) => return ConnectError::internal("internal storage error"),
+        };
+        ConnectError::new(code, e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of results and how many matched before paging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// A filtered, ordered page of accounts. `order` is applied as given, then by `id` so pages are stable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountQuery {
+    pub filter: Option<Expr>,
+    pub order: Vec<OrderKey>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A stored account with the state needed to tell its current token from superseded ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub account: ServiceAccount,
+    /// Issue time (`iat`) of the account's current token.
+    pub issued_at: DateTime<Utc>,
+    /// Tokens issued before `issued_at` keep verifying until this instant (a rotation's grace period).
+    pub grace_until: Option<DateTime<Utc>>,
+}
+
+/// Which editable fields an update replaces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountPatch {
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub namespace_id: Option<String>,
+    /// `Some(None)` clears the expiry.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// What an update does to the account's token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reissue {
+    pub issued_at: DateTime<Utc>,
+    pub grace_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportCounts {
+    pub inserted: u64,
+    pub updated: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// Who acted: `bootstrap`, `admin`, `cli`, … (never a credential).
+    pub actor: String,
+    /// `create`, `update`, `rotate`, `delete`, `import`.
+    pub action: String,
+    /// `service_account`, `namespace`, `directory`.
+    pub target_kind: String,
+    pub target_id: String,
+    /// Non-secret detail, e.g. the user id and namespace of an account.
+    pub detail: String,
+}
+
+/// Who performs a write and when; recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+pub trait Store: Clone + Send + Sync + 'static {
+    // ---- namespaces ----
+    fn list_namespaces(&self) -> impl Future<Output = StoreResult<Vec<Namespace>>> + Send;
+    fn get_namespace(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Namespace>>> + Send;
+    /// Creates a namespace under `parent_id` (empty only for the first, root namespace). Names are unique among
+    /// siblings, case-insensitively (`AlreadyExists`); the parent must exist (`InvalidArgument`).
+    fn create_namespace(
+        &self,
+        parent_id: &str,
+        name: &str,
+        originator_id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Namespace>> + Send;
+    /// Renames (and optionally re-parents) a namespace; refuses to make a cycle.
+    fn update_namespace(
+        &self,
+        id: &str,
+        name: &str,
+        parent_id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Namespace>> + Send;
+    /// Refused with `FailedPrecondition` while it has children or accounts; `NotFound` for an unknown id.
+    fn delete_namespace(
+        &self,
+        id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- directory ----
+    /// Case-insensitive match against id, name, email and groups; prefix matches rank before substring
+    /// matches, then by name and id.
+    fn query_users(
+        &self,
+        query: &str,
+        offset: u64,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Page<DirectoryUser>>> + Send;
+    fn get_user(&self, id: &str)
+    -> impl Future<Output = StoreResult<Option<DirectoryUser>>> + Send;
+    /// Inserts or replaces users by id, all in one transaction.
+    fn upsert_users(
+        &self,
+        users: &[DirectoryUser],
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<ImportCounts>> + Send;
+
+    // ---- service accounts ----
+    /// `AlreadyExists` when the id is taken; `InvalidArgument` when the namespace does not exist.
+    fn create_account(
+        &self,
+        account: &ServiceAccount,
+        issued_at: DateTime<Utc>,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<AccountRecord>> + Send;
+    fn get_account(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<AccountRecord>>> + Send;
+    fn list_accounts(
+        &self,
+        query: &AccountQuery,
+    ) -> impl Future<Output = StoreResult<Page<ServiceAccount>>> + Send;
+    /// Applies `patch`, sets `modified_at`, and when `reissue` is given records the new token's issue state
+    /// (audited as `rotate`). `NotFound` for an unknown id.
+    fn update_account(
+        &self,
+        id: &str,
+        patch: &AccountPatch,
+        reissue: Option<Reissue>,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<AccountRecord>> + Send;
+    /// Returns whether an account was deleted; an unknown id is not an error.
+    fn delete_account(
+        &self,
+        id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records use of an account (not audited).
+    fn touch_accessed(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- audit ----
+    /// Newest first.
+    fn list_audit(&self, limit: u64) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+}

@@ -1,0 +1,4 @@
+//! SQLite implementation of `Store`.
+
+#[derive(Clone)]
+pub struct SqliteStore {}
