@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// `$XDG_DATA_HOME/sacon`, falling back to `~/.local/share/sacon`.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("sacon")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("sacon")
 }
 
 pub fn secret_path(data_dir: &Path) -> PathBuf {

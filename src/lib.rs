@@ -2,12 +2,13 @@
 //! service accounts. One crate; every front end reaches the store through `api::Client` and the server.
 
 pub mod api;
-pub mod model;
-pub mod store;
-pub mod token;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod embedded;
+pub mod logging;
+pub mod model;
 pub mod server;
+pub mod store;
+pub mod token;
 pub mod tui;
-pub mod cli;

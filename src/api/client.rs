@@ -420,6 +420,19 @@ impl Client {
         }
     }
 
+    /// Inserts or replaces directory users by id, all or nothing; returns (inserted, updated).
+    pub async fn import_users(&self, users: &[DirectoryUser]) -> Result<(u64, u64), ConnectError> {
+        let resp: wire::ImportUsersResponse = self
+            .call(
+                paths::IMPORT_USERS,
+                &wire::ImportUsersRequest {
+                    users: users.iter().map(Into::into).collect(),
+                },
+            )
+            .await?;
+        Ok((resp.inserted.max(0) as u64, resp.updated.max(0) as u64))
+    }
+
     /// Probes the namespace and directory services; a server that lacks one answers `unimplemented`.
     pub async fn capabilities(&self) -> Result<Capabilities, ConnectError> {
         let namespaces = present(self.list_namespaces().await)?;

@@ -514,11 +514,35 @@ pub struct GetUserInfoResponse {
     pub user_info: Option<UserInfo>,
 }
 
+// ---- sacon.directory.DirectoryService (sacon's own; Pomerium has no such call) ----
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct ImportUsersRequest {
+    #[prost(message, repeated, tag = "1")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
+    pub users: Vec<UserInfo>,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct ImportUsersResponse {
+    #[prost(int64, tag = "1")]
+    #[serde(default, skip_serializing_if = "is_default", with = "int_string")]
+    pub inserted: i64,
+    #[prost(int64, tag = "2")]
+    #[serde(default, skip_serializing_if = "is_default", with = "int_string")]
+    pub updated: i64,
+}
+
 /// Fully qualified method paths, `/<package>.<Service>/<Method>`.
 pub mod paths {
     pub const CONFIG: &str = "pomerium.config.ConfigService";
     pub const NAMESPACES: &str = "pomerium.dashboard.NamespaceService";
     pub const USERS: &str = "pomerium.dashboard.UserService";
+    pub const DIRECTORY: &str = "sacon.directory.DirectoryService";
 
     pub const GET_SERVER_INFO: &str = "/pomerium.config.ConfigService/GetServerInfo";
     pub const CREATE_SERVICE_ACCOUNT: &str = "/pomerium.config.ConfigService/CreateServiceAccount";
@@ -531,4 +555,5 @@ pub mod paths {
     pub const DELETE_NAMESPACE: &str = "/pomerium.dashboard.NamespaceService/DeleteNamespace";
     pub const QUERY_USERS: &str = "/pomerium.dashboard.UserService/QueryUsers";
     pub const GET_USER_INFO: &str = "/pomerium.dashboard.UserService/GetUserInfo";
+    pub const IMPORT_USERS: &str = "/sacon.directory.DirectoryService/ImportUsers";
 }

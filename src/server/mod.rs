@@ -14,3 +14,10 @@ pub struct ServerConfig {
 pub struct ServerHandle {
     pub addr: SocketAddr,
 }
+
+/// `sacon serve`: opens `config.data_dir`, binds `listen`, prints `listening on http://HOST:PORT` as the first
+/// line on stdout, and serves until SIGINT/SIGTERM.
+pub async fn serve_forever(listen: &str, config: ServerConfig) -> anyhow::Result<()> {
+    let _ = (listen, config);
+    anyhow::bail!("not wired yet")
+}
