@@ -1,1 +1,357 @@
-//! The scripting CLI.
+//! The command line: clap definitions of every command and global flag, dispatch to the command modules, and
+//! the exit-code contract (0 success, 1 API or I/O error printed as `error: <code>: <message>`, 2 usage error).
+
+mod accounts;
+mod directory;
+pub mod import;
+mod namespaces;
+pub mod output;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::api::{Code, ConnectError};
+use crate::embedded::{self, ConnectOptions, Connection};
+use crate::model::{Expiry, NamespaceTree, sanitize};
+
+/// Runs `sacon` with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    // clap prints its own usage errors and exits with 2.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.render());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sacon",
+    version,
+    about = "Service accounts for Pomerium-style APIs: a terminal console, a scripting CLI and an API server",
+    long_about = "Service accounts for Pomerium-style APIs.\n\n\
+        With no command, sacon opens the terminal console. Without --api-url, every command works on the \
+        embedded console in the data directory (created, with a demo directory, on first use); with --api-url \
+        it talks to a `sacon serve` or a Pomerium server, authenticating with --token-file, $SACON_TOKEN or \
+        --shared-secret-file."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command takes, before or after the command name.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// API server to talk to (http:// or https://); without it, the embedded console in --data-dir.
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_api_url)]
+    pub api_url: Option<String>,
+    /// File holding an admin token, sent as `Authorization: Pomerium <token>` (or set $SACON_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// File holding the server's shared secret (base64 of 32 bytes), to sign admin credentials with.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub shared_secret_file: Option<PathBuf>,
+    /// Data directory of the embedded console and of `serve` [default: $XDG_DATA_HOME/sacon].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PEM file of a private CA to trust for --api-url.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Create a new data directory empty, without the demo namespaces and users.
+    #[arg(long, global = true)]
+    pub no_demo: bool,
+    /// How long one API call may take.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server.
+    Serve(serve::ServeArgs),
+    /// List and change the namespace tree.
+    #[command(subcommand)]
+    Namespaces(namespaces::NamespacesCommand),
+    /// List, create, show, rotate and delete service accounts.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Import and search directory users.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
+    /// Admin tokens for other Connect clients.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+/// Why a command failed, and so which exit code it ends with.
+#[derive(Debug)]
+pub enum CliError {
+    /// A bad flag value or combination: exit 2.
+    Usage(String),
+    /// The server (or the client talking to it) reported a Connect error: exit 1.
+    Api(ConnectError),
+    /// A file, terminal or runtime problem: exit 1.
+    Io(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Api(_) | CliError::Io(_) => 1,
+        }
+    }
+
+    /// The one stderr line; server messages are untrusted, so everything is sanitized.
+    pub fn render(&self) -> String {
+        match self {
+            CliError::Usage(m) | CliError::Io(m) => format!("error: {}", sanitize(m)),
+            CliError::Api(e) => format!("error: {}: {}", e.code, sanitize(&e.message)),
+        }
+    }
+}
+
+impl From<ConnectError> for CliError {
+    fn from(e: ConnectError) -> Self {
+        CliError::Api(e)
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<ConnectError>() {
+            Ok(c) => CliError::Api(c),
+            Err(e) => CliError::Io(format!("{e:#}")),
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let global = cli.global;
+    match cli.command {
+        None => {
+            let options = connect_options(&global);
+            start_console_logging(&global)?;
+            crate::tui::run(&options).await.map_err(CliError::from)
+        }
+        Some(Command::Serve(args)) => serve::run(&global, args).await,
+        // Needs only the secret, not a server.
+        Some(Command::Token(command)) => token::run(&global, command),
+        Some(command) => {
+            let connection = open(&global).await?;
+            let result = match command {
+                Command::Namespaces(c) => namespaces::run(&connection.client, c).await,
+                Command::Accounts(c) => accounts::run(&connection.client, c).await,
+                Command::Directory(c) => directory::run(&connection.client, c).await,
+                Command::Serve(_) | Command::Token(_) => Ok(()),
+            };
+            connection.close().await;
+            result
+        }
+    }
+}
+
+fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+    // An explicit --token-file wins over the environment.
+    let token = match &global.token_file {
+        Some(_) => None,
+        None => std::env::var("SACON_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
+    };
+    ConnectOptions {
+        api_url: global.api_url.clone(),
+        token_file: global.token_file.clone(),
+        token,
+        shared_secret_file: global.shared_secret_file.clone(),
+        data_dir: global.data_dir.clone(),
+        ca_file: global.ca_file.clone(),
+        no_demo: global.no_demo,
+        timeout: Some(global.timeout),
+    }
+}
+
+/// Connects, starts the log file of an embedded console, and says once when a new data directory was made.
+async fn open(global: &GlobalArgs) -> Result<Connection, CliError> {
+    let connection = embedded::connect(&connect_options(global)).await?;
+    if let Some(dir) = &connection.data_dir {
+        crate::logging::init_file(&crate::config::log_path(dir));
+        if connection.created {
+            let shown = embedded::display_path(dir);
+            if connection.seeded {
+                eprintln!(
+                    "created data directory {shown} with the demo directory (namespaces and 300 users); \
+                     --no-demo to start empty"
+                );
+            } else {
+                eprintln!("created data directory {shown} (empty)");
+            }
+        }
+    }
+    Ok(connection)
+}
+
+/// The console's log goes to a file in the data directory, never to the terminal. The directory is made
+/// here (0700) when missing, which is how the server would make it.
+fn start_console_logging(global: &GlobalArgs) -> Result<(), CliError> {
+    if global.api_url.is_some() {
+        return Ok(());
+    }
+    let dir = global
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::config::default_data_dir);
+    serve::ensure_private_dir(&dir)?;
+    crate::logging::init_file(&crate::config::log_path(&dir));
+    Ok(())
+}
+
+/// The namespace tree, or `None` from a server without the namespace service.
+async fn namespace_tree(client: &crate::api::Client) -> Result<Option<NamespaceTree>, CliError> {
+    match client.list_namespaces().await {
+        Ok(list) => Ok(Some(NamespaceTree::new(list))),
+        Err(e) if e.code == Code::Unimplemented => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Finds a namespace by id or path, or says which were tried.
+fn resolve_namespace<'t>(
+    tree: &'t NamespaceTree,
+    id_or_path: &str,
+) -> Result<&'t crate::model::Namespace, CliError> {
+    tree.resolve(id_or_path).ok_or_else(|| {
+        CliError::Api(ConnectError::not_found(format!(
+            "no namespace has the id or path {id_or_path:?} (see `sacon namespaces list`)"
+        )))
+    })
+}
+
+/// The root namespace ("Global").
+fn root_namespace(tree: &NamespaceTree) -> Result<&crate::model::Namespace, CliError> {
+    tree.roots()
+        .iter()
+        .filter_map(|id| tree.get(id))
+        .find(|ns| ns.parent_id.is_empty())
+        .ok_or_else(|| CliError::Api(ConnectError::not_found("the server has no root namespace")))
+}
+
+/// A namespace as the CLI writes it: names from the root joined by `/`, the form `--namespace` accepts.
+fn slash_path(tree: &NamespaceTree, id: &str) -> String {
+    tree.path_names(id).join("/")
+}
+
+fn parse_api_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(text.trim().to_string()),
+        other => Err(format!("the scheme is {other:?}; use http:// or https://")),
+    }
+}
+
+/// A humantime duration such as `10s`, `500ms`, `30d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (write a duration like 30s, 12h, 30d)"))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err("a timeout must be longer than zero".into());
+    }
+    Ok(d)
+}
+
+/// `never`, `7d`, `30d`, `90d`, `1y` or a future date `YYYY-MM-DD`.
+fn parse_expiry(text: &str) -> Result<Expiry, String> {
+    let expiry = Expiry::parse(text).map_err(|e| e.to_string())?;
+    expiry
+        .resolve(chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
+    Ok(expiry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sacon").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_command() {
+        let a = parse(&["--data-dir", "/d", "accounts", "list"]).unwrap();
+        let b = parse(&["accounts", "list", "--data-dir", "/d"]).unwrap();
+        assert_eq!(a.global.data_dir, Some(PathBuf::from("/d")));
+        assert_eq!(b.global.data_dir, Some(PathBuf::from("/d")));
+        assert_eq!(b.global.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        let exit = |args: &[&str]| parse(args).unwrap_err().exit_code();
+        assert_eq!(
+            exit(&["accounts", "create", "--user-id", "u", "--expires", "soon"]),
+            2
+        );
+        assert_eq!(
+            exit(&[
+                "accounts",
+                "create",
+                "--user-id",
+                "u",
+                "--expires",
+                "2001-01-01"
+            ]),
+            2
+        );
+        assert_eq!(exit(&["accounts", "list", "--output", "xml"]), 2);
+        assert_eq!(exit(&["namespaces", "list", "--output", "csv"]), 2);
+        assert_eq!(exit(&["accounts", "list", "--expiring-within", "soon"]), 2);
+        assert_eq!(exit(&["accounts", "list", "--filter", "[1]"]), 2);
+        assert_eq!(exit(&["accounts", "list", "--include-inherited"]), 2);
+        assert_eq!(exit(&["--timeout", "0s", "accounts", "list"]), 2);
+        assert_eq!(exit(&["--api-url", "ftp://x", "accounts", "list"]), 2);
+        assert!(parse(&["accounts", "create", "--user-id", "u", "--expires", "90d"]).is_ok());
+    }
+
+    #[test]
+    fn errors_render_sanitized_with_their_code() {
+        let e = CliError::Api(ConnectError::not_found("no account \u{1b}[31mx"));
+        assert_eq!(e.render(), "error: not_found: no account [31mx");
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(CliError::Usage("bad".into()).exit_code(), 2);
+        let wrapped: CliError =
+            anyhow::Error::new(ConnectError::new(Code::Unavailable, "down")).into();
+        assert_eq!(wrapped.render(), "error: unavailable: down");
+    }
+}

@@ -1,0 +1,494 @@
+//! `sacon accounts list|create|show|rotate|delete`. A new or rotated JWT goes alone on stdout (one line) and
+//! nowhere else; everything said about it goes to stderr. Listings build the API filter from the namespace
+//! tree and flags, and mark each account unique or impersonated by looking its user id up once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::output::{
+    ListFormat, Stdout, Table, ago_label, date, expires_label, render_fields, rfc3339,
+};
+use super::{
+    CliError, namespace_tree, parse_duration, parse_expiry, resolve_namespace, root_namespace,
+    slash_path,
+};
+use crate::api::convert::opt_ts;
+use crate::api::{Client, Code, wire};
+use crate::model::{AccountKind, Expiry, NamespaceTree, ServiceAccount, sanitize};
+
+/// User-id look-ups in flight at once while listing.
+const LOOKUP_CONCURRENCY: usize = 8;
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// List service accounts.
+    List(ListArgs),
+    /// Create a service account; prints its JWT alone on stdout and its id on stderr.
+    Create(CreateArgs),
+    /// Show one service account.
+    Show {
+        id: String,
+        #[arg(long, short, value_enum, default_value_t = super::output::Format::Table)]
+        output: super::output::Format,
+    },
+    /// Issue a new JWT for an account; prints it alone on stdout.
+    Rotate { id: String },
+    /// Delete a service account (no confirmation; an unknown id is not an error).
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only accounts created in this namespace (id or path like Global/Engineering).
+    #[arg(long, value_name = "ID-or-PATH")]
+    pub namespace: Option<String>,
+    /// With --namespace: also the accounts of its ancestors, which are usable there too.
+    #[arg(long, requires = "namespace")]
+    pub include_inherited: bool,
+    /// Only accounts whose expiry is before now + DURATION (e.g. 30d); already expired ones are included,
+    /// accounts that never expire are not.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expiring_within: Option<Duration>,
+    /// An API filter object, ANDed with the flags above, e.g. '{"user_id": {"$startsWith": "ci-"}}'.
+    #[arg(long, value_name = "JSON", value_parser = parse_filter)]
+    pub filter: Option<Value>,
+    /// Comma-separated fields to sort by, `-` for descending, e.g. -expires_at,user_id.
+    #[arg(long, value_name = "FIELDS", default_value = "")]
+    pub order_by: String,
+    #[arg(long, short, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Namespace id or path [default: the root namespace].
+    #[arg(long, value_name = "ID-or-PATH")]
+    pub namespace: Option<String>,
+    /// The account's user id: a directory user's id makes it impersonated, any other id unique.
+    #[arg(long, value_name = "ID")]
+    pub user_id: String,
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub description: String,
+    /// never, a number of days or years (7d, 30d, 90d, 1y), or a future date YYYY-MM-DD (00:00 UTC).
+    #[arg(long, value_name = "WHEN", default_value = "never", value_parser = parse_expiry)]
+    pub expires: Expiry,
+}
+
+fn parse_filter(text: &str) -> Result<Value, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err("a filter is a JSON object, like '{\"user_id\": \"ci-bot\"}'".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
+pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliError> {
+    let out = Stdout::detect();
+    match command {
+        AccountsCommand::List(args) => list(client, &out, args).await,
+        AccountsCommand::Create(args) => create(client, &out, args).await,
+        AccountsCommand::Show { id, output } => {
+            let account = client.get_account(&id).await?;
+            let tree = namespace_tree(client).await?;
+            let kinds = kinds(client, std::iter::once(account.user_id.as_str())).await?;
+            let row = Row::new(&account, tree.as_ref(), &kinds, None);
+            match output {
+                super::output::Format::Table => out.write(&render_fields(&row.fields(Utc::now()))),
+                super::output::Format::Json => out.json(&row.json()),
+            }
+        }
+        AccountsCommand::Rotate { id } => {
+            let (account, jwt) = client.rotate_account(&id).await?;
+            out.secret_line(&jwt)?;
+            eprintln!(
+                "issued a new token for service account {}",
+                sanitize(&account.id)
+            );
+            Ok(())
+        }
+        AccountsCommand::Delete { id } => {
+            client.delete_account(&id).await?;
+            eprintln!("deleted service account {}", sanitize(&id));
+            Ok(())
+        }
+    }
+}
+
+async fn create(client: &Client, out: &Stdout, args: CreateArgs) -> Result<(), CliError> {
+    let now = Utc::now();
+    // Checked again at send time: a date valid when parsed may have passed at midnight since.
+    let expires_at = args
+        .expires
+        .resolve(now)
+        .map_err(|e| CliError::Usage(format!("--expires: {e}")))?;
+    let tree = namespace_tree(client).await?;
+    let namespace_id = match (&tree, &args.namespace) {
+        (Some(tree), Some(ns)) => Some(resolve_namespace(tree, ns)?.id.clone()),
+        (Some(tree), None) => Some(root_namespace(tree)?.id.clone()),
+        // A server without namespaces: pass the id through, or let the server pick.
+        (None, ns) => ns.clone(),
+    };
+    let request = wire::ServiceAccount {
+        namespace_id,
+        user_id: Some(args.user_id.clone()),
+        description: (!args.description.is_empty()).then(|| args.description.clone()),
+        expires_at: opt_ts(expires_at),
+        ..Default::default()
+    };
+    let (account, jwt) = client.create_account(request).await?;
+    out.secret_line(&jwt)?;
+    let namespace = tree
+        .as_ref()
+        .map(|t| slash_path(t, &account.namespace_id))
+        .unwrap_or_else(|| account.namespace_id.clone());
+    eprintln!(
+        "created service account {} (user {}, namespace {}, expires {})",
+        sanitize(&account.id),
+        sanitize(&account.user_id),
+        sanitize(&namespace),
+        account
+            .expires_at
+            .map(rfc3339)
+            .unwrap_or_else(|| "never".into())
+    );
+    Ok(())
+}
+
+async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliError> {
+    let now = Utc::now();
+    let tree = namespace_tree(client).await?;
+    let selected = match (&tree, &args.namespace) {
+        (_, None) => None,
+        (Some(tree), Some(ns)) => Some(resolve_namespace(tree, ns)?.id.clone()),
+        (None, Some(ns)) => Some(ns.clone()),
+    };
+    let namespace_ids = selected
+        .as_ref()
+        .map(|id| match (&tree, args.include_inherited) {
+            (Some(tree), true) => tree.ancestors_and_self(id),
+            _ => vec![id.clone()],
+        });
+    let before = match args.expiring_within {
+        None => None,
+        Some(d) => Some(
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .ok_or_else(|| {
+                    CliError::Usage("--expiring-within is too far in the future".into())
+                })?,
+        ),
+    };
+    let filter = build_filter(namespace_ids, before, args.filter);
+    let accounts = client.list_all_accounts(filter, &args.order_by).await?;
+    let kinds = kinds(client, accounts.iter().map(|a| a.user_id.as_str())).await?;
+    let inherited_from = selected.as_deref().filter(|_| args.include_inherited);
+    let rows: Vec<Row> = accounts
+        .iter()
+        .map(|a| Row::new(a, tree.as_ref(), &kinds, inherited_from))
+        .collect();
+    match args.output {
+        ListFormat::Table => {
+            if rows.is_empty() {
+                eprintln!("no service accounts match");
+                return Ok(());
+            }
+            let mut table = Table::new(&[
+                "ID",
+                "USER ID",
+                "KIND",
+                "NAMESPACE",
+                "DESCRIPTION",
+                "CREATED",
+                "EXPIRES",
+                "LAST USED",
+            ])
+            .max_width(1, 40)
+            .max_width(3, 40)
+            .max_width(4, 40);
+            for row in &rows {
+                table.push(row.cells(now));
+            }
+            out.write(&table.render())
+        }
+        ListFormat::Json => out.json(&Value::Array(rows.iter().map(Row::json).collect())),
+        ListFormat::Csv => {
+            let cells: Vec<Vec<String>> = rows.iter().map(Row::csv).collect();
+            out.csv(&CSV_HEADER, &cells)
+        }
+    }
+}
+
+/// The API filter for a listing: namespaces and the expiry bound in one object (ANDed), then `$and` with the
+/// caller's own filter.
+fn build_filter(
+    namespace_ids: Option<Vec<String>>,
+    expires_before: Option<DateTime<Utc>>,
+    extra: Option<Value>,
+) -> Option<Value> {
+    let mut ours = serde_json::Map::new();
+    if let Some(ids) = namespace_ids {
+        ours.insert("namespace_id".into(), json!(ids));
+    }
+    if let Some(t) = expires_before {
+        ours.insert("expires_at".into(), json!({ "$before": rfc3339(t) }));
+    }
+    match (ours.is_empty(), extra) {
+        (true, extra) => extra,
+        (false, None) => Some(Value::Object(ours)),
+        (false, Some(extra)) => Some(json!({ "$and": [extra, Value::Object(ours)] })),
+    }
+}
+
+/// Unique or impersonated for each distinct user id, one look-up per id, a few at a time. A server without a
+/// directory has no users to impersonate, so every account there is unique.
+async fn kinds<'a>(
+    client: &Client,
+    user_ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, AccountKind>, CliError> {
+    let mut distinct: Vec<&str> = user_ids.collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let results: Vec<_> = futures_util::stream::iter(distinct)
+        .map(|id| async move { (id, client.get_user(id).await) })
+        .buffer_unordered(LOOKUP_CONCURRENCY)
+        .collect()
+        .await;
+    let mut out = HashMap::new();
+    for (id, result) in results {
+        let kind = match result {
+            Ok(Some(_)) => AccountKind::Impersonated,
+            Ok(None) => AccountKind::Unique,
+            Err(e) if e.code == Code::Unimplemented => AccountKind::Unique,
+            Err(e) => return Err(e.into()),
+        };
+        out.insert(id.to_string(), kind);
+    }
+    Ok(out)
+}
+
+const CSV_HEADER: [&str; 11] = [
+    "id",
+    "user_id",
+    "kind",
+    "namespace_id",
+    "namespace",
+    "description",
+    "originator_id",
+    "created_at",
+    "modified_at",
+    "expires_at",
+    "accessed_at",
+];
+
+/// One account with what the CLI shows beside it.
+struct Row<'a> {
+    account: &'a ServiceAccount,
+    kind: AccountKind,
+    /// `Global/Engineering`, or the bare id when the server has no namespace service.
+    namespace: String,
+    /// Set when listing with --include-inherited: whether this one comes from an ancestor.
+    inherited: Option<bool>,
+}
+
+impl<'a> Row<'a> {
+    fn new(
+        account: &'a ServiceAccount,
+        tree: Option<&NamespaceTree>,
+        kinds: &HashMap<String, AccountKind>,
+        inherited_from: Option<&str>,
+    ) -> Row<'a> {
+        let namespace = match tree {
+            Some(t) if t.get(&account.namespace_id).is_some() => {
+                slash_path(t, &account.namespace_id)
+            }
+            _ => account.namespace_id.clone(),
+        };
+        Row {
+            account,
+            kind: kinds
+                .get(&account.user_id)
+                .copied()
+                .unwrap_or(AccountKind::Unique),
+            namespace,
+            inherited: inherited_from.map(|ns| ns != account.namespace_id),
+        }
+    }
+
+    fn cells(&self, now: DateTime<Utc>) -> Vec<String> {
+        let a = self.account;
+        let namespace = if self.inherited == Some(true) {
+            format!("{} (inherited)", self.namespace)
+        } else {
+            self.namespace.clone()
+        };
+        vec![
+            a.id.clone(),
+            a.user_id.clone(),
+            self.kind.as_str().into(),
+            namespace,
+            a.description.clone(),
+            date(a.created_at),
+            expires_label(a.expires_at, now),
+            ago_label(a.accessed_at, now),
+        ]
+    }
+
+    fn fields(&self, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
+        let a = self.account;
+        let expires = match a.expires_at {
+            None => "never".to_string(),
+            Some(t) => format!("{} ({})", rfc3339(t), expires_label(Some(t), now)),
+        };
+        let used = match a.accessed_at {
+            None => "never".to_string(),
+            Some(t) => format!("{} ({})", rfc3339(t), ago_label(Some(t), now)),
+        };
+        vec![
+            ("ID", a.id.clone()),
+            ("User ID", a.user_id.clone()),
+            ("Kind", self.kind.as_str().into()),
+            ("Namespace", self.namespace.clone()),
+            ("Description", a.description.clone()),
+            ("Created", rfc3339(a.created_at)),
+            ("Modified", rfc3339(a.modified_at)),
+            ("Expires", expires),
+            ("Last used", used),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let a = self.account;
+        let mut v = json!({
+            "id": a.id,
+            "user_id": a.user_id,
+            "kind": self.kind.as_str(),
+            "namespace_id": a.namespace_id,
+            "namespace": self.namespace,
+            "description": a.description,
+            "originator_id": a.originator_id,
+            "created_at": rfc3339(a.created_at),
+            "modified_at": rfc3339(a.modified_at),
+            "expires_at": a.expires_at.map(rfc3339),
+            "accessed_at": a.accessed_at.map(rfc3339),
+        });
+        if let (Some(inherited), Some(map)) = (self.inherited, v.as_object_mut()) {
+            map.insert("inherited".into(), Value::Bool(inherited));
+        }
+        v
+    }
+
+    fn csv(&self) -> Vec<String> {
+        let a = self.account;
+        vec![
+            a.id.clone(),
+            a.user_id.clone(),
+            self.kind.as_str().into(),
+            a.namespace_id.clone(),
+            self.namespace.clone(),
+            a.description.clone(),
+            a.originator_id.clone(),
+            rfc3339(a.created_at),
+            rfc3339(a.modified_at),
+            a.expires_at.map(rfc3339).unwrap_or_default(),
+            a.accessed_at.map(rfc3339).unwrap_or_default(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn filters_combine_namespace_expiry_and_the_callers_own() {
+        let t = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(build_filter(None, None, None), None);
+        assert_eq!(
+            build_filter(Some(vec!["a".into(), "b".into()]), Some(t), None),
+            Some(json!({
+                "namespace_id": ["a", "b"],
+                "expires_at": {"$before": "2027-01-01T00:00:00Z"}
+            }))
+        );
+        let extra = json!({"user_id": {"$startsWith": "ci-"}});
+        assert_eq!(
+            build_filter(None, None, Some(extra.clone())),
+            Some(extra.clone())
+        );
+        assert_eq!(
+            build_filter(Some(vec!["a".into()]), None, Some(extra.clone())),
+            Some(json!({"$and": [extra, {"namespace_id": ["a"]}]}))
+        );
+    }
+
+    fn account() -> ServiceAccount {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        ServiceAccount {
+            id: "acc-1".into(),
+            namespace_id: "p".into(),
+            originator_id: String::new(),
+            description: "ci \u{1b}[31mbot".into(),
+            user_id: "alice".into(),
+            expires_at: Some(t + chrono::Duration::days(40)),
+            created_at: t,
+            modified_at: t,
+            accessed_at: None,
+        }
+    }
+
+    fn tree() -> NamespaceTree {
+        let t = Utc.timestamp_opt(0, 0).unwrap();
+        let ns = |id: &str, parent: &str, name: &str| crate::model::Namespace {
+            id: id.into(),
+            parent_id: parent.into(),
+            name: name.into(),
+            created_at: t,
+            modified_at: t,
+            originator_id: String::new(),
+            route_count: 0,
+            policy_count: 0,
+        };
+        NamespaceTree::new(vec![ns("g", "", "Global"), ns("p", "g", "Platform")])
+    }
+
+    #[test]
+    fn rows_render_for_table_json_and_csv() {
+        let a = account();
+        let tree = tree();
+        let kinds = HashMap::from([("alice".to_string(), AccountKind::Impersonated)]);
+        let now = a.created_at + chrono::Duration::days(28);
+        let row = Row::new(&a, Some(&tree), &kinds, Some("g"));
+        assert_eq!(
+            row.cells(now),
+            vec![
+                "acc-1",
+                "alice",
+                "impersonated",
+                "Global/Platform (inherited)",
+                "ci \u{1b}[31mbot",
+                "2026-01-01",
+                "in 12d",
+                "never"
+            ]
+        );
+        let v = row.json();
+        assert_eq!(v["expires_at"], "2026-02-10T00:00:00Z");
+        assert_eq!(v["accessed_at"], Value::Null);
+        assert_eq!(v["namespace"], "Global/Platform");
+        assert_eq!(v["inherited"], true);
+        assert_eq!(row.csv()[9], "2026-02-10T00:00:00Z");
+        assert_eq!(row.csv().len(), CSV_HEADER.len());
+        // Without a namespace service the id stands in for the path; unknown users are unique.
+        let bare = Row::new(&a, None, &HashMap::new(), None);
+        assert_eq!(bare.namespace, "p");
+        assert_eq!(bare.kind, AccountKind::Unique);
+        assert!(bare.json().get("inherited").is_none());
+    }
+}

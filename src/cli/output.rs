@@ -1,0 +1,361 @@
+//! How the CLI writes results: aligned text tables, JSON and CSV, relative times ("in 12d", "expired 3d ago"),
+//! and the rule that untrusted text reaching a terminal is sanitized first.
+
+use std::io::{IsTerminal, Write};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use unicode_width::UnicodeWidthStr;
+
+use super::CliError;
+use crate::model::sanitize;
+
+/// `--output` for commands that show one thing or a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// `--output` for listings, which can also be CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// A text table: a header row, then rows; columns separated by two spaces, no trailing blanks.
+#[derive(Debug, Clone)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    /// Widest a column may get, in terminal cells; longer cells end in `…`.
+    max_widths: Vec<Option<usize>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            max_widths: vec![None; headers.len()],
+        }
+    }
+
+    pub fn max_width(mut self, column: usize, width: usize) -> Table {
+        if let Some(slot) = self.max_widths.get_mut(column) {
+            *slot = Some(width.max(1));
+        }
+        self
+    }
+
+    /// Adds a row; every cell is sanitized, because tables are for terminals.
+    pub fn push(&mut self, cells: Vec<String>) {
+        let row = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let clean = sanitize(c);
+                match self.max_widths.get(i).copied().flatten() {
+                    Some(w) => truncate(&clean, w),
+                    None => clean,
+                }
+            })
+            .collect();
+        self.rows.push(row);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.width());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', widths[i] - cell.width()));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Cuts `text` to at most `width` terminal cells, marking the cut with `…`.
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Key/value lines for one record (`accounts show`), keys padded to one width.
+pub fn render_fields(fields: &[(&str, String)]) -> String {
+    let width = fields.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (key, value) in fields {
+        out.push_str(key);
+        out.push(':');
+        out.extend(std::iter::repeat_n(' ', width - key.width() + 1));
+        out.push_str(&sanitize(value));
+        out.push('\n');
+    }
+    out
+}
+
+/// RFC 3339 in UTC ending in `Z`, as the API writes times.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+pub fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A length of time in its largest sensible unit, rounded: `45s`, `5m`, `3h`, `12d`, `2y`.
+pub fn span(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().unsigned_abs();
+    let round = |unit: u64| (secs + unit / 2) / unit;
+    if secs < 60 {
+        format!("{secs}s")
+    } else if round(60) < 60 {
+        format!("{}m", round(60))
+    } else if round(3600) < 24 {
+        format!("{}h", round(3600))
+    } else if round(86_400) < 365 {
+        format!("{}d", round(86_400))
+    } else {
+        format!("{}y", round(86_400) / 365)
+    }
+}
+
+/// The EXPIRES cell: `never`, `in 12d`, or `expired 3d ago`.
+pub fn expires_label(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match expires_at {
+        None => "never".into(),
+        Some(t) if t > now => format!("in {}", span(t - now)),
+        Some(t) => format!("expired {} ago", span(now - t)),
+    }
+}
+
+/// The LAST USED cell: `never`, or `3h ago`.
+pub fn ago_label(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match at {
+        None => "never".into(),
+        Some(t) if t > now => "just now".into(),
+        Some(t) => format!("{} ago", span(now - t)),
+    }
+}
+
+/// Where results go. Untrusted text is sanitized when stdout is a terminal (escape sequences in data must
+/// never reach it) and left exact when a program reads it.
+pub struct Stdout {
+    pub to_terminal: bool,
+}
+
+impl Stdout {
+    pub fn detect() -> Stdout {
+        Stdout {
+            to_terminal: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Writes `text` as is. A closed pipe (`sacon … | head`) ends the output quietly instead of failing.
+    pub fn write(&self, text: &str) -> Result<(), CliError> {
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(CliError::Io(format!("cannot write to stdout: {e}"))),
+        }
+    }
+
+    /// A JWT alone on its line. Written in two parts so no unzeroized copy of it is made on the heap.
+    pub fn secret_line(&self, secret: &str) -> Result<(), CliError> {
+        let mut out = std::io::stdout().lock();
+        match out
+            .write_all(secret.as_bytes())
+            .and_then(|_| out.write_all(b"\n"))
+            .and_then(|_| out.flush())
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(CliError::Io(format!("cannot write to stdout: {e}"))),
+        }
+    }
+
+    /// Pretty JSON and a newline; string values sanitized for a terminal.
+    pub fn json(&self, value: &serde_json::Value) -> Result<(), CliError> {
+        let mut text = if self.to_terminal {
+            serde_json::to_string_pretty(&sanitize_json(value.clone()))
+        } else {
+            serde_json::to_string_pretty(value)
+        }
+        .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))?;
+        text.push('\n');
+        self.write(&text)
+    }
+
+    /// CSV with a header row; cells sanitized for a terminal.
+    pub fn csv(&self, headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+        let text = csv_text(headers, rows, self.to_terminal)?;
+        self.write(&text)
+    }
+}
+
+pub fn csv_text(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    sanitized: bool,
+) -> Result<String, CliError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let bad = |e: csv::Error| CliError::Io(format!("cannot write CSV: {e}"));
+    writer.write_record(headers).map_err(bad)?;
+    for row in rows {
+        if sanitized {
+            writer
+                .write_record(row.iter().map(|c| sanitize(c)))
+                .map_err(bad)?;
+        } else {
+            writer.write_record(row).map_err(bad)?;
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))
+}
+
+fn sanitize_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(sanitize(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(sanitize_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (sanitize(&k), sanitize_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn spans_round_to_the_largest_unit() {
+        assert_eq!(span(Duration::seconds(45)), "45s");
+        assert_eq!(span(Duration::seconds(5 * 60 + 20)), "5m");
+        assert_eq!(span(Duration::hours(3)), "3h");
+        // An account made "30d" ago reads 30d, not 29d, a few seconds later.
+        assert_eq!(span(Duration::days(30) - Duration::seconds(3)), "30d");
+        assert_eq!(span(Duration::days(12)), "12d");
+        assert_eq!(span(Duration::days(365) - Duration::seconds(1)), "1y");
+        assert_eq!(span(Duration::days(800)), "2y");
+        assert_eq!(span(Duration::seconds(-90)), "2m");
+    }
+
+    #[test]
+    fn expiry_and_last_used_labels() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        assert_eq!(expires_label(None, now), "never");
+        assert_eq!(expires_label(Some(now + Duration::days(12)), now), "in 12d");
+        assert_eq!(
+            expires_label(Some(now - Duration::days(3)), now),
+            "expired 3d ago"
+        );
+        assert_eq!(expires_label(Some(now), now), "expired 0s ago");
+        assert_eq!(ago_label(None, now), "never");
+        assert_eq!(ago_label(Some(now - Duration::hours(5)), now), "5h ago");
+        assert_eq!(ago_label(Some(now + Duration::seconds(2)), now), "just now");
+    }
+
+    #[test]
+    fn tables_align_sanitize_and_truncate() {
+        let mut t = Table::new(&["ID", "DESCRIPTION", "X"]).max_width(1, 8);
+        t.push(vec![
+            "a".into(),
+            "evil\u{1b}[2Jtext\u{202E}!".into(),
+            "1".into(),
+        ]);
+        t.push(vec!["long-id".into(), "ok".into(), String::new()]);
+        t.push(vec!["日本".into(), "wide".into(), "3".into()]);
+        assert_eq!(
+            t.render(),
+            "ID       DESCRIPTION  X\n\
+             a        evil[2J…     1\n\
+             long-id  ok\n\
+             日本     wide         3\n"
+        );
+    }
+
+    #[test]
+    fn truncation_counts_cells() {
+        assert_eq!(truncate("abcdef", 6), "abcdef");
+        assert_eq!(truncate("abcdefg", 6), "abcde…");
+        assert_eq!(truncate("日本語テキスト", 6), "日本…");
+    }
+
+    #[test]
+    fn fields_line_up() {
+        assert_eq!(
+            render_fields(&[("ID", "x".into()), ("Last used", "never\u{1b}".into())]),
+            "ID:        x\nLast used: never\n"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_sanitizes_on_request() {
+        let rows = vec![vec!["a,b".to_string(), "say \"hi\"\u{1b}".to_string()]];
+        assert_eq!(
+            csv_text(&["x", "y"], &rows, false).unwrap(),
+            "x,y\n\"a,b\",\"say \"\"hi\"\"\u{1b}\"\n"
+        );
+        assert_eq!(
+            csv_text(&["x", "y"], &rows, true).unwrap(),
+            "x,y\n\"a,b\",\"say \"\"hi\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn json_strings_are_sanitized_for_terminals() {
+        let v = serde_json::json!({"d": ["a\u{9b}b", {"e": "\u{202E}x"}], "n": 1});
+        assert_eq!(
+            sanitize_json(v),
+            serde_json::json!({"d": ["ab", {"e": "x"}], "n": 1})
+        );
+    }
+
+    #[test]
+    fn rfc3339_ends_in_z() {
+        let t = Utc.with_ymd_and_hms(2027, 1, 31, 0, 0, 0).unwrap();
+        assert_eq!(rfc3339(t), "2027-01-31T00:00:00Z");
+        assert_eq!(date(t), "2027-01-31");
+    }
+}
