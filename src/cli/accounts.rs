@@ -33,6 +33,7 @@ pub enum AccountsCommand {
     /// Show one service account.
     Show {
         id: String,
+        /// Output format.
         #[arg(long, short, value_enum, default_value_t = super::output::Format::Table)]
         output: super::output::Format,
     },
@@ -58,8 +59,9 @@ pub struct ListArgs {
     #[arg(long, value_name = "JSON", value_parser = parse_filter)]
     pub filter: Option<Value>,
     /// Comma-separated fields to sort by, `-` for descending, e.g. -expires_at,user_id.
-    #[arg(long, value_name = "FIELDS", default_value = "")]
-    pub order_by: String,
+    #[arg(long, value_name = "FIELDS")]
+    pub order_by: Option<String>,
+    /// Output format.
     #[arg(long, short, value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
 }
@@ -72,8 +74,9 @@ pub struct CreateArgs {
     /// The account's user id: a directory user's id makes it impersonated, any other id unique.
     #[arg(long, value_name = "ID")]
     pub user_id: String,
-    #[arg(long, value_name = "TEXT", default_value = "")]
-    pub description: String,
+    /// What the account is for.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
     /// never, a number of days or years (7d, 30d, 90d, 1y), or a future date YYYY-MM-DD (00:00 UTC).
     #[arg(long, value_name = "WHEN", default_value = "never", value_parser = parse_expiry)]
     pub expires: Expiry,
@@ -136,7 +139,7 @@ async fn create(client: &Client, out: &Stdout, args: CreateArgs) -> Result<(), C
     let request = wire::ServiceAccount {
         namespace_id,
         user_id: Some(args.user_id.clone()),
-        description: (!args.description.is_empty()).then(|| args.description.clone()),
+        description: args.description.clone().filter(|d| !d.is_empty()),
         expires_at: opt_ts(expires_at),
         ..Default::default()
     };
@@ -185,7 +188,9 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
         ),
     };
     let filter = build_filter(namespace_ids, before, args.filter);
-    let accounts = client.list_all_accounts(filter, &args.order_by).await?;
+    let accounts = client
+        .list_all_accounts(filter, args.order_by.as_deref().unwrap_or(""))
+        .await?;
     let kinds = kinds(client, accounts.iter().map(|a| a.user_id.as_str())).await?;
     let inherited_from = selected.as_deref().filter(|_| args.include_inherited);
     let rows: Vec<Row> = accounts

@@ -19,15 +19,20 @@ pub enum DirectoryCommand {
     /// JSON: [{"id": "u1", "name": "Ann", "email": "ann@example.com", "groups": ["eng"]}, …]
     /// CSV: a header id,name,email,groups, then one user per line, groups separated by `;`.
     /// The format follows the extension (.json, .csv), else the first character (`[` means JSON).
+    #[command(verbatim_doc_comment)]
     Import {
+        /// The file to import, or `-` for stdin.
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// Find directory users by id, name, e-mail or group.
     Search {
+        /// Text to look for; empty lists everyone.
         query: String,
+        /// Most users to show.
         #[arg(long, default_value_t = 20)]
         limit: u64,
+        /// Output format.
         #[arg(long, short, value_enum, default_value_t = Format::Table)]
         output: Format,
     },

@@ -64,25 +64,45 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// API server to talk to (http:// or https://); without it, the embedded console in --data-dir.
-    #[arg(long, global = true, value_name = "URL", value_parser = parse_api_url)]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL", value_parser = parse_api_url)]
     pub api_url: Option<String>,
     /// File holding an admin token, sent as `Authorization: Pomerium <token>` (or set $SACON_TOKEN).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub token_file: Option<PathBuf>,
     /// File holding the server's shared secret (base64 of 32 bytes), to sign admin credentials with.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub shared_secret_file: Option<PathBuf>,
     /// Data directory of the embedded console and of `serve` [default: $XDG_DATA_HOME/sacon].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "DIR"
+    )]
     pub data_dir: Option<PathBuf>,
     /// PEM file of a private CA to trust for --api-url.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub ca_file: Option<PathBuf>,
     /// Create a new data directory empty, without the demo namespaces and users.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_demo: bool,
     /// How long one API call may take.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
 }
 

@@ -13,11 +13,13 @@ use crate::model::{NamespaceTree, sanitize};
 pub enum NamespacesCommand {
     /// Show the namespace tree.
     List {
+        /// Output format.
         #[arg(long, short, value_enum, default_value_t = Format::Table)]
         output: Format,
     },
     /// Create a namespace; prints its id on stdout.
     Create {
+        /// Name of the new namespace, unique among its siblings.
         name: String,
         /// Id or path of the parent [default: the root namespace].
         #[arg(long, value_name = "ID-or-PATH")]
@@ -27,6 +29,7 @@ pub enum NamespacesCommand {
     Rename {
         #[arg(value_name = "ID-or-PATH")]
         namespace: String,
+        /// The new name.
         name: String,
     },
     /// Delete a namespace; refused while it has child namespaces or accounts.
