@@ -1,23 +1,939 @@
-//! The ListServiceAccounts filter grammar and orderBy syntax, parsed from JSON into an AST that stores compile to SQL.
+//! The ListServiceAccounts filter grammar and orderBy syntax: parsed from JSON into an AST (`Expr`, `OrderKey`)
+//! with bounded size, then compiled to SQL text plus binds (`Sql`) that SQLite or PostgreSQL run as is, so
+//! filtering and ordering always happen in the database, never in Rust.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+/// Deepest nesting of `$and`/`$or`/`$not` a filter may use.
+pub const MAX_DEPTH: usize = 32;
+/// Most expressions (objects and field conditions) one filter may hold.
+pub const MAX_NODES: usize = 1_000;
+/// Most values one `$isAnyOf` may list.
+pub const MAX_ANY_OF: usize = 1_000;
+/// Most values a whole filter may bind; keeps far below the databases' parameter limits.
+pub const MAX_VALUES: usize = 10_000;
+/// The sort key SQLite uses for a never-expiring account (`expires_at` NULL): the far future. The migration's
+/// expression indexes use the same literal, so the ORDER BY can be served from them.
+pub const SQLITE_NEVER_EXPIRES: i64 = i64::MAX;
 
 /// A field a filter or an order may name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     Id,
+    NamespaceId,
+    UserId,
+    Description,
+    OriginatorId,
+    ExpiresAt,
+    IssuedAt,
+    AccessedAt,
+    CreatedAt,
+    ModifiedAt,
 }
 
+/// What kind of value a field holds, which decides the operators it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Time,
+}
+
+impl Field {
+    pub const ALL: [Field; 10] = [
+        Field::Id,
+        Field::NamespaceId,
+        Field::UserId,
+        Field::Description,
+        Field::OriginatorId,
+        Field::ExpiresAt,
+        Field::IssuedAt,
+        Field::AccessedAt,
+        Field::CreatedAt,
+        Field::ModifiedAt,
+    ];
+
+    /// The snake_case name, which is also the column name in every store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::NamespaceId => "namespace_id",
+            Field::UserId => "user_id",
+            Field::Description => "description",
+            Field::OriginatorId => "originator_id",
+            Field::ExpiresAt => "expires_at",
+            Field::IssuedAt => "issued_at",
+            Field::AccessedAt => "accessed_at",
+            Field::CreatedAt => "created_at",
+            Field::ModifiedAt => "modified_at",
+        }
+    }
+
+    /// The lowerCamelCase name of the JSON mapping.
+    pub fn camel_name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::NamespaceId => "namespaceId",
+            Field::UserId => "userId",
+            Field::Description => "description",
+            Field::OriginatorId => "originatorId",
+            Field::ExpiresAt => "expiresAt",
+            Field::IssuedAt => "issuedAt",
+            Field::AccessedAt => "accessedAt",
+            Field::CreatedAt => "createdAt",
+            Field::ModifiedAt => "modifiedAt",
+        }
+    }
+
+    /// Accepts the snake_case and the lowerCamelCase spelling.
+    pub fn parse(name: &str) -> Option<Field> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name() == name || f.camel_name() == name)
+    }
+
+    pub fn kind(self) -> FieldKind {
+        match self {
+            Field::ExpiresAt
+            | Field::IssuedAt
+            | Field::AccessedAt
+            | Field::CreatedAt
+            | Field::ModifiedAt => FieldKind::Time,
+            _ => FieldKind::Text,
+        }
+    }
+
+    /// Whether the column may hold NULL (an unset time). Text fields store "empty" as `''`.
+    pub fn nullable(self) -> bool {
+        matches!(self, Field::ExpiresAt | Field::AccessedAt)
+    }
+}
+
+/// A value compared against a field; its kind always matches the field's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// One condition on one field.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    Eq(String),
+    Eq(Scalar),
+    IsAnyOf(Vec<Scalar>),
+    /// Case-insensitive substring (text fields).
+    Contains(String),
+    /// Case-insensitive prefix (text fields).
+    StartsWith(String),
+    Before(DateTime<Utc>),
+    After(DateTime<Utc>),
+    OnOrBefore(DateTime<Utc>),
+    OnOrAfter(DateTime<Utc>),
+    /// `''` for text fields, NULL for time fields.
+    IsEmpty,
+    IsNotEmpty,
 }
 
+/// A filter expression. Comparisons never match an empty (NULL) time, so `Not` is an exact complement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
+    /// All must hold; empty means "match everything".
     And(Vec<Expr>),
+    /// One must hold; empty means "match nothing".
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Cmp {
+        field: Field,
+        op: Op,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderKey {
     pub field: Field,
     pub descending: bool,
+}
+
+/// The order used when the request names none.
+pub const DEFAULT_ORDER: [OrderKey; 1] = [OrderKey {
+    field: Field::CreatedAt,
+    descending: false,
+}];
+
+/// Parses a filter object. `{}` matches everything. Errors name the offending key, operator or field.
+pub fn parse_filter(v: &Value) -> Result<Expr, String> {
+    Parser::default().expr(v, 1)
+}
+
+#[derive(Default)]
+struct Parser {
+    nodes: usize,
+    values: usize,
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Parser {
+    fn node(&mut self) -> Result<(), String> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(format!(
+                "filter: more than {MAX_NODES} expressions; simplify the filter"
+            ));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self) -> Result<(), String> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(format!("filter: more than {MAX_VALUES} values in total"));
+        }
+        Ok(())
+    }
+
+    fn expr(&mut self, v: &Value, depth: usize) -> Result<Expr, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("filter: nested deeper than {MAX_DEPTH} levels"));
+        }
+        let Value::Object(obj) = v else {
+            return Err(format!("filter: expected an object, got {}", kind_of(v)));
+        };
+        self.node()?;
+        let mut parts = Vec::with_capacity(obj.len());
+        for (key, val) in obj {
+            let part = match key.as_str() {
+                "$and" => Expr::And(self.list(key, val, depth)?),
+                "$or" => Expr::Or(self.list(key, val, depth)?),
+                "$not" => {
+                    if !val.is_object() {
+                        return Err(format!(
+                            "filter: \"$not\" takes a filter object, got {}",
+                            kind_of(val)
+                        ));
+                    }
+                    Expr::Not(Box::new(self.expr(val, depth + 1)?))
+                }
+                k if k.starts_with('$') => {
+                    return Err(format!(
+                        "filter: unknown operator {k:?} (only \"$and\", \"$or\" and \"$not\" combine expressions)"
+                    ));
+                }
+                k => {
+                    let field =
+                        Field::parse(k).ok_or_else(|| format!("filter: unknown field {k:?}"))?;
+                    self.field(k, field, val)?
+                }
+            };
+            parts.push(part);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap_or(Expr::And(Vec::new()))
+        } else {
+            Expr::And(parts)
+        })
+    }
+
+    fn list(&mut self, key: &str, v: &Value, depth: usize) -> Result<Vec<Expr>, String> {
+        let Value::Array(items) = v else {
+            return Err(format!(
+                "filter: {key:?} takes an array of filter objects, got {}",
+                kind_of(v)
+            ));
+        };
+        items.iter().map(|i| self.expr(i, depth + 1)).collect()
+    }
+
+    /// A field key with a scalar (equals), an array (any of), null (is empty) or an object of operators.
+    fn field(&mut self, key: &str, field: Field, v: &Value) -> Result<Expr, String> {
+        self.node()?;
+        match v {
+            Value::Null => Ok(cmp(field, Op::IsEmpty)),
+            Value::Array(items) => self.any_of(key, field, items),
+            Value::Object(ops) => {
+                if ops.is_empty() {
+                    return Err(format!(
+                        "filter: field {key:?} has an empty operator object"
+                    ));
+                }
+                let mut parts = Vec::with_capacity(ops.len());
+                for (op, arg) in ops {
+                    parts.push(self.operator(key, field, op, arg)?);
+                }
+                Ok(if parts.len() == 1 {
+                    parts.pop().unwrap_or(Expr::And(Vec::new()))
+                } else {
+                    Expr::And(parts)
+                })
+            }
+            scalar => Ok(cmp(field, Op::Eq(self.scalar(key, field, scalar)?))),
+        }
+    }
+
+    fn operator(&mut self, key: &str, field: Field, op: &str, arg: &Value) -> Result<Expr, String> {
+        self.node()?;
+        let needs = |wanted: FieldKind| -> Result<(), String> {
+            if field.kind() == wanted {
+                return Ok(());
+            }
+            Err(match wanted {
+                FieldKind::Text => {
+                    format!(
+                        "filter: operator {op:?} applies to text fields, not to time field {key:?}"
+                    )
+                }
+                FieldKind::Time => {
+                    format!(
+                        "filter: operator {op:?} applies to time fields, not to text field {key:?}"
+                    )
+                }
+            })
+        };
+        match op {
+            "$eq" => match arg {
+                Value::Null => Ok(cmp(field, Op::IsEmpty)),
+                _ => Ok(cmp(field, Op::Eq(self.scalar(key, field, arg)?))),
+            },
+            "$isAnyOf" => match arg {
+                Value::Array(items) => self.any_of(key, field, items),
+                _ => Err(format!(
+                    "filter: \"$isAnyOf\" on field {key:?} takes an array, got {}",
+                    kind_of(arg)
+                )),
+            },
+            "$contains" | "$startsWith" => {
+                needs(FieldKind::Text)?;
+                let Value::String(s) = arg else {
+                    return Err(format!(
+                        "filter: {op:?} on field {key:?} takes a string, got {}",
+                        kind_of(arg)
+                    ));
+                };
+                self.value()?;
+                Ok(cmp(
+                    field,
+                    if op == "$contains" {
+                        Op::Contains(s.clone())
+                    } else {
+                        Op::StartsWith(s.clone())
+                    },
+                ))
+            }
+            "$before" | "$after" | "$onOrBefore" | "$onOrAfter" => {
+                needs(FieldKind::Time)?;
+                let t = self.time(key, op, arg)?;
+                Ok(cmp(
+                    field,
+                    match op {
+                        "$before" => Op::Before(t),
+                        "$after" => Op::After(t),
+                        "$onOrBefore" => Op::OnOrBefore(t),
+                        _ => Op::OnOrAfter(t),
+                    },
+                ))
+            }
+            "$isEmpty" | "$isNotEmpty" => {
+                let Value::Bool(flag) = arg else {
+                    return Err(format!(
+                        "filter: {op:?} on field {key:?} takes true, got {}",
+                        kind_of(arg)
+                    ));
+                };
+                // `false` asks for the opposite, which is still a clear request.
+                let empty = (op == "$isEmpty") == *flag;
+                Ok(cmp(field, if empty { Op::IsEmpty } else { Op::IsNotEmpty }))
+            }
+            _ => Err(format!("filter: unknown operator {op:?} on field {key:?}")),
+        }
+    }
+
+    fn any_of(&mut self, key: &str, field: Field, items: &[Value]) -> Result<Expr, String> {
+        if items.len() > MAX_ANY_OF {
+            return Err(format!(
+                "filter: \"$isAnyOf\" on field {key:?} lists {} values; at most {MAX_ANY_OF} are allowed",
+                items.len()
+            ));
+        }
+        let mut values = Vec::with_capacity(items.len());
+        let mut or_empty = false;
+        for item in items {
+            if item.is_null() {
+                or_empty = true;
+            } else {
+                values.push(self.scalar(key, field, item)?);
+            }
+        }
+        Ok(match (or_empty, values.is_empty()) {
+            (false, _) => cmp(field, Op::IsAnyOf(values)),
+            (true, true) => cmp(field, Op::IsEmpty),
+            (true, false) => Expr::Or(vec![
+                cmp(field, Op::IsAnyOf(values)),
+                cmp(field, Op::IsEmpty),
+            ]),
+        })
+    }
+
+    fn scalar(&mut self, key: &str, field: Field, v: &Value) -> Result<Scalar, String> {
+        self.value()?;
+        match field.kind() {
+            FieldKind::Text => match v {
+                Value::String(s) => Ok(Scalar::Text(s.clone())),
+                _ => Err(format!(
+                    "filter: field {key:?} takes strings, got {}",
+                    kind_of(v)
+                )),
+            },
+            FieldKind::Time => Ok(Scalar::Time(time_value(&format!("field {key:?}"), v)?)),
+        }
+    }
+
+    fn time(&mut self, key: &str, op: &str, v: &Value) -> Result<DateTime<Utc>, String> {
+        self.value()?;
+        time_value(&format!("{op:?} on field {key:?}"), v)
+    }
+}
+
+/// `what` names the place in the filter for the error message, e.g. `field "expires_at"`.
+fn time_value(what: &str, v: &Value) -> Result<DateTime<Utc>, String> {
+    let Value::String(s) = v else {
+        return Err(format!(
+            "filter: {what} takes an RFC 3339 time or a date YYYY-MM-DD, got {}",
+            kind_of(v)
+        ));
+    };
+    parse_time(s).ok_or_else(|| {
+        format!("filter: {what} takes an RFC 3339 time or a date YYYY-MM-DD, got {s:?}")
+    })
+}
+
+fn cmp(field: Field, op: Op) -> Expr {
+    Expr::Cmp { field, op }
+}
+
+/// An RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 UTC of that day.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if s.len() != 10 {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+/// Parses `orderBy`: comma-separated field names (snake or camel case), each with an optional leading `-` for
+/// descending. The empty string means the default order. The store adds the `id` tie-breaker.
+pub fn parse_order_by(s: &str) -> Result<Vec<OrderKey>, String> {
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut keys: Vec<OrderKey> = Vec::new();
+    for part in trimmed.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!("orderBy: empty field name in {s:?}"));
+        }
+        let (descending, name) = match part.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        let words: Vec<&str> = name.split_whitespace().collect();
+        if words.len() > 1 {
+            let last = words[words.len() - 1].to_ascii_lowercase();
+            return Err(if last == "asc" || last == "desc" {
+                format!(
+                    "orderBy: {part:?}: \"asc\"/\"desc\" are not accepted; write \"-{}\" for descending",
+                    words[0]
+                )
+            } else {
+                format!("orderBy: unknown field {name:?}")
+            });
+        }
+        let field = Field::parse(name).ok_or_else(|| format!("orderBy: unknown field {name:?}"))?;
+        if keys.iter().any(|k| k.field == field) {
+            return Err(format!("orderBy: field {name:?} is named twice"));
+        }
+        keys.push(OrderKey { field, descending });
+    }
+    Ok(keys)
+}
+
+/// The SQL flavour to emit: placeholders, case-insensitive LIKE and NULL ordering differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `?` placeholders; times are integer microseconds; `LIKE` is case-insensitive (ASCII).
+    Sqlite,
+    /// `$n` placeholders; times are `timestamptz`; `ILIKE`.
+    Postgres,
+}
+
+/// A value to bind, in placeholder order. Each store converts `Time` to its own column type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// SQL text under construction with its binds, so values never end up in the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sql {
+    pub text: String,
+    pub binds: Vec<Bind>,
+    dialect: Dialect,
+}
+
+impl Sql {
+    pub fn new(dialect: Dialect) -> Sql {
+        Sql {
+            text: String::new(),
+            binds: Vec::new(),
+            dialect,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Appends trusted SQL text (never a value from a request).
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `bind`.
+    pub fn bind(&mut self, bind: Bind) -> &mut Sql {
+        self.binds.push(bind);
+        match self.dialect {
+            Dialect::Sqlite => self.text.push('?'),
+            Dialect::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.binds.len().to_string());
+            }
+        }
+        self
+    }
+
+    /// Appends the boolean SQL expression for `expr`.
+    pub fn push_filter(&mut self, expr: &Expr) -> &mut Sql {
+        match expr {
+            Expr::And(parts) => self.junction(parts, " AND ", "1=1"),
+            Expr::Or(parts) => self.junction(parts, " OR ", "1=0"),
+            Expr::Not(inner) => {
+                self.push("NOT (");
+                self.push_filter(inner);
+                self.push(")")
+            }
+            Expr::Cmp { field, op } => self.condition(*field, op),
+        }
+    }
+
+    fn junction(&mut self, parts: &[Expr], joiner: &str, empty: &str) -> &mut Sql {
+        if parts.is_empty() {
+            return self.push(empty);
+        }
+        self.push("(");
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.push(joiner);
+            }
+            self.push_filter(part);
+        }
+        self.push(")")
+    }
+
+    fn scalar(&mut self, v: &Scalar) -> &mut Sql {
+        match v {
+            Scalar::Text(s) => self.bind(Bind::Text(s.clone())),
+            Scalar::Time(t) => self.bind(Bind::Time(*t)),
+        }
+    }
+
+    fn condition(&mut self, field: Field, op: &Op) -> &mut Sql {
+        let col = field.name();
+        // A NULL time would make a comparison NULL, and NOT of NULL is NULL too; guarding with IS NOT NULL keeps
+        // the logic two-valued so `$not` is an exact complement.
+        let guarded = field.nullable()
+            && !matches!(
+                op,
+                Op::IsEmpty | Op::IsNotEmpty | Op::Contains(_) | Op::StartsWith(_)
+            );
+        if guarded {
+            self.push("(").push(col).push(" IS NOT NULL AND ");
+        }
+        match op {
+            Op::Eq(v) => {
+                self.push(col).push(" = ");
+                self.scalar(v);
+            }
+            Op::IsAnyOf(values) if values.is_empty() => {
+                self.push("1=0");
+            }
+            Op::IsAnyOf(values) => {
+                self.push(col).push(" IN (");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.scalar(v);
+                }
+                self.push(")");
+            }
+            Op::Contains(s) => self.like(col, format!("%{}%", escape_like(s))),
+            Op::StartsWith(s) => self.like(col, format!("{}%", escape_like(s))),
+            Op::Before(t) => self.compare(col, " < ", *t),
+            Op::After(t) => self.compare(col, " > ", *t),
+            Op::OnOrBefore(t) => self.compare(col, " <= ", *t),
+            Op::OnOrAfter(t) => self.compare(col, " >= ", *t),
+            Op::IsEmpty => match field.kind() {
+                FieldKind::Text => {
+                    self.push(col).push(" = ''");
+                }
+                FieldKind::Time => {
+                    self.push(col).push(" IS NULL");
+                }
+            },
+            Op::IsNotEmpty => match field.kind() {
+                FieldKind::Text => {
+                    self.push(col).push(" <> ''");
+                }
+                FieldKind::Time => {
+                    self.push(col).push(" IS NOT NULL");
+                }
+            },
+        }
+        if guarded {
+            self.push(")");
+        }
+        self
+    }
+
+    fn compare(&mut self, col: &str, op: &str, t: DateTime<Utc>) {
+        self.push(col).push(op).bind(Bind::Time(t));
+    }
+
+    fn like(&mut self, col: &str, pattern: String) {
+        let keyword = match self.dialect {
+            Dialect::Sqlite => " LIKE ",
+            Dialect::Postgres => " ILIKE ",
+        };
+        self.push(col).push(keyword);
+        self.bind(Bind::Text(pattern));
+        self.push(" ESCAPE '\\'");
+    }
+
+    /// Appends the ORDER BY terms (without the keyword): `keys`, or the default order when empty, then `id` in
+    /// the direction of the last key so an index on `(…, key, id)` can serve the whole order in one scan.
+    pub fn push_order(&mut self, keys: &[OrderKey]) -> &mut Sql {
+        let keys = if keys.is_empty() {
+            &DEFAULT_ORDER[..]
+        } else {
+            keys
+        };
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            let term = order_term(self.dialect, *key);
+            self.push(&term);
+        }
+        if !keys.iter().any(|k| k.field == Field::Id) {
+            let descending = keys.last().is_some_and(|k| k.descending);
+            self.push(", ");
+            let term = order_term(
+                self.dialect,
+                OrderKey {
+                    field: Field::Id,
+                    descending,
+                },
+            );
+            self.push(&term);
+        }
+        self
+    }
+}
+
+/// One ORDER BY term. A never-expiring account sorts as the far future and a never-used one as the far past.
+fn order_term(dialect: Dialect, key: OrderKey) -> String {
+    let dir = if key.descending { " DESC" } else { " ASC" };
+    let col = key.field.name();
+    match (dialect, key.field) {
+        (Dialect::Sqlite, Field::ExpiresAt) => {
+            format!("coalesce({col}, {SQLITE_NEVER_EXPIRES}){dir}")
+        }
+        // SQLite sorts NULL before every value, which is the far past already.
+        (Dialect::Sqlite, _) => format!("{col}{dir}"),
+        (Dialect::Postgres, Field::ExpiresAt) => {
+            let nulls = if key.descending { "FIRST" } else { "LAST" };
+            format!("{col}{dir} NULLS {nulls}")
+        }
+        (Dialect::Postgres, Field::AccessedAt) => {
+            let nulls = if key.descending { "LAST" } else { "FIRST" };
+            format!("{col}{dir} NULLS {nulls}")
+        }
+        (Dialect::Postgres, _) => format!("{col}{dir}"),
+    }
+}
+
+/// Escapes LIKE wildcards (and the escape character itself) so user text matches literally.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Expr {
+        parse_filter(&v).unwrap_or_else(|e| panic!("{v}: {e}"))
+    }
+
+    fn err(v: Value) -> String {
+        match parse_filter(&v) {
+            Ok(e) => panic!("{v} parsed as {e:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn t(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    fn text(s: &str) -> Scalar {
+        Scalar::Text(s.into())
+    }
+
+    fn sqlite(e: &Expr) -> Sql {
+        let mut sql = Sql::new(Dialect::Sqlite);
+        sql.push_filter(e);
+        sql
+    }
+
+    #[test]
+    fn empty_object_matches_all() {
+        assert_eq!(parse(json!({})), Expr::And(vec![]));
+        assert_eq!(sqlite(&parse(json!({}))).text, "1=1");
+    }
+
+    #[test]
+    fn scalar_array_null_and_camel_case() {
+        assert_eq!(
+            parse(json!({"namespaceId": "a"})),
+            cmp(Field::NamespaceId, Op::Eq(text("a")))
+        );
+        assert_eq!(
+            parse(json!({"namespace_id": ["a", "b"]})),
+            cmp(Field::NamespaceId, Op::IsAnyOf(vec![text("a"), text("b")]))
+        );
+        assert_eq!(
+            parse(json!({"expiresAt": null})),
+            cmp(Field::ExpiresAt, Op::IsEmpty)
+        );
+        assert_eq!(
+            parse(json!({"user_id": ["a", null]})),
+            Expr::Or(vec![
+                cmp(Field::UserId, Op::IsAnyOf(vec![text("a")])),
+                cmp(Field::UserId, Op::IsEmpty)
+            ])
+        );
+    }
+
+    #[test]
+    fn every_operator() {
+        let e = parse(json!({
+            "user_id": {"$eq": "u", "$isAnyOf": ["v"], "$contains": "5%_", "$startsWith": "a"},
+            "expires_at": {"$before": "2027-01-01", "$after": "2026-01-01T00:00:00Z",
+                           "$onOrBefore": "2027-01-01T00:00:00+00:00", "$onOrAfter": "2026-01-01"},
+            "accessed_at": {"$isEmpty": true},
+            "description": {"$isNotEmpty": true},
+        }));
+        let sql = sqlite(&e);
+        assert_eq!(
+            sql.text,
+            "(accessed_at IS NULL AND description <> '' AND \
+             ((expires_at IS NOT NULL AND expires_at > ?) AND (expires_at IS NOT NULL AND expires_at < ?) \
+             AND (expires_at IS NOT NULL AND expires_at >= ?) AND (expires_at IS NOT NULL AND expires_at <= ?)) \
+             AND (user_id LIKE ? ESCAPE '\\' AND user_id = ? AND user_id IN (?) AND user_id LIKE ? ESCAPE '\\'))"
+        );
+        assert_eq!(
+            sql.binds,
+            vec![
+                Bind::Time(t(2026, 1, 1)),
+                Bind::Time(t(2027, 1, 1)),
+                Bind::Time(t(2026, 1, 1)),
+                Bind::Time(t(2027, 1, 1)),
+                Bind::Text("%5\\%\\_%".into()),
+                Bind::Text("u".into()),
+                Bind::Text("v".into()),
+                Bind::Text("a%".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn is_empty_false_inverts() {
+        assert_eq!(
+            parse(json!({"accessed_at": {"$isEmpty": false}})),
+            cmp(Field::AccessedAt, Op::IsNotEmpty)
+        );
+        assert!(err(json!({"accessed_at": {"$isEmpty": "yes"}})).contains("takes true"));
+    }
+
+    #[test]
+    fn combinators() {
+        let e = parse(json!({"$or": [{"id": "a"}, {"$not": {"user_id": "b"}}], "$and": []}));
+        assert_eq!(sqlite(&e).text, "(1=1 AND (id = ? OR NOT (user_id = ?)))");
+        assert_eq!(sqlite(&parse(json!({"$or": []}))).text, "1=0");
+        assert_eq!(sqlite(&parse(json!({"id": []}))).text, "1=0");
+    }
+
+    #[test]
+    fn rejections_name_the_culprit() {
+        assert_eq!(
+            err(json!({"user_id": {"$foo": 1}})),
+            "filter: unknown operator \"$foo\" on field \"user_id\""
+        );
+        assert_eq!(err(json!({"nope": 1})), "filter: unknown field \"nope\"");
+        assert!(err(json!({"$xor": []})).contains("\"$xor\""));
+        assert!(
+            err(json!({"user_id": {"$before": "2027-01-01"}})).contains("text field \"user_id\"")
+        );
+        assert!(
+            err(json!({"expires_at": {"$contains": "x"}})).contains("time field \"expires_at\"")
+        );
+        assert!(err(json!({"expires_at": "tomorrow"})).contains("\"tomorrow\""));
+        assert!(
+            err(json!({"expires_at": {"$before": 5}}))
+                .contains("\"$before\" on field \"expires_at\"")
+        );
+        assert!(err(json!({"user_id": 5})).contains("takes strings"));
+        assert!(err(json!({"user_id": {}})).contains("empty operator object"));
+        assert!(err(json!({"$and": {}})).contains("\"$and\" takes an array"));
+        assert!(err(json!({"$not": []})).contains("\"$not\" takes a filter object"));
+        assert!(err(json!({"$or": [1]})).contains("expected an object"));
+        assert!(err(json!([])).contains("expected an object"));
+        assert!(err(json!({"user_id": {"$isAnyOf": "a"}})).contains("takes an array"));
+    }
+
+    #[test]
+    fn abuse_limits() {
+        let mut deep = json!({"id": "x"});
+        for _ in 0..MAX_DEPTH {
+            deep = json!({"$not": deep});
+        }
+        assert!(err(deep).contains("deeper"));
+        let mut ok = json!({"id": "x"});
+        for _ in 0..MAX_DEPTH - 1 {
+            ok = json!({"$not": ok});
+        }
+        parse(ok);
+
+        let many: Vec<Value> = (0..MAX_NODES)
+            .map(|i| json!({"id": i.to_string()}))
+            .collect();
+        assert!(err(json!({"$or": many})).contains("expressions"));
+
+        let values: Vec<Value> = (0..=MAX_ANY_OF).map(|i| json!(i.to_string())).collect();
+        assert!(err(json!({"id": values})).contains("at most"));
+        let values: Vec<Value> = (0..MAX_ANY_OF).map(|i| json!(i.to_string())).collect();
+        parse(json!({"id": values}));
+
+        let spread: Vec<Value> = (0..20).map(|_| json!({"id": values.clone()})).collect();
+        assert!(err(json!({"$or": spread})).contains("values in total"));
+    }
+
+    #[test]
+    fn times_and_dates() {
+        assert_eq!(parse_time("2027-01-31"), Some(t(2027, 1, 31)));
+        assert_eq!(
+            parse_time("2027-01-31T02:00:00+02:00"),
+            Some(t(2027, 1, 31))
+        );
+        assert_eq!(parse_time("2027-1-31"), None);
+        assert_eq!(parse_time("2027-02-30"), None);
+    }
+
+    #[test]
+    fn order_by_grammar() {
+        assert_eq!(parse_order_by("").unwrap(), vec![]);
+        assert_eq!(
+            parse_order_by("-expiresAt, user_id").unwrap(),
+            vec![
+                OrderKey {
+                    field: Field::ExpiresAt,
+                    descending: true
+                },
+                OrderKey {
+                    field: Field::UserId,
+                    descending: false
+                },
+            ]
+        );
+        assert_eq!(
+            parse_order_by("bogus").unwrap_err(),
+            "orderBy: unknown field \"bogus\""
+        );
+        assert!(parse_order_by("id desc").unwrap_err().contains("\"-id\""));
+        assert!(parse_order_by("id,-id").unwrap_err().contains("twice"));
+        assert!(
+            parse_order_by("id,,user_id")
+                .unwrap_err()
+                .contains("empty field")
+        );
+        assert!(parse_order_by("+id").is_err());
+    }
+
+    #[test]
+    fn order_sql_places_nulls_and_breaks_ties() {
+        let order = |s: &str, d: Dialect| {
+            let mut sql = Sql::new(d);
+            sql.push_order(&parse_order_by(s).unwrap());
+            sql.text
+        };
+        assert_eq!(order("", Dialect::Sqlite), "created_at ASC, id ASC");
+        assert_eq!(
+            order("-expires_at", Dialect::Sqlite),
+            format!("coalesce(expires_at, {}) DESC, id DESC", i64::MAX)
+        );
+        assert_eq!(
+            order("accessed_at,id", Dialect::Sqlite),
+            "accessed_at ASC, id ASC"
+        );
+        assert_eq!(
+            order("-expires_at,user_id", Dialect::Postgres),
+            "expires_at DESC NULLS FIRST, user_id ASC, id ASC"
+        );
+        assert_eq!(
+            order("-accessed_at", Dialect::Postgres),
+            "accessed_at DESC NULLS LAST, id DESC"
+        );
+    }
+
+    #[test]
+    fn postgres_placeholders_and_ilike() {
+        let mut sql = Sql::new(Dialect::Postgres);
+        sql.push_filter(&parse(json!({"user_id": {"$contains": "a", "$eq": "b"}})));
+        assert_eq!(sql.text, "(user_id ILIKE $1 ESCAPE '\\' AND user_id = $2)");
+    }
 }

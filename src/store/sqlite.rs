@@ -1,4 +1,289 @@
-//! SQLite implementation of `Store`.
+//! SQLite implementation of `Store`: one database file in WAL mode with `synchronous=FULL`, a single writer
+//! connection whose transactions take the write lock up front (`BEGIN IMMEDIATE`), a small pool of query-only
+//! readers, embedded migrations, and every write committed together with its audit row.
 
-#[derive(Clone)]
-pub struct SqliteStore {}
+mod accounts;
+mod audit;
+mod namespaces;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Arguments, Sqlite, Transaction};
+
+use super::filter::Bind;
+use super::{
+    AccountPatch, AccountQuery, AccountRecord, AuditEntry, Change, ImportCounts, Page, Reissue,
+    Store, StoreError, StoreResult,
+};
+use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+
+/// How long a connection waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page cache per connection in KiB (SQLite takes a negative `cache_size` as KiB). Small on purpose: the OS
+/// page cache already holds the file, and the server's memory must stay flat however many rows there are.
+const CACHE_KIB: i64 = 4096;
+/// Readers in the pool; writes are serialised on one connection anyway.
+const READERS: u32 = 4;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// Exactly one connection: writers queue here instead of spinning on SQLite's busy handler.
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+/// Per-connection settings as SQLite reports them, to check that the pragmas took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub journal_mode: String,
+    /// 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout_ms: i64,
+    pub cache_size: i64,
+    pub query_only: bool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs the embedded migrations and creates the root
+    /// namespace when there is none.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("cache_size", (-CACHE_KIB).to_string());
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(base.clone())
+            .await?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(base.pragma("query_only", "ON"))
+            .await?;
+        let store = SqliteStore { write, read };
+        namespaces::ensure_root(&store.write, Utc::now()).await?;
+        Ok(store)
+    }
+
+    /// Closes both pools, waiting for connections to finish (so the WAL is checkpointed on close).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// The settings of the writer and of one reader connection.
+    pub async fn connection_settings(&self) -> StoreResult<[ConnectionSettings; 2]> {
+        Ok([settings(&self.write).await?, settings(&self.read).await?])
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the page query `list_accounts` runs for `q` (one line per plan step).
+    pub async fn explain_list_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
+        explain(&self.read, &accounts::page_sql(q)).await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the count query `list_accounts` runs for `q`.
+    pub async fn explain_count_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
+        explain(&self.read, &accounts::count_sql(q)).await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the page query `query_users` runs for `query`.
+    pub async fn explain_query_users(&self, query: &str) -> StoreResult<Vec<String>> {
+        explain(&self.read, &users::page_sql(query, 0, 50)).await
+    }
+
+    /// Starts a write transaction holding the database's write lock.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn settings(pool: &SqlitePool) -> StoreResult<ConnectionSettings> {
+    let mut conn = pool.acquire().await?;
+    let text = |name: &'static str| sqlx::query_scalar::<_, String>(name);
+    let int = |name: &'static str| sqlx::query_scalar::<_, i64>(name);
+    Ok(ConnectionSettings {
+        journal_mode: text("PRAGMA journal_mode").fetch_one(&mut *conn).await?,
+        synchronous: int("PRAGMA synchronous").fetch_one(&mut *conn).await?,
+        foreign_keys: int("PRAGMA foreign_keys").fetch_one(&mut *conn).await? == 1,
+        busy_timeout_ms: int("PRAGMA busy_timeout").fetch_one(&mut *conn).await?,
+        cache_size: int("PRAGMA cache_size").fetch_one(&mut *conn).await?,
+        query_only: int("PRAGMA query_only").fetch_one(&mut *conn).await? == 1,
+    })
+}
+
+async fn explain(pool: &SqlitePool, sql: &super::filter::Sql) -> StoreResult<Vec<String>> {
+    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+    let rows: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments(&sql.binds)?)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.3).collect())
+}
+
+/// Binds in placeholder order; times become integer microseconds.
+fn arguments(binds: &[Bind]) -> StoreResult<SqliteArguments> {
+    let mut args = SqliteArguments::default();
+    for b in binds {
+        let added = match b {
+            Bind::Text(s) => args.add(s.clone()),
+            Bind::Time(t) => args.add(micros(*t)),
+            Bind::Int(i) => args.add(*i),
+        };
+        added.map_err(|e| StoreError::Internal(format!("binding a query value: {e}")))?;
+    }
+    Ok(args)
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| StoreError::Internal(format!("stored time {v} is out of range")))
+}
+
+fn opt_from_micros(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    v.map(from_micros).transpose()
+}
+
+/// A count or offset from the API as SQLite's signed integer.
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Store for SqliteStore {
+    async fn list_namespaces(&self) -> StoreResult<Vec<Namespace>> {
+        namespaces::list(&self.read).await
+    }
+
+    async fn get_namespace(&self, id: &str) -> StoreResult<Option<Namespace>> {
+        let mut conn = self.read.acquire().await?;
+        namespaces::get(&mut conn, id).await
+    }
+
+    async fn create_namespace(
+        &self,
+        parent_id: &str,
+        name: &str,
+        originator_id: &str,
+        change: &Change,
+    ) -> StoreResult<Namespace> {
+        let mut tx = self.begin_write().await?;
+        let ns = namespaces::create(&mut tx, parent_id, name, originator_id, change).await?;
+        tx.commit().await?;
+        Ok(ns)
+    }
+
+    async fn update_namespace(
+        &self,
+        id: &str,
+        name: &str,
+        parent_id: &str,
+        change: &Change,
+    ) -> StoreResult<Namespace> {
+        let mut tx = self.begin_write().await?;
+        let ns = namespaces::update(&mut tx, id, name, parent_id, change).await?;
+        tx.commit().await?;
+        Ok(ns)
+    }
+
+    async fn delete_namespace(&self, id: &str, change: &Change) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        namespaces::delete(&mut tx, id, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn query_users(
+        &self,
+        query: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<DirectoryUser>> {
+        users::query(&self.read, query, offset, limit).await
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<DirectoryUser>> {
+        users::get(&self.read, id).await
+    }
+
+    async fn upsert_users(
+        &self,
+        users: &[DirectoryUser],
+        change: &Change,
+    ) -> StoreResult<ImportCounts> {
+        users::validate(users)?;
+        let mut tx = self.begin_write().await?;
+        let counts = users::upsert(&mut tx, users, change).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn create_account(
+        &self,
+        account: &ServiceAccount,
+        issued_at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<AccountRecord> {
+        let mut tx = self.begin_write().await?;
+        let rec = accounts::create(&mut tx, account, issued_at, change).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    async fn get_account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
+        let mut conn = self.read.acquire().await?;
+        accounts::get(&mut conn, id).await
+    }
+
+    async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
+        accounts::list(&self.read, query).await
+    }
+
+    async fn update_account(
+        &self,
+        id: &str,
+        patch: &AccountPatch,
+        reissue: Option<Reissue>,
+        change: &Change,
+    ) -> StoreResult<AccountRecord> {
+        let mut tx = self.begin_write().await?;
+        let rec = accounts::update(&mut tx, id, patch, reissue, change).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    async fn delete_account(&self, id: &str, change: &Change) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = accounts::delete(&mut tx, id, change).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn touch_accessed(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        accounts::touch(&self.write, id, at).await
+    }
+
+    async fn list_audit(&self, limit: u64) -> StoreResult<Vec<AuditEntry>> {
+        audit::list(&self.read, limit).await
+    }
+}

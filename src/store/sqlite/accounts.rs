@@ -1,0 +1,308 @@
+//! Service accounts: create/update/delete with their audit rows, use tracking, and the filtered, ordered page
+//! whose filter and order are compiled to SQL (`filter::Sql`) so paging never loads more than one page.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::audit::{self, Target};
+use super::{arguments, clamp_i64, from_micros, micros, opt_from_micros};
+use crate::model::ServiceAccount;
+use crate::store::filter::{Bind, Dialect, Expr, Sql};
+use crate::store::{
+    AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
+};
+
+const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
+                       created_at, modified_at, accessed_at, issued_at, grace_until";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    namespace_id: String,
+    originator_id: String,
+    description: String,
+    user_id: String,
+    expires_at: Option<i64>,
+    created_at: i64,
+    modified_at: i64,
+    accessed_at: Option<i64>,
+    issued_at: i64,
+    grace_until: Option<i64>,
+}
+
+impl Row {
+    fn into_record(self) -> StoreResult<AccountRecord> {
+        Ok(AccountRecord {
+            issued_at: from_micros(self.issued_at)?,
+            grace_until: opt_from_micros(self.grace_until)?,
+            account: ServiceAccount {
+                id: self.id,
+                namespace_id: self.namespace_id,
+                originator_id: self.originator_id,
+                description: self.description,
+                user_id: self.user_id,
+                expires_at: opt_from_micros(self.expires_at)?,
+                created_at: from_micros(self.created_at)?,
+                modified_at: from_micros(self.modified_at)?,
+                accessed_at: opt_from_micros(self.accessed_at)?,
+            },
+        })
+    }
+}
+
+fn time_json(t: Option<DateTime<Utc>>) -> serde_json::Value {
+    match t {
+        Some(t) => json!(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        None => json!("never"),
+    }
+}
+
+async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
+    let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(hit.is_some())
+}
+
+fn unknown_namespace(id: &str) -> StoreError {
+    StoreError::InvalidArgument(format!("namespaceId: namespace {id:?} does not exist"))
+}
+
+pub(super) async fn get(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> StoreResult<Option<AccountRecord>> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM service_accounts WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(Row::into_record).transpose()
+}
+
+/// Inserts `account` with `created_at` = `modified_at` = the change's time.
+pub(super) async fn create(
+    conn: &mut SqliteConnection,
+    account: &ServiceAccount,
+    issued_at: DateTime<Utc>,
+    change: &Change,
+) -> StoreResult<AccountRecord> {
+    if account.id.is_empty() {
+        return Err(StoreError::InvalidArgument("id: must not be empty".into()));
+    }
+    if account.user_id.is_empty() {
+        return Err(StoreError::InvalidArgument("userId: required".into()));
+    }
+    if !namespace_exists(conn, &account.namespace_id).await? {
+        return Err(unknown_namespace(&account.namespace_id));
+    }
+    let at = micros(change.at);
+    let inserted = sqlx::query(
+        "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
+             created_at, modified_at, accessed_at, issued_at, grace_until) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&account.id)
+    .bind(&account.namespace_id)
+    .bind(&account.originator_id)
+    .bind(&account.description)
+    .bind(&account.user_id)
+    .bind(account.expires_at.map(micros))
+    .bind(at)
+    .bind(at)
+    .bind(account.accessed_at.map(micros))
+    .bind(micros(issued_at))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::AlreadyExists(format!(
+            "service account {:?} already exists",
+            account.id
+        )));
+    }
+    let target = Target {
+        action: "create",
+        kind: "service_account",
+        id: &account.id,
+    };
+    let detail = json!({
+        "userId": account.user_id,
+        "namespaceId": account.namespace_id,
+        "expiresAt": time_json(account.expires_at),
+    });
+    audit::record(conn, change, target, &detail).await?;
+    get(conn, &account.id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("a new account vanished".into()))
+}
+
+pub(super) async fn update(
+    conn: &mut SqliteConnection,
+    id: &str,
+    patch: &AccountPatch,
+    reissue: Option<Reissue>,
+    change: &Change,
+) -> StoreResult<AccountRecord> {
+    let current = get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("service account {id:?} not found")))?;
+    let mut next = current.clone();
+    let mut changed = Vec::new();
+    if let Some(ns) = &patch.namespace_id {
+        if *ns != current.account.namespace_id && !namespace_exists(conn, ns).await? {
+            return Err(unknown_namespace(ns));
+        }
+        next.account.namespace_id = ns.clone();
+        changed.push("namespaceId");
+    }
+    if let Some(user) = &patch.user_id {
+        if user.is_empty() {
+            return Err(StoreError::InvalidArgument("userId: required".into()));
+        }
+        next.account.user_id = user.clone();
+        changed.push("userId");
+    }
+    if let Some(d) = &patch.description {
+        next.account.description = d.clone();
+        changed.push("description");
+    }
+    if let Some(e) = patch.expires_at {
+        next.account.expires_at = e;
+        changed.push("expiresAt");
+    }
+    if let Some(r) = reissue {
+        next.issued_at = r.issued_at;
+        next.grace_until = r.grace_until;
+    }
+    next.account.modified_at = change.at;
+    let a = &next.account;
+    sqlx::query(
+        "UPDATE service_accounts SET namespace_id = ?, description = ?, user_id = ?, expires_at = ?, \
+             modified_at = ?, issued_at = ?, grace_until = ? WHERE id = ?",
+    )
+    .bind(&a.namespace_id)
+    .bind(&a.description)
+    .bind(&a.user_id)
+    .bind(a.expires_at.map(micros))
+    .bind(micros(a.modified_at))
+    .bind(micros(next.issued_at))
+    .bind(next.grace_until.map(micros))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let target = Target {
+        action: if reissue.is_some() {
+            "rotate"
+        } else {
+            "update"
+        },
+        kind: "service_account",
+        id,
+    };
+    let mut detail = json!({
+        "changed": changed,
+        "userId": a.user_id,
+        "namespaceId": a.namespace_id,
+        "expiresAt": time_json(a.expires_at),
+    });
+    if let Some(r) = reissue {
+        detail["graceUntil"] = time_json(r.grace_until);
+    }
+    audit::record(conn, change, target, &detail).await?;
+    get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Internal(format!("account {id:?} vanished while updating")))
+}
+
+pub(super) async fn delete(
+    conn: &mut SqliteConnection,
+    id: &str,
+    change: &Change,
+) -> StoreResult<bool> {
+    let gone: Option<(String, String)> =
+        sqlx::query_as("DELETE FROM service_accounts WHERE id = ? RETURNING user_id, namespace_id")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((user_id, namespace_id)) = gone else {
+        return Ok(false);
+    };
+    let target = Target {
+        action: "delete",
+        kind: "service_account",
+        id,
+    };
+    let detail = json!({"userId": user_id, "namespaceId": namespace_id});
+    audit::record(conn, change, target, &detail).await?;
+    Ok(true)
+}
+
+/// Moves `accessed_at` forward to `at` (never back), as one autocommit statement.
+pub(super) async fn touch(pool: &SqlitePool, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE service_accounts SET accessed_at = ?1 \
+         WHERE id = ?2 AND (accessed_at IS NULL OR accessed_at < ?1)",
+    )
+    .bind(micros(at))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn push_where(sql: &mut Sql, filter: &Option<Expr>) {
+    if let Some(f) = filter {
+        sql.push(" WHERE ");
+        sql.push_filter(f);
+    }
+}
+
+/// The page query: filter, order (with the `id` tie-breaker), LIMIT and OFFSET, all in SQL.
+pub(super) fn page_sql(q: &AccountQuery) -> Sql {
+    let mut sql = Sql::new(Dialect::Sqlite);
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM service_accounts");
+    push_where(&mut sql, &q.filter);
+    sql.push(" ORDER BY ").push_order(&q.order);
+    sql.push(" LIMIT ").bind(Bind::Int(clamp_i64(q.limit)));
+    sql.push(" OFFSET ").bind(Bind::Int(clamp_i64(q.offset)));
+    sql
+}
+
+/// How many accounts match before paging.
+pub(super) fn count_sql(q: &AccountQuery) -> Sql {
+    let mut sql = Sql::new(Dialect::Sqlite);
+    sql.push("SELECT count(*) FROM service_accounts");
+    push_where(&mut sql, &q.filter);
+    sql
+}
+
+pub(super) async fn list(pool: &SqlitePool, q: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
+    // One read transaction so the total and the page come from the same snapshot.
+    let mut tx = pool.begin().await?;
+    let count = count_sql(q);
+    let total: i64 =
+        sqlx::query_scalar_with(sqlx::AssertSqlSafe(count.text), arguments(&count.binds)?)
+            .fetch_one(&mut *tx)
+            .await?;
+    let total = u64::try_from(total).unwrap_or(0);
+    let mut items = Vec::new();
+    if q.offset < total && q.limit > 0 {
+        let page = page_sql(q);
+        let rows: Vec<Row> =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(page.text), arguments(&page.binds)?)
+                .fetch_all(&mut *tx)
+                .await?;
+        items = rows
+            .into_iter()
+            .map(|r| r.into_record().map(|rec| rec.account))
+            .collect::<StoreResult<Vec<_>>>()?;
+    }
+    tx.commit().await?;
+    Ok(Page { items, total })
+}

@@ -1,0 +1,59 @@
+//! The append-only audit log: rows are written inside the transaction of the change they describe (the schema's
+//! triggers refuse UPDATE and DELETE), and read newest first.
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::{clamp_i64, from_micros, micros};
+use crate::store::{AuditEntry, Change, StoreResult};
+
+/// What an audit row is about.
+pub(super) struct Target<'a> {
+    pub action: &'static str,
+    pub kind: &'static str,
+    pub id: &'a str,
+}
+
+/// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
+pub(super) async fn record(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    target: Target<'_>,
+    detail: &serde_json::Value,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(micros(change.at))
+    .bind(&change.actor)
+    .bind(target.action)
+    .bind(target.kind)
+    .bind(target.id)
+    .bind(detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(pool: &SqlitePool, limit: u64) -> StoreResult<Vec<AuditEntry>> {
+    let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
+         ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(clamp_i64(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(seq, at, actor, action, target_kind, target_id, detail)| {
+            Ok(AuditEntry {
+                seq,
+                at: from_micros(at)?,
+                actor,
+                action,
+                target_kind,
+                target_id,
+                detail,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,326 @@
+//! The namespace tree: one root, names unique among siblings (case-insensitively, by a Unicode-lowercased key),
+//! no cycles, and no deleting a namespace that still has children or accounts.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::audit::{self, Target};
+use super::{from_micros, micros};
+use crate::model::{Namespace, ROOT_NAMESPACE_NAME, is_unsafe_char};
+use crate::store::{Change, StoreError, StoreResult};
+
+/// Longest namespace name, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+
+const COLUMNS: &str = "id, parent_id, name, originator_id, created_at, modified_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    parent_id: Option<String>,
+    name: String,
+    originator_id: String,
+    created_at: i64,
+    modified_at: i64,
+}
+
+impl Row {
+    fn into_namespace(self) -> StoreResult<Namespace> {
+        Ok(Namespace {
+            id: self.id,
+            parent_id: self.parent_id.unwrap_or_default(),
+            name: self.name,
+            created_at: from_micros(self.created_at)?,
+            modified_at: from_micros(self.modified_at)?,
+            originator_id: self.originator_id,
+            route_count: 0,
+            policy_count: 0,
+        })
+    }
+}
+
+/// The comparison key for sibling-name uniqueness.
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Trims the name and checks it is usable.
+fn valid_name(name: &str) -> StoreResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(StoreError::InvalidArgument(
+            "name: a namespace needs a name".into(),
+        ));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(StoreError::InvalidArgument(format!(
+            "name: at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(is_unsafe_char) {
+        return Err(StoreError::InvalidArgument(
+            "name: control or invisible formatting characters are not allowed".into(),
+        ));
+    }
+    Ok(name)
+}
+
+pub(super) async fn list(pool: &SqlitePool) -> StoreResult<Vec<Namespace>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM namespaces ORDER BY created_at, id"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Row::into_namespace).collect()
+}
+
+pub(super) async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Namespace>> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM namespaces WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(Row::into_namespace).transpose()
+}
+
+/// Creates the root namespace when the database has none (a new database).
+pub(super) async fn ensure_root(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces LIMIT 1")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if any.is_none() {
+        let change = Change {
+            actor: "system".into(),
+            at: now,
+        };
+        create(&mut tx, "", ROOT_NAMESPACE_NAME, "", &change).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
+    let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(hit.is_some())
+}
+
+/// Refuses a name already taken under `parent` by a namespace other than `except`.
+async fn check_sibling_name(
+    conn: &mut SqliteConnection,
+    parent: Option<&str>,
+    name: &str,
+    except: &str,
+) -> StoreResult<()> {
+    let clash: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM namespaces WHERE parent_id IS ? AND name_key = ? AND id <> ?",
+    )
+    .bind(parent)
+    .bind(name_key(name))
+    .bind(except)
+    .fetch_optional(conn)
+    .await?;
+    match clash {
+        Some(_) => Err(StoreError::AlreadyExists(format!(
+            "name: a namespace named {name:?} already exists there"
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(super) async fn create(
+    conn: &mut SqliteConnection,
+    parent_id: &str,
+    name: &str,
+    originator_id: &str,
+    change: &Change,
+) -> StoreResult<Namespace> {
+    let name = valid_name(name)?;
+    let parent = if parent_id.is_empty() {
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+        if any.is_some() {
+            return Err(StoreError::InvalidArgument(
+                "parentId: required; only the root namespace has no parent".into(),
+            ));
+        }
+        None
+    } else {
+        if !exists(conn, parent_id).await? {
+            return Err(StoreError::InvalidArgument(format!(
+                "parentId: namespace {parent_id:?} does not exist"
+            )));
+        }
+        Some(parent_id)
+    };
+    check_sibling_name(conn, parent, name, "").await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let at = micros(change.at);
+    sqlx::query(
+        "INSERT INTO namespaces (id, parent_id, name, name_key, originator_id, created_at, modified_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(parent)
+    .bind(name)
+    .bind(name_key(name))
+    .bind(originator_id)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    let target = Target {
+        action: "create",
+        kind: "namespace",
+        id: &id,
+    };
+    audit::record(
+        conn,
+        change,
+        target,
+        &json!({"name": name, "parentId": parent_id}),
+    )
+    .await?;
+    Ok(Namespace {
+        id,
+        parent_id: parent_id.to_string(),
+        name: name.to_string(),
+        created_at: from_micros(at)?,
+        modified_at: from_micros(at)?,
+        originator_id: originator_id.to_string(),
+        route_count: 0,
+        policy_count: 0,
+    })
+}
+
+/// Renames `id` and, when `parent_id` is not empty, moves it under that parent.
+pub(super) async fn update(
+    conn: &mut SqliteConnection,
+    id: &str,
+    name: &str,
+    parent_id: &str,
+    change: &Change,
+) -> StoreResult<Namespace> {
+    let name = valid_name(name)?;
+    let current = get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("namespace {id:?} not found")))?;
+    let parent = if parent_id.is_empty() || parent_id == current.parent_id {
+        current.parent_id.clone()
+    } else {
+        if current.parent_id.is_empty() {
+            return Err(StoreError::InvalidArgument(
+                "parentId: the root namespace cannot be moved".into(),
+            ));
+        }
+        if !exists(conn, parent_id).await? {
+            return Err(StoreError::InvalidArgument(format!(
+                "parentId: namespace {parent_id:?} does not exist"
+            )));
+        }
+        // Walk up from the new parent; meeting `id` on the way means the move would close a loop.
+        let loops: Option<i64> = sqlx::query_scalar(
+            "WITH RECURSIVE up(id, parent_id) AS ( \
+                 SELECT id, parent_id FROM namespaces WHERE id = ?1 \
+                 UNION SELECT n.id, n.parent_id FROM namespaces n JOIN up ON n.id = up.parent_id) \
+             SELECT 1 FROM up WHERE id = ?2",
+        )
+        .bind(parent_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if loops.is_some() {
+            return Err(StoreError::InvalidArgument(format!(
+                "parentId: moving {:?} under {parent_id:?} would make a cycle",
+                current.name
+            )));
+        }
+        parent_id.to_string()
+    };
+    let parent_ref = (!parent.is_empty()).then_some(parent.as_str());
+    check_sibling_name(conn, parent_ref, name, id).await?;
+    sqlx::query(
+        "UPDATE namespaces SET name = ?, name_key = ?, parent_id = ?, modified_at = ? WHERE id = ?",
+    )
+    .bind(name)
+    .bind(name_key(name))
+    .bind(parent_ref)
+    .bind(micros(change.at))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let target = Target {
+        action: "update",
+        kind: "namespace",
+        id,
+    };
+    audit::record(
+        conn,
+        change,
+        target,
+        &json!({"name": name, "parentId": parent, "previousName": current.name,
+                "previousParentId": current.parent_id}),
+    )
+    .await?;
+    get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Internal(format!("namespace {id:?} vanished while updating")))
+}
+
+pub(super) async fn delete(
+    conn: &mut SqliteConnection,
+    id: &str,
+    change: &Change,
+) -> StoreResult<()> {
+    let ns = get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("namespace {id:?} not found")))?;
+    if ns.parent_id.is_empty() {
+        return Err(StoreError::FailedPrecondition(
+            "the root namespace cannot be deleted".into(),
+        ));
+    }
+    let children: i64 = sqlx::query_scalar("SELECT count(*) FROM namespaces WHERE parent_id = ?")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if children > 0 {
+        return Err(StoreError::FailedPrecondition(format!(
+            "namespace {:?} has {children} child namespace(s); delete or move them first",
+            ns.name
+        )));
+    }
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM service_accounts WHERE namespace_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if accounts > 0 {
+        return Err(StoreError::FailedPrecondition(format!(
+            "namespace {:?} has {accounts} service account(s); delete them first",
+            ns.name
+        )));
+    }
+    sqlx::query("DELETE FROM namespaces WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let target = Target {
+        action: "delete",
+        kind: "namespace",
+        id,
+    };
+    audit::record(
+        conn,
+        change,
+        target,
+        &json!({"name": ns.name, "parentId": ns.parent_id}),
+    )
+    .await
+}

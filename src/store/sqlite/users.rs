@@ -1,0 +1,350 @@
+//! The directory: validated, all-or-nothing upserts that keep two search structures in the same transaction
+//! (`user_terms` for prefix matches, the trigram `users_fts` for substrings), and the ranked lookahead query
+//! that reads only what those indexes return.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::audit::{self, Target};
+use super::{arguments, clamp_i64};
+use crate::model::{DirectoryUser, is_unsafe_char};
+use crate::store::filter::{Bind, Dialect, Sql};
+use crate::store::{Change, ImportCounts, Page, StoreError, StoreResult};
+
+pub const MAX_ID_CHARS: usize = 256;
+pub const MAX_TEXT_CHARS: usize = 1024;
+pub const MAX_GROUPS: usize = 1000;
+/// Shortest query the trigram index can answer; shorter ones use prefix matches only.
+const TRIGRAM: usize = 3;
+
+/// Checks every user before anything is written, so one bad row changes nothing; the error names the row.
+pub(super) fn validate(users: &[DirectoryUser]) -> StoreResult<()> {
+    for (i, u) in users.iter().enumerate() {
+        problem(u)
+            .map_err(|p| StoreError::InvalidArgument(format!("users[{i}] (id {:?}): {p}", u.id)))?;
+    }
+    Ok(())
+}
+
+fn problem(u: &DirectoryUser) -> Result<(), String> {
+    if u.id.trim().is_empty() {
+        return Err("id must not be empty".into());
+    }
+    if u.id.chars().count() > MAX_ID_CHARS {
+        return Err(format!("id is longer than {MAX_ID_CHARS} characters"));
+    }
+    if u.id.chars().any(is_unsafe_char) {
+        return Err("id contains control or invisible formatting characters".into());
+    }
+    let texts = [("name", &u.name), ("email", &u.email)];
+    for (what, text) in texts {
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("{what} is longer than {MAX_TEXT_CHARS} characters"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(format!("{what} contains control characters"));
+        }
+    }
+    if u.groups.len() > MAX_GROUPS {
+        return Err(format!("more than {MAX_GROUPS} groups"));
+    }
+    for g in &u.groups {
+        if g.trim().is_empty() {
+            return Err("a group name is empty".into());
+        }
+        if g.chars().count() > MAX_ID_CHARS {
+            return Err(format!(
+                "group {g:?} is longer than {MAX_ID_CHARS} characters"
+            ));
+        }
+        if g.chars().any(char::is_control) {
+            return Err(format!("group {g:?} contains control characters"));
+        }
+    }
+    Ok(())
+}
+
+/// The listing order: the lowercased name, or the id for a user without one.
+fn sort_key(u: &DirectoryUser) -> String {
+    if u.name.trim().is_empty() {
+        u.id.to_lowercase()
+    } else {
+        u.name.to_lowercase()
+    }
+}
+
+/// What a query may be a prefix of: id, e-mail, whole name, each word of the name, each group.
+fn terms(u: &DirectoryUser) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let name = u.name.to_lowercase();
+    for t in [u.id.to_lowercase(), u.email.to_lowercase(), name.clone()] {
+        out.insert(t);
+    }
+    for word in name.split(|c: char| !c.is_alphanumeric()) {
+        out.insert(word.to_string());
+    }
+    for g in &u.groups {
+        out.insert(g.to_lowercase());
+    }
+    out.remove("");
+    out
+}
+
+/// The document the trigram index holds for a user: every searchable field, one per line.
+fn document(u: &DirectoryUser) -> String {
+    let mut doc = format!("{}\n{}\n{}", u.id, u.name, u.email);
+    for g in &u.groups {
+        doc.push('\n');
+        doc.push_str(g);
+    }
+    doc
+}
+
+pub(super) async fn upsert(
+    conn: &mut SqliteConnection,
+    users: &[DirectoryUser],
+    change: &Change,
+) -> StoreResult<ImportCounts> {
+    let mut counts = ImportCounts::default();
+    // A batch that names an id twice counts it once, as the insert (or update) it is overall.
+    let mut seen: HashSet<&str> = HashSet::new();
+    for u in users {
+        let groups = serde_json::to_string(&u.groups)
+            .map_err(|e| StoreError::Internal(format!("encoding groups: {e}")))?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT num FROM users WHERE id = ?")
+            .bind(&u.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let num = match existing {
+            Some(num) => {
+                sqlx::query(
+                    "UPDATE users SET name = ?, email = ?, groups = ?, sort_key = ? WHERE num = ?",
+                )
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(&groups)
+                .bind(sort_key(u))
+                .bind(num)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("DELETE FROM user_terms WHERE user_num = ?")
+                    .bind(num)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("DELETE FROM users_fts WHERE rowid = ?")
+                    .bind(num)
+                    .execute(&mut *conn)
+                    .await?;
+                if seen.insert(&u.id) {
+                    counts.updated += 1;
+                }
+                num
+            }
+            None => {
+                seen.insert(&u.id);
+                counts.inserted += 1;
+                sqlx::query_scalar(
+                    "INSERT INTO users (id, name, email, groups, sort_key) VALUES (?, ?, ?, ?, ?) \
+                     RETURNING num",
+                )
+                .bind(&u.id)
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(&groups)
+                .bind(sort_key(u))
+                .fetch_one(&mut *conn)
+                .await?
+            }
+        };
+        for term in terms(u) {
+            sqlx::query("INSERT INTO user_terms (term, user_num) VALUES (?, ?)")
+                .bind(term)
+                .bind(num)
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query("INSERT INTO users_fts (rowid, doc) VALUES (?, ?)")
+            .bind(num)
+            .bind(document(u))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let target = Target {
+        action: "import",
+        kind: "directory",
+        id: "",
+    };
+    let detail = json!({"inserted": counts.inserted, "updated": counts.updated});
+    audit::record(conn, change, target, &detail).await?;
+    Ok(counts)
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    email: String,
+    groups: String,
+}
+
+impl Row {
+    fn into_user(self) -> StoreResult<DirectoryUser> {
+        let groups = serde_json::from_str(&self.groups).map_err(|e| {
+            StoreError::Internal(format!("stored groups of user {:?}: {e}", self.id))
+        })?;
+        Ok(DirectoryUser {
+            id: self.id,
+            name: self.name,
+            email: self.email,
+            groups,
+        })
+    }
+}
+
+pub(super) async fn get(pool: &SqlitePool, id: &str) -> StoreResult<Option<DirectoryUser>> {
+    let row: Option<Row> = sqlx::query_as("SELECT id, name, email, groups FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(Row::into_user).transpose()
+}
+
+/// The matching users' `num`s as a CTE `m(num, prefix)`: prefix matches from `user_terms` (a range on its
+/// primary key) and, for queries the trigram index can answer, substring matches from `users_fts`.
+fn push_matches(sql: &mut Sql, query: &str) {
+    let q = query.trim().to_lowercase();
+    sql.push("p(num) AS (SELECT DISTINCT user_num FROM user_terms WHERE term >= ");
+    sql.bind(Bind::Text(q.clone()));
+    sql.push(" AND term < ");
+    // Every string that starts with `q` sorts below `q` followed by the greatest code point.
+    sql.bind(Bind::Text(format!("{q}\u{10FFFF}")));
+    sql.push(")");
+    if q.chars().count() >= TRIGRAM {
+        sql.push(
+            ", m(num, prefix) AS (SELECT num, MAX(prefix) FROM (\
+                SELECT num, 1 AS prefix FROM p \
+                UNION ALL SELECT rowid, 0 FROM users_fts WHERE users_fts MATCH ",
+        );
+        // A quoted FTS5 phrase: with the trigram tokenizer, the rows containing `q` anywhere.
+        sql.bind(Bind::Text(format!("\"{}\"", q.replace('"', "\"\""))));
+        sql.push(") GROUP BY num)");
+    } else {
+        sql.push(", m(num, prefix) AS (SELECT num, 1 FROM p)");
+    }
+}
+
+/// The ranked page: prefix matches first, then by name and id.
+pub(super) fn page_sql(query: &str, offset: u64, limit: u64) -> Sql {
+    let mut sql = Sql::new(Dialect::Sqlite);
+    if query.trim().is_empty() {
+        // Everyone, straight from the listing-order index.
+        sql.push("SELECT id, name, email, groups FROM users ORDER BY sort_key, id LIMIT ");
+    } else {
+        sql.push("WITH ");
+        push_matches(&mut sql, query);
+        sql.push(
+            " SELECT u.id, u.name, u.email, u.groups FROM m JOIN users u ON u.num = m.num \
+             ORDER BY m.prefix DESC, u.sort_key, u.id LIMIT ",
+        );
+    }
+    sql.bind(Bind::Int(clamp_i64(limit)));
+    sql.push(" OFFSET ");
+    sql.bind(Bind::Int(clamp_i64(offset)));
+    sql
+}
+
+fn count_sql(query: &str) -> Sql {
+    let mut sql = Sql::new(Dialect::Sqlite);
+    if query.trim().is_empty() {
+        sql.push("SELECT count(*) FROM users");
+        return sql;
+    }
+    sql.push("WITH ");
+    push_matches(&mut sql, query);
+    sql.push(" SELECT count(*) FROM m");
+    sql
+}
+
+pub(super) async fn query(
+    pool: &SqlitePool,
+    query: &str,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<Page<DirectoryUser>> {
+    let mut tx = pool.begin().await?;
+    let count = count_sql(query);
+    let total: i64 =
+        sqlx::query_scalar_with(sqlx::AssertSqlSafe(count.text), arguments(&count.binds)?)
+            .fetch_one(&mut *tx)
+            .await?;
+    let total = u64::try_from(total).unwrap_or(0);
+    let mut items = Vec::new();
+    if offset < total && limit > 0 {
+        let page = page_sql(query, offset, limit);
+        let rows: Vec<Row> =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(page.text), arguments(&page.binds)?)
+                .fetch_all(&mut *tx)
+                .await?;
+        items = rows
+            .into_iter()
+            .map(Row::into_user)
+            .collect::<StoreResult<Vec<_>>>()?;
+    }
+    tx.commit().await?;
+    Ok(Page { items, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_cover_words_groups_and_fields() {
+        let u = DirectoryUser {
+            id: "JLP".into(),
+            name: "Jean-Luc Picard".into(),
+            email: "jl@Example.org".into(),
+            groups: vec!["Admins".into()],
+        };
+        let t: Vec<String> = terms(&u).into_iter().collect();
+        assert_eq!(
+            t,
+            vec![
+                "admins",
+                "jean",
+                "jean-luc picard",
+                "jl@example.org",
+                "jlp",
+                "luc",
+                "picard"
+            ]
+        );
+    }
+
+    #[test]
+    fn validation_names_the_row() {
+        let good = DirectoryUser {
+            id: "a".into(),
+            name: String::new(),
+            email: String::new(),
+            groups: vec![],
+        };
+        let mut bad = good.clone();
+        bad.id = "b\u{1b}[2J".into();
+        let err = validate(&[good.clone(), bad]).unwrap_err().to_string();
+        assert!(err.starts_with("users[1] (id \"b\\u{1b}[2J\")"), "{err}");
+        let mut long = good.clone();
+        long.id = "x".repeat(MAX_ID_CHARS + 1);
+        assert!(validate(&[long]).is_err());
+        let mut empty = good;
+        empty.id = " ".into();
+        assert!(
+            validate(&[empty])
+                .unwrap_err()
+                .to_string()
+                .contains("users[0]")
+        );
+    }
+}

@@ -1,0 +1,880 @@
+//! The SQLite store against a real database file in a temporary directory: CRUD of every entity, the filter
+//! grammar and ordering pushed to SQL, paging totals, query plans, atomic imports, namespace rules, the audit
+//! log, the connection pragmas, and the demo seed.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+use tempfile::TempDir;
+
+use sacon::model::{DirectoryUser, ServiceAccount};
+use sacon::store::filter::{parse_filter, parse_order_by};
+use sacon::store::{AccountPatch, AccountQuery, Change, Reissue, SqliteStore, Store, StoreError};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn at(days: i64) -> DateTime<Utc> {
+    t0() + Duration::days(days)
+}
+
+fn change(days: i64) -> Change {
+    Change {
+        actor: "test".into(),
+        at: at(days),
+    }
+}
+
+async fn open() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("sacon.db"))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+async fn root_id(store: &SqliteStore) -> String {
+    let all = store.list_namespaces().await.unwrap();
+    all.into_iter().find(|n| n.parent_id.is_empty()).unwrap().id
+}
+
+fn account(id: &str, ns: &str, user: &str, expires: Option<DateTime<Utc>>) -> ServiceAccount {
+    ServiceAccount {
+        id: id.into(),
+        namespace_id: ns.into(),
+        originator_id: String::new(),
+        description: format!("account {id}"),
+        user_id: user.into(),
+        expires_at: expires,
+        created_at: t0(),
+        modified_at: t0(),
+        accessed_at: None,
+    }
+}
+
+fn user(id: &str, name: &str, email: &str, groups: &[&str]) -> DirectoryUser {
+    DirectoryUser {
+        id: id.into(),
+        name: name.into(),
+        email: email.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+fn query(filter: serde_json::Value, order: &str) -> AccountQuery {
+    AccountQuery {
+        filter: Some(parse_filter(&filter).unwrap()),
+        order: parse_order_by(order).unwrap(),
+        offset: 0,
+        limit: 100,
+    }
+}
+
+async fn ids(store: &SqliteStore, filter: serde_json::Value, order: &str) -> Vec<String> {
+    let page = store.list_accounts(&query(filter, order)).await.unwrap();
+    page.items.into_iter().map(|a| a.id).collect()
+}
+
+#[tokio::test]
+async fn open_creates_root_and_sets_pragmas() {
+    let (dir, store) = open().await;
+    let all = store.list_namespaces().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "Global");
+    assert_eq!(all[0].parent_id, "");
+    let audit = store.list_audit(10).await.unwrap();
+    assert_eq!(audit[0].actor, "system");
+    assert_eq!(audit[0].target_kind, "namespace");
+
+    for s in store.connection_settings().await.unwrap() {
+        assert_eq!(s.journal_mode, "wal");
+        assert_eq!(s.synchronous, 2, "synchronous=FULL");
+        assert!(s.foreign_keys);
+        assert!(s.busy_timeout_ms >= 1000);
+        assert!(
+            s.cache_size < 0 && s.cache_size >= -16 * 1024,
+            "{}",
+            s.cache_size
+        );
+    }
+    let [writer, reader] = store.connection_settings().await.unwrap();
+    assert!(!writer.query_only);
+    assert!(reader.query_only);
+
+    // Reopening keeps the one root.
+    store.close().await;
+    let again = SqliteStore::open(&dir.path().join("sacon.db"))
+        .await
+        .unwrap();
+    assert_eq!(again.list_namespaces().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn namespace_crud_and_rules() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    let eng = store
+        .create_namespace(&root, "Engineering", "me", &change(0))
+        .await
+        .unwrap();
+    assert_eq!(eng.parent_id, root);
+    assert_eq!(eng.originator_id, "me");
+    let platform = store
+        .create_namespace(&eng.id, "Platform", "", &change(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_namespace(&platform.id).await.unwrap().unwrap(),
+        platform
+    );
+    assert_eq!(store.get_namespace("nope").await.unwrap(), None);
+
+    // Sibling names are unique case-insensitively, also beyond ASCII; cousins may share a name.
+    let err = store
+        .create_namespace(&root, "ENGINEERING", "", &change(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+    store
+        .create_namespace(&root, "Ärger", "", &change(0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_namespace(&root, "ärger", "", &change(0)).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    store
+        .create_namespace(&eng.id, "Engineering", "", &change(0))
+        .await
+        .unwrap();
+
+    // Bad parents and names.
+    assert!(matches!(
+        store.create_namespace("missing", "X", "", &change(0)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("parentId")
+    ));
+    assert!(matches!(
+        store.create_namespace("", "Second root", "", &change(0)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("parentId")
+    ));
+    assert!(matches!(
+        store.create_namespace(&root, "  ", "", &change(0)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("name")
+    ));
+    assert!(matches!(
+        store
+            .create_namespace(&root, "a\u{1b}[31m", "", &change(0))
+            .await,
+        Err(StoreError::InvalidArgument(_))
+    ));
+
+    // Rename and move; cycles and clashes refused.
+    let renamed = store
+        .update_namespace(&platform.id, "Platform Team", "", &change(1))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Platform Team");
+    assert_eq!(renamed.parent_id, eng.id);
+    assert_eq!(renamed.modified_at, at(1));
+    assert_eq!(renamed.created_at, at(0));
+    let moved = store
+        .update_namespace(&platform.id, "Platform Team", &root, &change(2))
+        .await
+        .unwrap();
+    assert_eq!(moved.parent_id, root);
+    store
+        .update_namespace(&platform.id, "Platform", &eng.id, &change(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.update_namespace(&eng.id, "Engineering", &platform.id, &change(3)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("cycle")
+    ));
+    assert!(matches!(
+        store.update_namespace(&eng.id, "Engineering", &eng.id, &change(3)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("cycle")
+    ));
+    assert!(matches!(
+        store
+            .update_namespace(&platform.id, "engineering", &root, &change(3))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store
+            .update_namespace(&root, "Global", &eng.id, &change(3))
+            .await,
+        Err(StoreError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        store.update_namespace("nope", "x", "", &change(3)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Renaming to its own name in another case is not a clash with itself.
+    store
+        .update_namespace(&eng.id, "ENGINEERING", "", &change(3))
+        .await
+        .unwrap();
+
+    // Delete preconditions.
+    assert!(matches!(
+        store.delete_namespace(&eng.id, &change(4)).await,
+        Err(StoreError::FailedPrecondition(m)) if m.contains("child")
+    ));
+    store
+        .create_account(
+            &account("sa1", &platform.id, "bot", None),
+            at(4),
+            &change(4),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_namespace(&platform.id, &change(4)).await,
+        Err(StoreError::FailedPrecondition(m)) if m.contains("service account")
+    ));
+    assert!(matches!(
+        store.delete_namespace(&root, &change(4)).await,
+        Err(StoreError::FailedPrecondition(_))
+    ));
+    assert!(matches!(
+        store.delete_namespace("nope", &change(4)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_account("sa1", &change(5)).await.unwrap();
+    store
+        .delete_namespace(&platform.id, &change(5))
+        .await
+        .unwrap();
+    assert_eq!(store.get_namespace(&platform.id).await.unwrap(), None);
+
+    let audit = store.list_audit(100).await.unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|e| e.target_kind == "namespace")
+        .map(|e| (e.action.as_str(), e.target_id.as_str()))
+        .collect();
+    assert!(actions.contains(&("delete", platform.id.as_str())));
+    assert!(actions.contains(&("update", eng.id.as_str())));
+    assert!(actions.contains(&("create", eng.id.as_str())));
+}
+
+#[tokio::test]
+async fn account_crud_rotation_and_audit() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    let other = store
+        .create_namespace(&root, "Other", "", &change(0))
+        .await
+        .unwrap();
+    let a = account("sa-1", &root, "alice", Some(at(30)));
+    let rec = store.create_account(&a, at(0), &change(0)).await.unwrap();
+    assert_eq!(rec.account.created_at, at(0));
+    assert_eq!(rec.account.modified_at, at(0));
+    assert_eq!(rec.account.expires_at, Some(at(30)));
+    assert_eq!(rec.issued_at, at(0));
+    assert_eq!(rec.grace_until, None);
+    assert_eq!(store.get_account("sa-1").await.unwrap().unwrap(), rec);
+    assert_eq!(store.get_account("nope").await.unwrap(), None);
+
+    assert!(matches!(
+        store.create_account(&a, at(0), &change(0)).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_account(&account("sa-2", "missing", "x", None), at(0), &change(0)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("namespaceId")
+    ));
+
+    // Update without reissue keeps the token state.
+    let patch = AccountPatch {
+        description: Some("new words".into()),
+        expires_at: Some(None),
+        namespace_id: Some(other.id.clone()),
+        user_id: None,
+    };
+    let up = store
+        .update_account("sa-1", &patch, None, &change(1))
+        .await
+        .unwrap();
+    assert_eq!(up.account.description, "new words");
+    assert_eq!(up.account.expires_at, None);
+    assert_eq!(up.account.namespace_id, other.id);
+    assert_eq!(up.account.user_id, "alice");
+    assert_eq!(up.account.modified_at, at(1));
+    assert_eq!(up.account.created_at, at(0));
+    assert_eq!(up.issued_at, at(0));
+
+    // Rotation records the new issue time and the grace period.
+    let reissue = Reissue {
+        issued_at: at(2),
+        grace_until: Some(at(3)),
+    };
+    let rot = store
+        .update_account("sa-1", &AccountPatch::default(), Some(reissue), &change(2))
+        .await
+        .unwrap();
+    assert_eq!(rot.issued_at, at(2));
+    assert_eq!(rot.grace_until, Some(at(3)));
+    assert_eq!(rot.account.description, "new words");
+
+    assert!(matches!(
+        store
+            .update_account("nope", &AccountPatch::default(), None, &change(2))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let bad_ns = AccountPatch {
+        namespace_id: Some("missing".into()),
+        ..AccountPatch::default()
+    };
+    assert!(matches!(
+        store.update_account("sa-1", &bad_ns, None, &change(2)).await,
+        Err(StoreError::InvalidArgument(m)) if m.contains("namespaceId")
+    ));
+
+    // Use is recorded, only ever forward, and is not audited.
+    let audit_before = store.list_audit(1000).await.unwrap().len();
+    store.touch_accessed("sa-1", at(5)).await.unwrap();
+    store.touch_accessed("sa-1", at(4)).await.unwrap();
+    store.touch_accessed("unknown", at(4)).await.unwrap();
+    let got = store.get_account("sa-1").await.unwrap().unwrap();
+    assert_eq!(got.account.accessed_at, Some(at(5)));
+    assert_eq!(store.list_audit(1000).await.unwrap().len(), audit_before);
+
+    assert!(store.delete_account("sa-1", &change(6)).await.unwrap());
+    assert!(!store.delete_account("sa-1", &change(6)).await.unwrap());
+    assert_eq!(store.get_account("sa-1").await.unwrap(), None);
+
+    let audit = store.list_audit(100).await.unwrap();
+    let account_actions: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.target_kind == "service_account")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(account_actions, ["delete", "rotate", "update", "create"]);
+    assert!(audit.windows(2).all(|w| w[0].seq > w[1].seq));
+    let create = audit
+        .iter()
+        .find(|e| e.action == "create" && e.target_id == "sa-1")
+        .unwrap();
+    assert_eq!(create.actor, "test");
+    assert_eq!(create.at, at(0));
+    assert!(create.detail.contains("alice"));
+    for e in &audit {
+        assert!(
+            !e.detail.contains("eyJ"),
+            "token-like text in audit: {}",
+            e.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_write_leaves_no_audit_row() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    store
+        .create_account(&account("dup", &root, "u", None), at(0), &change(0))
+        .await
+        .unwrap();
+    let before = store.list_audit(100).await.unwrap();
+    assert!(
+        store
+            .create_account(&account("dup", &root, "u", None), at(0), &change(0))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .create_namespace(&root, "", "", &change(0))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.list_audit(100).await.unwrap(), before);
+}
+
+/// Six accounts in two namespaces with varied times, for filter and order tests.
+async fn fixture(store: &SqliteStore) -> (String, String) {
+    let root = root_id(store).await;
+    let ns = store
+        .create_namespace(&root, "Team", "", &change(0))
+        .await
+        .unwrap();
+    let rows = [
+        ("a", &root, "alice", Some(at(10)), "Deploy bot 50%_off"),
+        ("b", &root, "bob", None, "backup"),
+        ("c", &ns.id, "carol", Some(at(-1)), "CI runner"),
+        ("d", &ns.id, "dave", Some(at(400)), ""),
+        ("e", &ns.id, "alice", None, "deploy"),
+        ("f", &root, "frank", Some(at(10)), "reports"),
+    ];
+    for (i, (id, nsid, user, exp, desc)) in rows.into_iter().enumerate() {
+        let mut a = account(id, nsid, user, exp);
+        a.description = desc.into();
+        store
+            .create_account(&a, at(0), &change(i as i64))
+            .await
+            .unwrap();
+    }
+    store.touch_accessed("a", at(-100)).await.unwrap();
+    store.touch_accessed("c", at(5)).await.unwrap();
+    store.touch_accessed("d", at(1)).await.unwrap();
+    (root, ns.id)
+}
+
+#[tokio::test]
+async fn every_filter_operator() {
+    let (_dir, store) = open().await;
+    let (root, ns) = fixture(&store).await;
+    let s = &store;
+    let cases: Vec<(serde_json::Value, Vec<&str>)> = vec![
+        (json!({}), vec!["a", "b", "c", "d", "e", "f"]),
+        (json!({"namespace_id": ns}), vec!["c", "d", "e"]),
+        (json!({"namespaceId": [root, "zzz"]}), vec!["a", "b", "f"]),
+        (json!({"user_id": {"$eq": "alice"}}), vec!["a", "e"]),
+        (
+            json!({"user_id": {"$isAnyOf": ["bob", "dave"]}}),
+            vec!["b", "d"],
+        ),
+        (json!({"id": {"$isAnyOf": []}}), vec![]),
+        (
+            json!({"description": {"$contains": "DEPLOY"}}),
+            vec!["a", "e"],
+        ),
+        (json!({"description": {"$contains": "50%_"}}), vec!["a"]),
+        (json!({"description": {"$contains": "%"}}), vec!["a"]),
+        (json!({"description": {"$contains": "_"}}), vec!["a"]),
+        (json!({"description": {"$startsWith": "ci "}}), vec!["c"]),
+        (json!({"description": {"$startsWith": "r"}}), vec!["f"]),
+        (json!({"description": {"$isEmpty": true}}), vec!["d"]),
+        (json!({"description": ""}), vec!["d"]),
+        (
+            json!({"description": {"$isNotEmpty": true}}),
+            vec!["a", "b", "c", "e", "f"],
+        ),
+        (json!({"expires_at": null}), vec!["b", "e"]),
+        (json!({"expiresAt": {"$isEmpty": true}}), vec!["b", "e"]),
+        (
+            json!({"expires_at": {"$isNotEmpty": true}}),
+            vec!["a", "c", "d", "f"],
+        ),
+        (
+            json!({"expires_at": {"$before": at(10).to_rfc3339()}}),
+            vec!["c"],
+        ),
+        (
+            json!({"expires_at": {"$onOrBefore": at(10).to_rfc3339()}}),
+            vec!["a", "c", "f"],
+        ),
+        (
+            json!({"expires_at": {"$after": at(10).to_rfc3339()}}),
+            vec!["d"],
+        ),
+        (
+            json!({"expires_at": {"$onOrAfter": at(10).to_rfc3339()}}),
+            vec!["a", "d", "f"],
+        ),
+        (
+            json!({"expires_at": {"$onOrAfter": "2026-06-01", "$before": "2026-06-12"}}),
+            vec!["a", "f"],
+        ),
+        (json!({"expires_at": at(10).to_rfc3339()}), vec!["a", "f"]),
+        (
+            json!({"expires_at": [at(-1).to_rfc3339(), null]}),
+            vec!["b", "c", "e"],
+        ),
+        (
+            json!({"accessed_at": {"$isEmpty": true}}),
+            vec!["b", "e", "f"],
+        ),
+        (json!({"accessed_at": {"$before": "2026-06-01"}}), vec!["a"]),
+        (
+            json!({"issued_at": at(0).to_rfc3339()}),
+            vec!["a", "b", "c", "d", "e", "f"],
+        ),
+        (
+            json!({"created_at": {"$onOrAfter": at(4).to_rfc3339()}}),
+            vec!["e", "f"],
+        ),
+        (
+            json!({"modified_at": {"$before": at(1).to_rfc3339()}}),
+            vec!["a"],
+        ),
+        (
+            json!({"originator_id": {"$isEmpty": true}}),
+            vec!["a", "b", "c", "d", "e", "f"],
+        ),
+        (
+            json!({"$or": [{"user_id": "bob"}, {"id": "c"}]}),
+            vec!["b", "c"],
+        ),
+        (
+            json!({"$and": [{"user_id": "alice"}, {"namespace_id": ns}]}),
+            vec!["e"],
+        ),
+        (json!({"$or": []}), vec![]),
+        (json!({"$and": []}), vec!["a", "b", "c", "d", "e", "f"]),
+        (
+            json!({"$not": {"user_id": "alice"}}),
+            vec!["b", "c", "d", "f"],
+        ),
+        // NOT is an exact complement even over empty (NULL) times.
+        (
+            json!({"$not": {"expires_at": {"$before": "2027-01-01"}}}),
+            vec!["b", "d", "e"],
+        ),
+        (
+            json!({"$not": {"$or": [{"id": "a"}, {"$and": [{"id": "b"}, {"user_id": "bob"}]}]}}),
+            vec!["c", "d", "e", "f"],
+        ),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(ids(s, filter.clone(), "id").await, want, "filter {filter}");
+    }
+}
+
+#[tokio::test]
+async fn filter_rejections() {
+    for (bad, needle) in [
+        (json!({"user_id": {"$foo": "x"}}), "\"$foo\""),
+        (json!({"user": "x"}), "\"user\""),
+        (json!({"$nor": []}), "\"$nor\""),
+        (json!({"user_id": {"$before": "2027-01-01"}}), "\"$before\""),
+        (
+            json!({"expires_at": {"$startsWith": "2027"}}),
+            "\"$startsWith\"",
+        ),
+        (json!({"expires_at": "soon"}), "\"soon\""),
+        (json!({"user_id": 7}), "\"user_id\""),
+        (json!({"$and": {"user_id": "x"}}), "\"$and\""),
+    ] {
+        let err = parse_filter(&bad).unwrap_err();
+        assert!(err.contains(needle), "{bad}: {err}");
+    }
+    for bad in ["nope", "id desc", "-", "id,id"] {
+        assert!(parse_order_by(bad).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn ordering_and_null_placement() {
+    let (_dir, store) = open().await;
+    fixture(&store).await;
+    let s = &store;
+    // Never-expiring (b, e) sort as the far future; ties (a, f) broken by id.
+    assert_eq!(
+        ids(s, json!({}), "expires_at").await,
+        ["c", "a", "f", "d", "b", "e"]
+    );
+    assert_eq!(
+        ids(s, json!({}), "-expiresAt").await,
+        ["e", "b", "d", "f", "a", "c"]
+    );
+    // Never-used (b, e, f) sort as the far past.
+    assert_eq!(
+        ids(s, json!({}), "accessed_at").await,
+        ["b", "e", "f", "a", "d", "c"]
+    );
+    assert_eq!(
+        ids(s, json!({}), "-accessed_at").await,
+        ["c", "d", "a", "f", "e", "b"]
+    );
+    assert_eq!(
+        ids(s, json!({}), "user_id,-id").await,
+        ["e", "a", "b", "c", "d", "f"]
+    );
+    assert_eq!(
+        ids(s, json!({}), "-user_id").await,
+        ["f", "d", "c", "b", "e", "a"]
+    );
+    // Default: creation order.
+    assert_eq!(ids(s, json!({}), "").await, ["a", "b", "c", "d", "e", "f"]);
+    assert_eq!(
+        ids(s, json!({}), "-created_at").await,
+        ["f", "e", "d", "c", "b", "a"]
+    );
+}
+
+#[tokio::test]
+async fn paging_with_totals() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    for i in 0..25 {
+        store
+            .create_account(
+                &account(&format!("p{i:02}"), &root, "u", None),
+                at(0),
+                &change(i),
+            )
+            .await
+            .unwrap();
+    }
+    let mut q = query(json!({"user_id": "u"}), "-id");
+    q.limit = 10;
+    let mut seen = Vec::new();
+    for offset in [0, 10, 20] {
+        q.offset = offset;
+        let page = store.list_accounts(&q).await.unwrap();
+        assert_eq!(page.total, 25);
+        seen.extend(page.items.into_iter().map(|a| a.id));
+    }
+    let want: Vec<String> = (0..25).rev().map(|i| format!("p{i:02}")).collect();
+    assert_eq!(seen, want);
+    q.offset = 25;
+    let past = store.list_accounts(&q).await.unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, 25);
+    q.offset = u64::MAX;
+    q.limit = u64::MAX;
+    assert!(store.list_accounts(&q).await.unwrap().items.is_empty());
+    let none = store
+        .list_accounts(&query(json!({"user_id": "nobody"}), ""))
+        .await
+        .unwrap();
+    assert_eq!((none.items.len(), none.total), (0, 0));
+    let all = store
+        .list_accounts(&AccountQuery {
+            limit: 5,
+            ..AccountQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((all.items.len(), all.total), (5, 25));
+}
+
+fn plan_text(plan: &[String]) -> String {
+    plan.join("\n")
+}
+
+#[tokio::test]
+async fn namespace_page_plans_use_an_index_without_sorting() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    for order in [
+        "expires_at",
+        "-expires_at",
+        "user_id",
+        "-user_id",
+        "created_at",
+        "",
+        "-created_at",
+        "accessed_at",
+        "-accessed_at",
+    ] {
+        let q = query(json!({"namespace_id": root}), order);
+        let plan = plan_text(&store.explain_list_accounts(&q).await.unwrap());
+        assert!(plan.contains("USING INDEX accounts_ns_"), "{order}: {plan}");
+        assert!(plan.contains("namespace_id=?"), "{order}: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{order}: {plan}");
+        assert!(!plan.contains("SCAN service_accounts"), "{order}: {plan}");
+        let count = plan_text(&store.explain_count_accounts(&q).await.unwrap());
+        assert!(
+            count.contains("SEARCH service_accounts USING COVERING INDEX"),
+            "{count}"
+        );
+    }
+    // With another condition on top, the namespace index still bounds the search.
+    let q = query(
+        json!({"namespace_id": root, "expires_at": {"$before": "2027-01-01"}}),
+        "-expires_at",
+    );
+    let plan = plan_text(&store.explain_list_accounts(&q).await.unwrap());
+    assert!(
+        !plan.contains("SCAN service_accounts") && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn user_query_plans_use_the_search_indexes() {
+    let (_dir, store) = open().await;
+    for q in ["ali", "alice nguyen", "a", "al"] {
+        let plan = plan_text(&store.explain_query_users(q).await.unwrap());
+        assert!(
+            plan.contains("SEARCH user_terms USING PRIMARY KEY (term>? AND term<?)"),
+            "{q}: {plan}"
+        );
+        assert!(
+            plan.contains("SEARCH u USING INTEGER PRIMARY KEY"),
+            "{q}: {plan}"
+        );
+        // The only scans are of the matches themselves (CTEs) and the FTS index, never a table.
+        for line in plan.lines().filter(|l| l.starts_with("SCAN ")) {
+            assert!(
+                ["SCAN p", "SCAN m", "SCAN (subquery"]
+                    .iter()
+                    .any(|ok| line.starts_with(ok))
+                    || line.starts_with("SCAN users_fts VIRTUAL TABLE INDEX"),
+                "{q}: {plan}"
+            );
+        }
+        if q.len() >= 3 {
+            assert!(
+                plan.contains("SCAN users_fts VIRTUAL TABLE INDEX"),
+                "{q}: {plan}"
+            );
+        }
+    }
+    let plan = plan_text(&store.explain_query_users("").await.unwrap());
+    assert!(
+        plan.contains("users_by_sort_key") && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+}
+
+fn directory() -> Vec<DirectoryUser> {
+    vec![
+        user(
+            "alice.nguyen",
+            "Alice Nguyen",
+            "alice.nguyen@example.com",
+            &["engineering", "sre"],
+        ),
+        user("u-7f3a", "Malice Carter", "mc@example.com", &["finance"]),
+        user("bob", "Bob Stone", "bob@example.com", &["admins"]),
+        user("zoe", "Zoë Ålander", "zoe@example.com", &["Sales"]),
+        user("carl", "Carl Jones", "carl@example.com", &["ali-team"]),
+        user("dan", "Dan Palin", "dan@example.com", &[]),
+    ]
+}
+
+async fn search(store: &SqliteStore, q: &str) -> (Vec<String>, u64) {
+    let page = store.query_users(q, 0, 50).await.unwrap();
+    (page.items.into_iter().map(|u| u.id).collect(), page.total)
+}
+
+#[tokio::test]
+async fn users_upsert_and_ranked_query() {
+    let (_dir, store) = open().await;
+    let counts = store.upsert_users(&directory(), &change(0)).await.unwrap();
+    assert_eq!((counts.inserted, counts.updated), (6, 0));
+    assert_eq!(
+        store.get_user("zoe").await.unwrap().unwrap(),
+        directory()[3]
+    );
+    assert_eq!(store.get_user("nobody").await.unwrap(), None);
+
+    // Prefix matches (name word "Alice", group "ali-team") before substring ones ("Malice", "Palin"), then by name.
+    let (ids, total) = search(&store, "ALI").await;
+    assert_eq!(ids, ["alice.nguyen", "carl", "dan", "u-7f3a"]);
+    assert_eq!(total, 4);
+    // Case-insensitive beyond ASCII, through the trigram index.
+    assert_eq!(search(&store, "ÅLA").await.0, ["zoe"]);
+    assert_eq!(search(&store, "zoë å").await.0, ["zoe"]);
+    // Groups, e-mails, ids.
+    assert_eq!(search(&store, "finance").await.0, ["u-7f3a"]);
+    assert_eq!(search(&store, "bob@ex").await.0, ["bob"]);
+    assert_eq!(search(&store, "7f3a").await.0, ["u-7f3a"]);
+    // Short queries: prefix matches only, from the index.
+    assert_eq!(search(&store, "s").await.0, ["alice.nguyen", "bob", "zoe"]);
+    assert_eq!(search(&store, "ng").await.0, ["alice.nguyen"]);
+    // Quotes and LIKE wildcards are literal.
+    assert_eq!(search(&store, "\"x\"").await.1, 0);
+    assert_eq!(search(&store, "%%%").await.1, 0);
+    // Empty: everyone by name.
+    let (all, total) = search(&store, "").await;
+    assert_eq!(all, ["alice.nguyen", "bob", "carl", "dan", "u-7f3a", "zoe"]);
+    assert_eq!(total, 6);
+    let page = store.query_users("", 4, 10).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.total, 6);
+
+    // Update replaces the searchable text.
+    let mut changed = directory()[1].clone();
+    changed.name = "Mary Carter".into();
+    let again = [
+        changed.clone(),
+        changed.clone(),
+        user("new", "New Person", "", &[]),
+    ];
+    let counts = store.upsert_users(&again, &change(1)).await.unwrap();
+    assert_eq!((counts.inserted, counts.updated), (1, 1));
+    assert_eq!(search(&store, "malice").await.1, 0);
+    assert_eq!(search(&store, "mary").await.0, ["u-7f3a"]);
+    assert_eq!(store.get_user("u-7f3a").await.unwrap().unwrap(), changed);
+
+    let imports: Vec<String> = store
+        .list_audit(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "import")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(imports.len(), 2);
+    assert!(imports[0].contains("\"inserted\":1") && imports[0].contains("\"updated\":1"));
+}
+
+#[tokio::test]
+async fn upsert_is_all_or_nothing() {
+    let (_dir, store) = open().await;
+    store.upsert_users(&directory(), &change(0)).await.unwrap();
+    let audit_before = store.list_audit(100).await.unwrap();
+    let mut batch = vec![
+        user("fresh", "Fresh User", "f@example.com", &[]),
+        user("bob", "Robert Renamed", "bob@example.com", &[]),
+    ];
+    batch.push(user("bad\u{7}id", "Bad", "", &[]));
+    let err = store.upsert_users(&batch, &change(1)).await.unwrap_err();
+    match err {
+        StoreError::InvalidArgument(m) => {
+            assert!(m.contains("users[2]") && m.contains("bad"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        user("", "Empty", "", &[]),
+        user(&"x".repeat(257), "Long", "", &[]),
+        user("ok", "Name\nbreak", "", &[]),
+    ] {
+        let batch = vec![user("fresh", "Fresh", "", &[]), bad];
+        assert!(matches!(
+            store.upsert_users(&batch, &change(1)).await,
+            Err(StoreError::InvalidArgument(m)) if m.contains("users[1]")
+        ));
+    }
+    assert_eq!(store.get_user("fresh").await.unwrap(), None);
+    assert_eq!(
+        store.get_user("bob").await.unwrap().unwrap().name,
+        "Bob Stone"
+    );
+    assert_eq!(search(&store, "robert").await.1, 0);
+    assert_eq!(store.list_audit(100).await.unwrap(), audit_before);
+}
+
+#[tokio::test]
+async fn concurrent_creates_all_land() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        let root = root.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let a = account(&format!("w{w}-{i}"), &root, "bot", None);
+                store.create_account(&a, at(0), &change(0)).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let page = store
+        .list_accounts(&AccountQuery {
+            limit: 1,
+            ..AccountQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 100);
+    let creates = store
+        .list_audit(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "create" && e.target_kind == "service_account")
+        .count();
+    assert_eq!(creates, 100);
+}
