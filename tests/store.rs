@@ -878,3 +878,80 @@ async fn concurrent_creates_all_land() {
         .count();
     assert_eq!(creates, 100);
 }
+
+#[tokio::test]
+async fn demo_seed_shows_every_marker() {
+    let (_dir, store) = open().await;
+    let now = t0();
+    let summary = sacon::demo::seed_demo(&store, now).await.unwrap();
+    assert_eq!(summary.namespaces, 10);
+    assert!(summary.users >= 250, "{summary:?}");
+    assert_eq!(summary.accounts, 12);
+
+    let tree = sacon::model::NamespaceTree::new(store.list_namespaces().await.unwrap());
+    assert_eq!(tree.len(), 11);
+    let platform = tree.resolve("Global/Engineering/Platform").unwrap();
+    assert!(tree.resolve("Operations/SRE").is_some());
+
+    let count = |filter: serde_json::Value| {
+        let store = store.clone();
+        async move {
+            let q = query(
+                json!({"$and": [filter, {"description": {"$startsWith": "demo:"}}]}),
+                "",
+            );
+            store.list_accounts(&q).await.unwrap().total
+        }
+    };
+    let iso = |d: i64| (now + Duration::days(d)).to_rfc3339();
+    assert_eq!(count(json!({})).await, 12);
+    assert!(
+        count(json!({"expires_at": {"$before": iso(0)}})).await >= 1,
+        "expired"
+    );
+    assert!(
+        count(json!({"expires_at": {"$onOrAfter": iso(0), "$before": iso(7)}})).await >= 1,
+        "expiring within 7 days"
+    );
+    assert!(
+        count(json!({"expires_at": null})).await >= 1,
+        "never expires"
+    );
+    assert!(
+        count(json!({"expires_at": {"$after": iso(300)}})).await >= 1,
+        "a year's expiry"
+    );
+    assert!(
+        count(json!({"accessed_at": {"$before": iso(-90)}})).await >= 1,
+        "stale"
+    );
+    assert!(count(json!({"accessed_at": null})).await >= 1, "never used");
+    assert!(count(json!({"namespace_id": platform.id})).await >= 2);
+
+    let all = store
+        .list_accounts(&query(json!({}), ""))
+        .await
+        .unwrap()
+        .items;
+    let mut impersonated = 0;
+    for a in &all {
+        assert!(a.description.starts_with("demo:"));
+        if store.get_user(&a.user_id).await.unwrap().is_some() {
+            impersonated += 1;
+        }
+    }
+    assert!(
+        impersonated >= 2 && impersonated <= all.len() - 2,
+        "{impersonated}"
+    );
+    // A few users from the directory, including non-ASCII names, found by the lookahead.
+    assert!(store.query_users("müll", 0, 10).await.unwrap().total >= 1);
+    assert!(store.query_users("sre", 0, 10).await.unwrap().total >= 5);
+    let audit = store.list_audit(1000).await.unwrap();
+    assert!(audit.iter().filter(|e| e.actor == "demo").count() >= 23);
+
+    // Seeding again adds nothing new.
+    let again = sacon::demo::seed_demo(&store, now).await.unwrap();
+    assert_eq!((again.namespaces, again.accounts), (0, 0));
+    assert_eq!(store.list_namespaces().await.unwrap().len(), 11);
+}
