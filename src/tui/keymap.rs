@@ -1,0 +1,719 @@
+//! The one keymap table: (context, key) → command with a description. Key dispatch, the footer and the help
+//! overlay are all read from `BINDINGS`, so a key can never be handled without being documented, or the reverse.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where the keyboard focus is. Lookups fall back through `Context::chain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// Works everywhere, even inside text fields.
+    Global,
+    /// Shared by both lists (namespace picker and account list).
+    List,
+    Namespaces,
+    Accounts,
+    /// The `/` filter line of a list while it is being typed.
+    FilterInput,
+    Detail,
+    /// The add and edit forms.
+    Form,
+    Secret,
+    /// The save-path prompt of the token view.
+    SavePrompt,
+    /// Any yes/no question.
+    Confirm,
+    Help,
+}
+
+impl Context {
+    /// The contexts searched for a key, most specific first.
+    pub fn chain(self) -> &'static [Context] {
+        use Context::*;
+        match self {
+            Global => &[Global],
+            List => &[List, Global],
+            Namespaces => &[Namespaces, List, Global],
+            Accounts => &[Accounts, List, Global],
+            FilterInput => &[FilterInput, Global],
+            Detail => &[Detail, Global],
+            Form => &[Form, Global],
+            Secret => &[Secret, Global],
+            SavePrompt => &[SavePrompt, Global],
+            Confirm => &[Confirm, Global],
+            Help => &[Help, Global],
+        }
+    }
+
+    /// Section title in the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::List => "Lists",
+            Context::Namespaces => "Namespace picker",
+            Context::Accounts => "Account list",
+            Context::FilterInput => "Filter line",
+            Context::Detail => "Account detail",
+            Context::Form => "Add / edit form",
+            Context::Secret => "Token view (shown once)",
+            Context::SavePrompt => "Save prompt",
+            Context::Confirm => "Confirmations",
+            Context::Help => "Help",
+        }
+    }
+
+    /// True when printable keys without a binding are typed into a text field rather than ignored.
+    pub fn takes_text(self) -> bool {
+        matches!(
+            self,
+            Context::FilterInput | Context::Form | Context::SavePrompt | Context::Help
+        )
+    }
+}
+
+/// What a key asks for; `update` decides what it means in the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    Quit,
+    ForceQuit,
+    Help,
+    Close,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Expand,
+    Collapse,
+    Filter,
+    Select,
+    Namespaces,
+    Refresh,
+    Add,
+    Delete,
+    Rotate,
+    Edit,
+    Detail,
+    SortNext,
+    SortReverse,
+    ToggleInherited,
+    ApplyFilter,
+    NextField,
+    PrevField,
+    SwitchTab,
+    Left,
+    Right,
+    Activate,
+    Submit,
+    Reveal,
+    Copy,
+    Save,
+    CurlLines,
+    Yes,
+    No,
+}
+
+/// A key as written in the table: a code and the modifiers that must be held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            mods: KeyModifiers::NONE,
+        }
+    }
+
+    pub const fn ch(c: char) -> Key {
+        Key::plain(KeyCode::Char(c))
+    }
+
+    pub const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            mods: KeyModifiers::CONTROL,
+        }
+    }
+
+    /// The key an event stands for. Shift is dropped where the code already carries it (an upper-case letter,
+    /// BackTab), because terminals disagree on whether they report it.
+    pub fn from_event(event: &KeyEvent) -> Key {
+        let mut mods = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if !matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
+            mods |= event.modifiers & KeyModifiers::SHIFT;
+        }
+        let code = match event.code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            other => other,
+        };
+        Key { code, mods }
+    }
+
+    /// How the footer and help write it: `Ctrl-S`, `PgDn`, `↑`, `S`.
+    pub fn label(self) -> String {
+        let name = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => {
+                if self.mods.contains(KeyModifiers::CONTROL) {
+                    c.to_ascii_uppercase().to_string()
+                } else {
+                    c.to_string()
+                }
+            }
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::Backspace => "Bksp".into(),
+            other => format!("{other:?}"),
+        };
+        let mut out = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            out.push_str("Ctrl-");
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            out.push_str("Alt-");
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            out.push_str("Shift-");
+        }
+        out.push_str(&name);
+        out
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    pub command: Command,
+    /// Shown in help; the first word or two are used in the footer.
+    pub description: &'static str,
+    /// The footer's short form; `None` keeps the binding out of the footer (it is still in help).
+    pub footer: Option<&'static str>,
+}
+
+impl Binding {
+    /// `↑/k`, `Ctrl-S`, `R/F5`.
+    pub fn keys_label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+const fn b(
+    context: Context,
+    keys: &'static [Key],
+    command: Command,
+    description: &'static str,
+    footer: Option<&'static str>,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        command,
+        description,
+        footer,
+    }
+}
+
+use Command as C;
+use Context as X;
+
+const UP: Key = Key::plain(KeyCode::Up);
+const DOWN: Key = Key::plain(KeyCode::Down);
+const LEFT: Key = Key::plain(KeyCode::Left);
+const RIGHT: Key = Key::plain(KeyCode::Right);
+const ENTER: Key = Key::plain(KeyCode::Enter);
+const ESC: Key = Key::plain(KeyCode::Esc);
+
+/// Every binding, in the order help lists them.
+pub static BINDINGS: &[Binding] = &[
+    b(
+        X::Global,
+        &[Key::ctrl('c')],
+        C::ForceQuit,
+        "quit from anywhere",
+        None,
+    ),
+    // Lists
+    b(X::List, &[UP, Key::ch('k')], C::Up, "move up", None),
+    b(X::List, &[DOWN, Key::ch('j')], C::Down, "move down", None),
+    b(
+        X::List,
+        &[Key::plain(KeyCode::PageUp)],
+        C::PageUp,
+        "page up",
+        None,
+    ),
+    b(
+        X::List,
+        &[Key::plain(KeyCode::PageDown)],
+        C::PageDown,
+        "page down",
+        None,
+    ),
+    b(
+        X::List,
+        &[Key::ch('g'), Key::plain(KeyCode::Home)],
+        C::Top,
+        "first row",
+        None,
+    ),
+    b(
+        X::List,
+        &[Key::ch('G'), Key::plain(KeyCode::End)],
+        C::Bottom,
+        "last row",
+        None,
+    ),
+    b(
+        X::List,
+        &[Key::ch('?')],
+        C::Help,
+        "help (type to filter it)",
+        Some("help"),
+    ),
+    b(X::List, &[Key::ch('q')], C::Quit, "quit", Some("quit")),
+    // Namespace picker
+    b(
+        X::Namespaces,
+        &[ENTER],
+        C::Select,
+        "open the namespace",
+        Some("open"),
+    ),
+    b(
+        X::Namespaces,
+        &[RIGHT, Key::ch('l')],
+        C::Expand,
+        "expand",
+        Some("expand"),
+    ),
+    b(
+        X::Namespaces,
+        &[LEFT, Key::ch('h')],
+        C::Collapse,
+        "collapse (or go to parent)",
+        Some("collapse"),
+    ),
+    b(
+        X::Namespaces,
+        &[Key::ch('/')],
+        C::Filter,
+        "filter by name",
+        Some("filter"),
+    ),
+    b(
+        X::Namespaces,
+        &[Key::ch('R'), Key::plain(KeyCode::F(5))],
+        C::Refresh,
+        "refresh / retry",
+        Some("refresh"),
+    ),
+    b(
+        X::Namespaces,
+        &[ESC],
+        C::Close,
+        "back to the account list",
+        None,
+    ),
+    // Account list
+    b(
+        X::Accounts,
+        &[Key::ch('a')],
+        C::Add,
+        "add an account",
+        Some("add"),
+    ),
+    b(
+        X::Accounts,
+        &[ENTER],
+        C::Detail,
+        "detail of the account",
+        Some("detail"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('n')],
+        C::Namespaces,
+        "pick a namespace",
+        Some("namespace"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('e')],
+        C::Edit,
+        "edit description and expiry",
+        Some("edit"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('r')],
+        C::Rotate,
+        "rotate: issue a new token",
+        Some("rotate"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('d')],
+        C::Delete,
+        "delete the account",
+        Some("delete"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('/')],
+        C::Filter,
+        "filter (user id, description, id)",
+        Some("filter"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('s')],
+        C::SortNext,
+        "sort by the next column",
+        Some("sort"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('S')],
+        C::SortReverse,
+        "reverse the sort",
+        None,
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('i')],
+        C::ToggleInherited,
+        "show / hide inherited accounts",
+        Some("inherited"),
+    ),
+    b(
+        X::Accounts,
+        &[Key::ch('R'), Key::plain(KeyCode::F(5))],
+        C::Refresh,
+        "refresh / retry",
+        Some("refresh"),
+    ),
+    b(X::Accounts, &[ESC], C::Close, "clear the filter", None),
+    // Filter line
+    b(
+        X::FilterInput,
+        &[ENTER],
+        C::ApplyFilter,
+        "apply the filter",
+        Some("apply"),
+    ),
+    b(
+        X::FilterInput,
+        &[ESC],
+        C::Close,
+        "clear the filter",
+        Some("clear"),
+    ),
+    // Detail
+    b(X::Detail, &[ESC, ENTER], C::Close, "close", Some("close")),
+    b(X::Detail, &[Key::ch('e')], C::Edit, "edit", Some("edit")),
+    b(
+        X::Detail,
+        &[Key::ch('r')],
+        C::Rotate,
+        "rotate",
+        Some("rotate"),
+    ),
+    b(
+        X::Detail,
+        &[Key::ch('d')],
+        C::Delete,
+        "delete",
+        Some("delete"),
+    ),
+    // Form
+    b(
+        X::Form,
+        &[Key::plain(KeyCode::Tab)],
+        C::NextField,
+        "next field",
+        Some("next"),
+    ),
+    b(
+        X::Form,
+        &[Key::plain(KeyCode::BackTab)],
+        C::PrevField,
+        "previous field",
+        None,
+    ),
+    b(
+        X::Form,
+        &[Key::ctrl('t')],
+        C::SwitchTab,
+        "switch Unique / Impersonated",
+        Some("tab"),
+    ),
+    b(
+        X::Form,
+        &[LEFT],
+        C::Left,
+        "previous tab or preset (on the tab bar / Expires)",
+        None,
+    ),
+    b(
+        X::Form,
+        &[RIGHT],
+        C::Right,
+        "next tab or preset (on the tab bar / Expires)",
+        None,
+    ),
+    b(X::Form, &[UP], C::Up, "previous search result", None),
+    b(X::Form, &[DOWN], C::Down, "next search result", None),
+    b(
+        X::Form,
+        &[ENTER],
+        C::Activate,
+        "pick the result / next field / create",
+        None,
+    ),
+    b(
+        X::Form,
+        &[Key::ctrl('s')],
+        C::Submit,
+        "submit",
+        Some("submit"),
+    ),
+    b(X::Form, &[ESC], C::Close, "cancel", Some("cancel")),
+    // Secret
+    b(
+        X::Secret,
+        &[Key::ch('v')],
+        C::Reveal,
+        "reveal / mask the token",
+        Some("reveal"),
+    ),
+    b(
+        X::Secret,
+        &[Key::ch('c')],
+        C::Copy,
+        "copy (terminal clipboard, system clipboard)",
+        Some("copy"),
+    ),
+    b(
+        X::Secret,
+        &[Key::ch('s')],
+        C::Save,
+        "save to a file (mode 0600)",
+        Some("save"),
+    ),
+    b(
+        X::Secret,
+        &[Key::ch('h')],
+        C::CurlLines,
+        "curl lines for the three header forms",
+        Some("curl"),
+    ),
+    b(
+        X::Secret,
+        &[ESC, ENTER],
+        C::Close,
+        "close (the token is gone after this)",
+        Some("close"),
+    ),
+    // Save prompt
+    b(X::SavePrompt, &[ENTER], C::Submit, "save", Some("save")),
+    b(X::SavePrompt, &[ESC], C::Close, "cancel", Some("cancel")),
+    // Confirm
+    b(
+        X::Confirm,
+        &[Key::ch('y'), Key::ch('Y')],
+        C::Yes,
+        "yes",
+        Some("yes"),
+    ),
+    b(
+        X::Confirm,
+        &[Key::ch('n'), Key::ch('N'), ESC, ENTER],
+        C::No,
+        "no",
+        Some("no"),
+    ),
+    // Help
+    b(X::Help, &[ESC], C::Close, "close help", Some("close")),
+    b(X::Help, &[UP], C::Up, "scroll up", None),
+    b(X::Help, &[DOWN], C::Down, "scroll down", None),
+    b(
+        X::Help,
+        &[Key::plain(KeyCode::PageUp)],
+        C::PageUp,
+        "page up",
+        None,
+    ),
+    b(
+        X::Help,
+        &[Key::plain(KeyCode::PageDown)],
+        C::PageDown,
+        "page down",
+        None,
+    ),
+];
+
+/// The command `key` runs in `context`, searching its chain.
+pub fn lookup(context: Context, event: &KeyEvent) -> Option<Command> {
+    let key = Key::from_event(event);
+    context.chain().iter().find_map(|ctx| {
+        BINDINGS
+            .iter()
+            .find(|b| b.context == *ctx && b.keys.contains(&key))
+            .map(|b| b.command)
+    })
+}
+
+/// The bindings for the footer in `context`: `(keys, short label)`, most specific first, each command once.
+pub fn footer(context: Context) -> Vec<(String, &'static str)> {
+    let mut seen: Vec<Command> = Vec::new();
+    let mut out = Vec::new();
+    for ctx in context.chain() {
+        for binding in BINDINGS.iter().filter(|b| b.context == *ctx) {
+            if let Some(short) = binding.footer {
+                if !seen.contains(&binding.command) {
+                    seen.push(binding.command);
+                    out.push((binding.keys_label(), short));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A help section: a context's title and its `(keys, description)` rows, filtered by `query`
+/// (case-insensitive, on keys or description). Empty sections are left out.
+pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+    let q = query.trim().to_lowercase();
+    let order = [
+        Context::Global,
+        Context::List,
+        Context::Namespaces,
+        Context::Accounts,
+        Context::FilterInput,
+        Context::Detail,
+        Context::Form,
+        Context::Secret,
+        Context::SavePrompt,
+        Context::Confirm,
+        Context::Help,
+    ];
+    order
+        .iter()
+        .filter_map(|ctx| {
+            let rows: Vec<(String, &'static str)> = BINDINGS
+                .iter()
+                .filter(|b| b.context == *ctx)
+                .map(|b| (b.keys_label(), b.description))
+                .filter(|(keys, desc)| {
+                    q.is_empty()
+                        || desc.to_lowercase().contains(&q)
+                        || keys.to_lowercase().contains(&q)
+                        || ctx.title().to_lowercase().contains(&q)
+                })
+                .collect();
+            (!rows.is_empty()).then_some((ctx.title(), rows))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn specific_context_wins_and_global_is_reached() {
+        let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for ctx in [Context::Form, Context::Accounts, Context::Help] {
+            assert_eq!(lookup(ctx, &ctrl_c), Some(Command::ForceQuit));
+        }
+        let s = key(KeyCode::Char('s'), KeyModifiers::NONE);
+        assert_eq!(lookup(Context::Accounts, &s), Some(Command::SortNext));
+        assert_eq!(lookup(Context::Secret, &s), Some(Command::Save));
+        assert_eq!(lookup(Context::Form, &s), None, "typed into the field");
+    }
+
+    #[test]
+    fn shift_is_normalised() {
+        let upper_s = key(KeyCode::Char('S'), KeyModifiers::SHIFT);
+        assert_eq!(
+            lookup(Context::Accounts, &upper_s),
+            Some(Command::SortReverse)
+        );
+        let back_tab = key(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(lookup(Context::Form, &back_tab), Some(Command::PrevField));
+        let ctrl_upper_s = key(
+            KeyCode::Char('S'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
+        assert_eq!(lookup(Context::Form, &ctrl_upper_s), Some(Command::Submit));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_chain() {
+        for binding in BINDINGS {
+            for k in binding.keys {
+                let event = KeyEvent::new(k.code, k.mods);
+                let hits: Vec<_> = BINDINGS
+                    .iter()
+                    .filter(|o| o.context == binding.context && o.keys.contains(k))
+                    .collect();
+                assert_eq!(
+                    hits.len(),
+                    1,
+                    "{:?} bound twice in {:?}",
+                    k,
+                    binding.context
+                );
+                assert_eq!(
+                    lookup(binding.context, &event),
+                    Some(binding.command),
+                    "{k:?} in {:?}",
+                    binding.context
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn footer_and_help_come_from_the_table() {
+        let f = footer(Context::Accounts);
+        assert!(f.iter().any(|(k, s)| k == "a" && *s == "add"));
+        assert!(f.iter().any(|(k, s)| k == "q" && *s == "quit"));
+        let sections = help_sections("rotate");
+        assert!(sections.iter().any(|(t, _)| *t == "Account list"));
+        assert!(
+            sections
+                .iter()
+                .all(|(_, rows)| rows.iter().all(|(_, d)| d.contains("rotate")))
+        );
+        assert!(help_sections("zzzz-nothing").is_empty());
+        assert_eq!(Key::ctrl('s').label(), "Ctrl-S");
+    }
+}

@@ -1,0 +1,226 @@
+//! Messages into `update` (keys, resizes, timer ticks and the results of effects, each result tagged with the
+//! request sequence or list generation it answers) and the effects `update` asks the driver to perform.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use zeroize::Zeroizing;
+
+use crate::api::{Capabilities, ConnectError, ListQuery, wire};
+use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+
+/// A one-time JWT in transit between the effects and the token view; zeroized on drop, never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub Zeroizing<String>);
+
+impl Token {
+    pub fn new(jwt: Zeroizing<String>) -> Token {
+        Token(jwt)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+/// The two clocks `update` reads: a monotonic one for deadlines and the wall clock for relative dates.
+/// Passed in, so tests choose the time.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub mono: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl Now {
+    pub fn system() -> Now {
+        Now {
+            mono: Instant::now(),
+            wall: Utc::now(),
+        }
+    }
+
+    /// The same instant, `d` later on both clocks.
+    pub fn after(self, d: std::time::Duration) -> Now {
+        Now {
+            mono: self.mono + d,
+            wall: self.wall + chrono::Duration::from_std(d).unwrap_or_default(),
+        }
+    }
+}
+
+/// What the first round trip learns: what the server offers and its namespaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Boot {
+    pub capabilities: Capabilities,
+    pub namespaces: Vec<Namespace>,
+}
+
+/// Per namespace: its own accounts, and the expired / expiring-within-7-days accounts of its whole subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rollup {
+    pub own: u64,
+    pub expired: u64,
+    pub expiring: u64,
+}
+
+/// What is known about a user id typed for a unique account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueInfo {
+    pub directory_user: Option<DirectoryUser>,
+    pub accounts: u64,
+}
+
+/// What `c` managed to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    /// The OSC 52 sequence was written to the terminal (whether the terminal honours it cannot be known).
+    pub osc52: bool,
+    /// `Ok` when the system clipboard took it; `Err` says why not (no display, clipboard error).
+    pub system: Result<(), String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveError {
+    /// The file exists; saving again needs the admin's confirmation.
+    Exists(PathBuf),
+    Failed(String),
+}
+
+/// Result of a call that issues a token (create, update, rotate).
+pub type Issued = Result<(ServiceAccount, Token), ConnectError>;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// A deadline `Model::next_deadline` named may have passed.
+    Tick,
+    Booted {
+        seq: u64,
+        result: Result<Boot, ConnectError>,
+    },
+    Page {
+        generation: u64,
+        page: u64,
+        result: Result<(Vec<ServiceAccount>, u64), ConnectError>,
+    },
+    Rollup {
+        seq: u64,
+        namespace_id: String,
+        result: Result<Rollup, ConnectError>,
+    },
+    /// Whether each user id is a directory user (`None`: the lookup failed).
+    Kinds(Vec<(String, Option<bool>)>),
+    Search {
+        seq: u64,
+        result: Result<(Vec<DirectoryUser>, u64), ConnectError>,
+    },
+    UniqueChecked {
+        seq: u64,
+        result: Result<UniqueInfo, ConnectError>,
+    },
+    Created {
+        seq: u64,
+        result: Issued,
+    },
+    Updated {
+        seq: u64,
+        result: Issued,
+    },
+    Rotated {
+        seq: u64,
+        result: Issued,
+    },
+    Deleted {
+        seq: u64,
+        result: Result<(), ConnectError>,
+    },
+    Copied {
+        seq: u64,
+        report: CopyReport,
+    },
+    Saved {
+        seq: u64,
+        result: Result<PathBuf, SaveError>,
+    },
+}
+
+/// I/O for the driver. `update` never performs any of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Probe capabilities and list namespaces.
+    Boot {
+        seq: u64,
+    },
+    LoadPage {
+        generation: u64,
+        page: u64,
+        query: ListQuery,
+    },
+    /// Count accounts per namespace (`own`) and in each subtree (`expired`, `expiring`), as of `now`.
+    LoadRollups {
+        seq: u64,
+        now: DateTime<Utc>,
+        items: Vec<RollupRequest>,
+    },
+    LookupKinds {
+        user_ids: Vec<String>,
+    },
+    /// Supersedes any search still running.
+    SearchUsers {
+        seq: u64,
+        query: String,
+    },
+    /// Supersedes any check still running.
+    CheckUnique {
+        seq: u64,
+        user_id: String,
+    },
+    Create {
+        seq: u64,
+        account: wire::ServiceAccount,
+    },
+    Update {
+        seq: u64,
+        account: wire::ServiceAccount,
+        mask: Vec<&'static str>,
+    },
+    Rotate {
+        seq: u64,
+        id: String,
+    },
+    Delete {
+        seq: u64,
+        id: String,
+    },
+    Copy {
+        seq: u64,
+        token: Token,
+    },
+    Save {
+        seq: u64,
+        path: PathBuf,
+        token: Token,
+        overwrite: bool,
+    },
+    /// Remember the namespace for the next start.
+    Remember {
+        namespace_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupRequest {
+    pub namespace_id: String,
+    /// The namespace and all its descendants.
+    pub subtree: Vec<String>,
+}

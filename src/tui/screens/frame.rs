@@ -1,0 +1,133 @@
+//! The frame around every screen: a header (where the console points, the namespace path, the account count),
+//! the body (current screen, then any overlay, then help), a status line and a footer drawn from the keymap.
+//! A pure function of the model; it draws whatever fits, down to 0×0.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use super::{accounts, add_modal, confirm, detail, help, namespaces, row, secret};
+use crate::model::sanitize;
+use crate::tui::format::fit;
+use crate::tui::keymap::{self, Context};
+use crate::tui::state::{Model, Overlay, Screen, Status};
+
+/// Where the current screen is drawn in a terminal of `size`.
+pub fn body_area(size: (u16, u16)) -> Rect {
+    let (w, h) = size;
+    if h >= 4 {
+        Rect::new(0, 1, w, h - 3)
+    } else {
+        Rect::new(0, 0, w, h)
+    }
+}
+
+/// Draws the whole console into `buf` (whose area is the terminal).
+pub fn render(model: &Model, buf: &mut Buffer) {
+    let area = buf.area;
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let body = {
+        let b = body_area((area.width, area.height));
+        Rect::new(area.x + b.x, area.y + b.y, b.width, b.height)
+    };
+    match model.screen {
+        Screen::Namespaces => namespaces::render(model, body, buf),
+        Screen::Accounts => accounts::render(model, body, buf),
+    }
+    match &model.overlay {
+        Some(Overlay::Detail(a)) => detail::render(model, a, body, buf),
+        Some(Overlay::Form(f)) => add_modal::render(model, f, body, buf),
+        Some(Overlay::Secret(s)) => secret::render(model, s, body, buf),
+        Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
+        None => {}
+    }
+    if let Some(h) = &model.help {
+        help::render(model, h, body, buf);
+    }
+    if area.height >= 4 {
+        render_header(model, row(area, 0), buf);
+        render_status(model, row(area, area.height - 2), buf);
+        render_footer(model, model.context(), row(area, area.height - 1), buf);
+    }
+}
+
+fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let w = usize::from(area.width);
+    let count = match model.accounts.total {
+        Some(1) => "1 account".to_string(),
+        Some(n) => format!("{n} accounts"),
+        None => String::new(),
+    };
+    let path = model.namespace_path();
+    let target = sanitize(&model.target);
+    let with_count = |p: &str| {
+        if count.is_empty() {
+            p.to_string()
+        } else {
+            format!("{p} · {count}")
+        }
+    };
+    let mut right = with_count(&path);
+    let mut left = format!(" sacon · {target}");
+    if left.width() + right.width() + 3 > w {
+        left = " sacon".to_string();
+    }
+    if left.width() + right.width() + 3 > w {
+        // Keep the namespace itself and the count; the ancestors go first.
+        let last = path.rsplit(" › ").next().unwrap_or(&path);
+        if last != path {
+            right = with_count(&format!("… › {last}"));
+        }
+    }
+    let right = fit(&right, w.saturating_sub(left.width() + 2));
+    let pad = w.saturating_sub(left.width() + right.width() + 1);
+    Paragraph::new(Line::from(vec![
+        Span::raw(left),
+        Span::raw(" ".repeat(pad)),
+        Span::raw(right),
+        Span::raw(" "),
+    ]))
+    .style(theme.header())
+    .render(area, buf);
+}
+
+fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let w = usize::from(area.width);
+    let line = match &model.status {
+        Status::Empty => Line::raw(""),
+        Status::Info(t) => Line::styled(fit(t, w), theme.ok()),
+        Status::Busy(t) => Line::styled(fit(&format!("{t}…"), w), theme.dim()),
+        Status::Error { text, retry } => {
+            let hint = if *retry { " — R to retry" } else { "" };
+            let text = fit(text, w.saturating_sub(hint.width()));
+            Line::from(vec![
+                Span::styled(text, theme.error()),
+                Span::styled(hint, theme.key()),
+            ])
+        }
+    };
+    Paragraph::new(line).render(area, buf);
+}
+
+fn render_footer(model: &Model, context: Context, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let w = usize::from(area.width);
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (keys, label) in keymap::footer(context) {
+        let item = keys.width() + 1 + label.width() + 2;
+        if used + item > w {
+            break;
+        }
+        used += item;
+        spans.push(Span::styled(keys, theme.key()));
+        spans.push(Span::raw(format!(" {label}  ")));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}

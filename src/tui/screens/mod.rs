@@ -1,0 +1,154 @@
+//! The screens and overlays, each a state type with pure transitions and a pure render over borrowed state,
+//! plus the small pieces they share: single-line text fields (ratatui-textarea) and modal frames.
+
+pub mod accounts;
+pub mod add_modal;
+pub mod confirm;
+pub mod detail;
+pub mod frame;
+pub mod help;
+pub mod namespaces;
+pub mod secret;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui_textarea::TextArea;
+
+use super::theme::Theme;
+use crate::model::is_unsafe_char;
+
+/// A one-line text field holding `initial`, cursor at the end.
+pub fn text_field(initial: &str) -> TextArea<'static> {
+    let mut ta = TextArea::new(vec![clean(initial)]);
+    ta.move_cursor(ratatui_textarea::CursorMove::End);
+    ta.set_cursor_line_style(Style::new());
+    ta.set_placeholder_style(Style::new().add_modifier(ratatui::style::Modifier::DIM));
+    ta
+}
+
+/// The field's text (one line).
+pub fn field_text(ta: &TextArea<'_>) -> String {
+    ta.lines().join("")
+}
+
+/// Replaces the field's text, cursor at the end.
+pub fn set_field_text(ta: &mut TextArea<'static>, text: &str) {
+    let cursor_style = ta.cursor_style();
+    let placeholder = ta.placeholder_text().to_string();
+    *ta = text_field(text);
+    ta.set_cursor_style(cursor_style);
+    if !placeholder.is_empty() {
+        ta.set_placeholder_text(placeholder);
+    }
+}
+
+/// Feeds a key to a one-line field; keys that would add a line are ignored. Returns whether the text changed.
+pub fn field_input(ta: &mut TextArea<'static>, key: KeyEvent) -> bool {
+    let newline = match key.code {
+        KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab => true,
+        KeyCode::Char(c) => {
+            is_unsafe_char(c)
+                || (key.modifiers.contains(KeyModifiers::CONTROL) && matches!(c, 'm' | 'j'))
+        }
+        _ => false,
+    };
+    if newline {
+        return false;
+    }
+    let before = field_text(ta);
+    ta.input(key);
+    if ta.lines().len() > 1 {
+        let joined = field_text(ta);
+        set_field_text(ta, &joined);
+    }
+    field_text(ta) != before
+}
+
+/// Pastes text into a one-line field, line breaks becoming spaces and unsafe characters dropped.
+pub fn field_paste(ta: &mut TextArea<'static>, text: &str) -> bool {
+    let cleaned = clean(text);
+    !cleaned.is_empty() && ta.insert_str(cleaned)
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .filter(|c| !is_unsafe_char(*c))
+        .collect()
+}
+
+/// Shows or hides the field's cursor.
+pub fn set_field_focus(ta: &mut TextArea<'static>, focused: bool) {
+    ta.set_cursor_style(if focused {
+        Style::new().add_modifier(ratatui::style::Modifier::REVERSED)
+    } else {
+        Style::new()
+    });
+}
+
+/// A rectangle of at most `width`×`height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Clears `area`, draws a bordered box titled `title` and returns the inside.
+pub fn modal(area: Rect, title: &str, theme: Theme, buf: &mut Buffer) -> Rect {
+    Clear.render(area, buf);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.modal_border())
+        .title(Line::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// The rows of `area` one by one (row `i`, or an empty rect past the end), so layouts never index out.
+pub fn row(area: Rect, i: u16) -> Rect {
+    if i >= area.height {
+        return Rect::new(area.x, area.y, 0, 0);
+    }
+    Rect::new(area.x, area.y + i, area.width, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_stay_on_one_line() {
+        let mut ta = text_field("ab");
+        assert!(!field_input(
+            &mut ta,
+            KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+        ));
+        assert!(!field_input(
+            &mut ta,
+            KeyEvent::new(KeyCode::Char('m'), KeyModifiers::CONTROL)
+        ));
+        assert!(field_input(
+            &mut ta,
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)
+        ));
+        assert!(field_paste(&mut ta, "d\ne\u{1b}[31m"));
+        assert_eq!(field_text(&ta), "abcd e[31m");
+        assert_eq!(ta.lines().len(), 1);
+    }
+}

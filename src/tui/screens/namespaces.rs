@@ -1,0 +1,376 @@
+//! The namespace picker: the tree with expand/collapse, a live name filter, and per namespace its own account
+//! count plus the expired / expiring roll-up of its subtree. State, pure moves over the visible rows, render.
+
+use std::collections::{HashMap, HashSet};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use ratatui_textarea::TextArea;
+use unicode_width::UnicodeWidthStr;
+
+use super::{field_text, row};
+use crate::model::{NamespaceTree, sanitize};
+use crate::tui::format::fit;
+use crate::tui::msg::Rollup;
+use crate::tui::state::{Load, Model};
+
+#[derive(Debug, Default)]
+pub struct NamespacePicker {
+    pub expanded: HashSet<String>,
+    /// Index into the visible rows.
+    pub cursor: usize,
+    /// First visible row.
+    pub offset: usize,
+    /// The applied name filter.
+    pub filter: String,
+    /// The filter line while it is being typed (it filters live).
+    pub filter_input: Option<TextArea<'static>>,
+    pub rollups: HashMap<String, Load<Rollup>>,
+    pub rollup_seq: u64,
+}
+
+/// A visible line of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: String,
+    pub depth: usize,
+    pub has_children: bool,
+    pub expanded: bool,
+}
+
+impl NamespacePicker {
+    /// The filter in force: what is being typed, else what was applied.
+    pub fn active_filter(&self) -> String {
+        match &self.filter_input {
+            Some(ta) => field_text(ta),
+            None => self.filter.clone(),
+        }
+    }
+
+    /// The rows on screen: the tree walked through expanded nodes, or, with a filter, every match with its
+    /// ancestors (shown expanded).
+    pub fn rows(&self, tree: &NamespaceTree) -> Vec<Row> {
+        let filter = self.active_filter().trim().to_lowercase();
+        let include: Option<HashSet<String>> = (!filter.is_empty()).then(|| {
+            let mut keep = HashSet::new();
+            for root in tree.roots() {
+                for id in tree.subtree(root) {
+                    let matches = tree
+                        .get(&id)
+                        .is_some_and(|n| n.name.to_lowercase().contains(&filter));
+                    if matches {
+                        keep.extend(tree.ancestors_and_self(&id));
+                    }
+                }
+            }
+            keep
+        });
+        let mut out = Vec::new();
+        let mut stack: Vec<(String, usize)> =
+            tree.roots().iter().rev().map(|r| (r.clone(), 0)).collect();
+        let mut seen = HashSet::new();
+        while let Some((id, depth)) = stack.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(keep) = &include {
+                if !keep.contains(&id) {
+                    continue;
+                }
+            }
+            let children = tree.children(&id);
+            let expanded = include.is_some() || self.expanded.contains(&id);
+            out.push(Row {
+                id: id.clone(),
+                depth,
+                has_children: !children.is_empty(),
+                expanded: expanded && !children.is_empty(),
+            });
+            if expanded {
+                stack.extend(children.iter().rev().map(|c| (c.clone(), depth + 1)));
+            }
+        }
+        out
+    }
+
+    pub fn selected_id(&self, tree: &NamespaceTree) -> Option<String> {
+        self.rows(tree).get(self.cursor).map(|r| r.id.clone())
+    }
+
+    /// Puts the cursor on `id`, expanding its ancestors so it is visible.
+    pub fn reveal(&mut self, tree: &NamespaceTree, id: &str, viewport: usize) {
+        for ancestor in tree.ancestors_and_self(id).into_iter().skip(1) {
+            self.expanded.insert(ancestor);
+        }
+        if let Some(i) = self.rows(tree).iter().position(|r| r.id == id) {
+            self.cursor = i;
+        }
+        self.scroll_into_view(viewport);
+    }
+
+    /// Moves the cursor by `delta` rows (clamped), keeping it on screen.
+    pub fn move_by(&mut self, tree: &NamespaceTree, delta: isize, viewport: usize) {
+        let len = self.rows(tree).len();
+        self.cursor = if len == 0 {
+            0
+        } else {
+            self.cursor.saturating_add_signed(delta).min(len - 1)
+        };
+        self.scroll_into_view(viewport);
+    }
+
+    pub fn clamp(&mut self, tree: &NamespaceTree, viewport: usize) {
+        self.move_by(tree, 0, viewport);
+    }
+
+    fn scroll_into_view(&mut self, viewport: usize) {
+        let viewport = viewport.max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + viewport {
+            self.offset = self.cursor + 1 - viewport;
+        }
+    }
+
+    /// `→`/`l`: expands, or steps onto the first child when already expanded.
+    pub fn expand(&mut self, tree: &NamespaceTree, viewport: usize) {
+        let rows = self.rows(tree);
+        let Some(row) = rows.get(self.cursor) else {
+            return;
+        };
+        if !row.has_children {
+            return;
+        }
+        if row.expanded {
+            self.move_by(tree, 1, viewport);
+        } else {
+            self.expanded.insert(row.id.clone());
+        }
+    }
+
+    /// `←`/`h`: collapses, or steps to the parent when already collapsed.
+    pub fn collapse(&mut self, tree: &NamespaceTree, viewport: usize) {
+        let rows = self.rows(tree);
+        let Some(row) = rows.get(self.cursor) else {
+            return;
+        };
+        if row.expanded && self.active_filter().trim().is_empty() {
+            self.expanded.remove(&row.id);
+            self.clamp(tree, viewport);
+            return;
+        }
+        let parent = tree.get(&row.id).map(|n| n.parent_id.clone());
+        if let Some(i) = parent.and_then(|p| rows.iter().position(|r| r.id == p)) {
+            self.cursor = i;
+            self.scroll_into_view(viewport);
+        }
+    }
+}
+
+/// Rows available to the tree in a body of `height` rows (title and filter line take two).
+pub fn viewport(body_height: u16) -> usize {
+    usize::from(body_height.saturating_sub(2)).max(1)
+}
+
+pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let picker = &model.picker;
+    let title = match &model.boot {
+        Load::Loading(_) | Load::Idle => "Namespaces — loading…".to_string(),
+        Load::Failed(_) => "Namespaces — could not load (R to retry)".to_string(),
+        Load::Loaded(()) => format!("Namespaces ({})", model.tree.len()),
+    };
+    Paragraph::new(Line::styled(fit(&title, area.width.into()), theme.title()))
+        .render(row(area, 0), buf);
+
+    let filter_line = match &picker.filter_input {
+        Some(ta) => {
+            let label = Span::styled("/ ", theme.key());
+            let r = row(area, 1);
+            Paragraph::new(Line::from(label)).render(r, buf);
+            let field = Rect {
+                x: r.x.saturating_add(2).min(r.x + r.width),
+                width: r.width.saturating_sub(2),
+                ..r
+            };
+            ta.render(field, buf);
+            None
+        }
+        None if !picker.filter.is_empty() => Some(Line::from(vec![
+            Span::styled("filter: ", theme.dim()),
+            Span::raw(sanitize(&picker.filter)),
+            Span::styled("  (/ to change, Esc in the filter clears)", theme.dim()),
+        ])),
+        None => None,
+    };
+    if let Some(line) = filter_line {
+        Paragraph::new(line).render(row(area, 1), buf);
+    }
+
+    let list = Rect {
+        y: area.y.saturating_add(2),
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    let rows = picker.rows(&model.tree);
+    if rows.is_empty() && matches!(model.boot, Load::Loaded(())) {
+        let text = if picker.active_filter().trim().is_empty() {
+            "No namespaces."
+        } else {
+            "No namespace matches the filter."
+        };
+        Paragraph::new(Line::styled(text, theme.dim())).render(row(list, 0), buf);
+        return;
+    }
+    let height = usize::from(list.height);
+    let offset = effective_offset(picker.cursor, picker.offset, height, rows.len());
+    let width = usize::from(list.width);
+    for (i, r) in rows.iter().enumerate().skip(offset).take(height) {
+        let line_area = row(list, (i - offset) as u16);
+        let selected = i == picker.cursor;
+        let line = tree_line(model, r, width);
+        let mut p = Paragraph::new(line);
+        if selected {
+            p = p.style(theme.selected());
+        }
+        p.render(line_area, buf);
+    }
+}
+
+/// The offset that keeps the cursor visible in a viewport of `height`, whatever size it was computed for.
+pub fn effective_offset(cursor: usize, offset: usize, height: usize, len: usize) -> usize {
+    if height == 0 || len == 0 {
+        return 0;
+    }
+    let mut off = offset.min(len.saturating_sub(1));
+    if cursor < off {
+        off = cursor;
+    } else if cursor >= off + height {
+        off = cursor + 1 - height;
+    }
+    off
+}
+
+fn tree_line(model: &Model, r: &Row, width: usize) -> Line<'static> {
+    let theme = model.theme;
+    let indent = "  ".repeat(r.depth.min(12));
+    let arrow = match (r.has_children, r.expanded) {
+        (false, _) => "  ",
+        (true, true) => "▾ ",
+        (true, false) => "▸ ",
+    };
+    let current = model.current.as_deref() == Some(r.id.as_str());
+    let name = model.namespace_name(&r.id);
+    let mut right: Vec<Span<'static>> = Vec::new();
+    match model.picker.rollups.get(&r.id) {
+        Some(Load::Loaded(roll)) => {
+            let own = if roll.own == 1 {
+                "1 account".to_string()
+            } else {
+                format!("{} accounts", roll.own)
+            };
+            right.push(Span::styled(own, theme.text()));
+            if width >= 50 {
+                if roll.expired > 0 {
+                    right.push(Span::raw("  "));
+                    right.push(Span::styled(
+                        format!("✗ {} expired", roll.expired),
+                        theme.expired(),
+                    ));
+                }
+                if roll.expiring > 0 {
+                    right.push(Span::raw("  "));
+                    right.push(Span::styled(
+                        format!("! {} ≤7d", roll.expiring),
+                        theme.expiring(),
+                    ));
+                }
+            } else if roll.expired + roll.expiring > 0 {
+                right.push(Span::styled(
+                    format!(" ✗{} !{}", roll.expired, roll.expiring),
+                    theme.warning(),
+                ));
+            }
+        }
+        Some(Load::Loading(_)) => right.push(Span::styled("…", theme.dim())),
+        Some(Load::Failed(_)) => right.push(Span::styled("count failed", theme.error())),
+        Some(Load::Idle) | None => {}
+    }
+    let right_width: usize = right.iter().map(|s| s.content.width()).sum();
+    let marker = if current { "● " } else { "  " };
+    let left_fixed = marker.width() + indent.width() + arrow.width();
+    let name_room = width
+        .saturating_sub(left_fixed)
+        .saturating_sub(right_width + 1);
+    let name = fit(&name, name_room.max(1));
+    let used = left_fixed + name.width();
+    let pad = width.saturating_sub(used + right_width);
+    let mut spans = vec![
+        Span::styled(marker, theme.ok()),
+        Span::raw(indent),
+        Span::styled(arrow, theme.dim()),
+        Span::styled(
+            name,
+            if current {
+                theme.focused()
+            } else {
+                Style::new()
+            },
+        ),
+    ];
+    if used + right_width < width {
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.extend(right);
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Namespace;
+    use chrono::{TimeZone, Utc};
+
+    fn tree() -> NamespaceTree {
+        let t = Utc.timestamp_opt(0, 0).unwrap();
+        let ns = |id: &str, parent: &str, name: &str| Namespace {
+            id: id.into(),
+            parent_id: parent.into(),
+            name: name.into(),
+            created_at: t,
+            modified_at: t,
+            originator_id: String::new(),
+            route_count: 0,
+            policy_count: 0,
+        };
+        NamespaceTree::new(vec![
+            ns("g", "", "Global"),
+            ns("e", "g", "Engineering"),
+            ns("p", "e", "Platform"),
+            ns("f", "g", "Finance"),
+        ])
+    }
+
+    #[test]
+    fn expand_collapse_and_filter() {
+        let tree = tree();
+        let mut p = NamespacePicker::default();
+        assert_eq!(p.rows(&tree).len(), 1);
+        p.expand(&tree, 10);
+        let ids: Vec<_> = p.rows(&tree).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["g", "e", "f"]);
+        p.expand(&tree, 10); // already expanded: step to the first child
+        assert_eq!(p.selected_id(&tree).as_deref(), Some("e"));
+        p.collapse(&tree, 10); // collapsed leaf-ish: go to parent
+        assert_eq!(p.selected_id(&tree).as_deref(), Some("g"));
+        p.filter = "plat".into();
+        let ids: Vec<_> = p.rows(&tree).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["g", "e", "p"]);
+        p.filter.clear();
+        p.reveal(&tree, "p", 10);
+        assert_eq!(p.selected_id(&tree).as_deref(), Some("p"));
+    }
+}

@@ -1,0 +1,253 @@
+//! The one-time token view after create, update and rotate: masked until revealed, copy, save (path prompt,
+//! overwrite confirmation), curl lines for the three header forms, and the "cannot be shown again" question
+//! when closing a token that was neither copied nor saved. The token is zeroized when this view is dropped.
+
+use std::path::PathBuf;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::{centered, modal, row, text_field};
+use crate::model::{ServiceAccount, sanitize};
+use crate::token::HeaderForm;
+use crate::tui::format::{fit, mask};
+use crate::tui::msg::Token;
+use crate::tui::state::Model;
+
+/// The question or prompt open in the view.
+#[derive(Debug)]
+pub enum SecretPrompt {
+    None,
+    SavePath(TextArea<'static>),
+    /// The file exists: overwrite it?
+    Overwrite(PathBuf),
+    /// Neither copied nor saved: close anyway?
+    ConfirmClose,
+}
+
+#[derive(Debug)]
+pub struct SecretView {
+    pub token: Token,
+    pub account: ServiceAccount,
+    pub heading: &'static str,
+    pub revealed: bool,
+    pub copied: bool,
+    pub saved: Option<PathBuf>,
+    pub curl: bool,
+    pub prompt: SecretPrompt,
+    /// The save request in flight.
+    pub saving: Option<u64>,
+    /// The copy request in flight.
+    pub copying: Option<u64>,
+    /// The outcome of the last copy or save, `(is_error, text)`.
+    pub note: Option<(bool, String)>,
+}
+
+impl SecretView {
+    pub fn new(token: Token, account: ServiceAccount, heading: &'static str) -> SecretView {
+        SecretView {
+            token,
+            account,
+            heading,
+            revealed: false,
+            copied: false,
+            saved: None,
+            curl: false,
+            prompt: SecretPrompt::None,
+            saving: None,
+            copying: None,
+            note: None,
+        }
+    }
+
+    /// Closing loses the token for good unless it went somewhere.
+    pub fn kept(&self) -> bool {
+        self.copied || self.saved.is_some()
+    }
+
+    /// The save prompt's starting text: `./<user-id>.jwt`, the id made safe as a file name.
+    pub fn default_path(&self) -> String {
+        let name: String = sanitize(&self.account.user_id)
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = name.trim_start_matches('.');
+        let name = if name.is_empty() { "token" } else { name };
+        format!("./{name}.jwt")
+    }
+
+    pub fn open_save_prompt(&mut self) {
+        let mut ta = text_field(&self.default_path());
+        super::set_field_focus(&mut ta, true);
+        self.prompt = SecretPrompt::SavePath(ta);
+    }
+
+    /// What is drawn for the token: masked unless revealed.
+    pub fn shown(&self) -> String {
+        if self.revealed {
+            self.token.as_str().to_string()
+        } else {
+            mask(self.token.as_str())
+        }
+    }
+
+    /// `curl` lines for the three header forms, with the token as shown.
+    pub fn curl_lines(&self) -> Vec<String> {
+        let shown = self.shown();
+        HeaderForm::ALL
+            .iter()
+            .map(|form| {
+                let (name, value) = form.header(&shown);
+                format!("curl -H '{name}: {value}' \"$URL\"")
+            })
+            .collect()
+    }
+}
+
+pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let token_rows: u16 = if view.revealed {
+        let w = area.width.saturating_sub(4).max(1);
+        (view.token.as_str().len() as u16).div_ceil(w).clamp(1, 8)
+    } else {
+        1
+    };
+    let curl_width = usize::from(area.width.saturating_sub(2).max(1));
+    let curl_lines = if view.curl {
+        view.curl_lines()
+    } else {
+        Vec::new()
+    };
+    // Revealed lines wrap so they can be copied whole; masked ones are cut.
+    let line_rows = |l: &String| -> u16 {
+        if view.revealed {
+            chunks(l, curl_width).len().min(6) as u16
+        } else {
+            1
+        }
+    };
+    let curl_rows: u16 = if view.curl {
+        1 + curl_lines.iter().map(line_rows).sum::<u16>()
+    } else {
+        0
+    };
+    let outer = centered(area, 90, 9 + token_rows + curl_rows);
+    let inner = modal(outer, view.heading, theme, buf);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let mut y = 0u16;
+    let who = format!(
+        "{} · {}",
+        sanitize(&view.account.user_id),
+        sanitize(&view.account.id)
+    );
+    Paragraph::new(Line::from(vec![
+        Span::styled("Account ", theme.dim()),
+        Span::raw(fit(&who, w.saturating_sub(8))),
+    ]))
+    .render(row(inner, y), buf);
+    y += 1;
+    Paragraph::new(Line::styled(
+        fit("This token is shown only now. Copy it or save it.", w),
+        theme.warning(),
+    ))
+    .render(row(inner, y), buf);
+    y += 1;
+    let token_area = Rect {
+        y: inner.y + y.min(inner.height),
+        height: token_rows.min(inner.height.saturating_sub(y)),
+        ..inner
+    };
+    Paragraph::new(Line::styled(view.shown(), theme.token()))
+        .wrap(Wrap { trim: false })
+        .render(token_area, buf);
+    y += token_rows;
+    let state = match (&view.saved, view.copied) {
+        (Some(p), true) => format!("copied; saved to {}", sanitize(&p.display().to_string())),
+        (Some(p), false) => format!("saved to {}", sanitize(&p.display().to_string())),
+        (None, true) => "copied".to_string(),
+        (None, false) => "not copied or saved yet".to_string(),
+    };
+    Paragraph::new(Line::styled(fit(&state, w), theme.dim())).render(row(inner, y), buf);
+    y += 1;
+    if let Some((is_error, text)) = &view.note {
+        let style = if *is_error { theme.error() } else { theme.ok() };
+        Paragraph::new(Line::styled(fit(text, w), style)).render(row(inner, y), buf);
+    }
+    y += 1;
+    if view.curl {
+        Paragraph::new(Line::styled(
+            fit("Present it with any of (set URL to your route):", w),
+            theme.dim(),
+        ))
+        .render(row(inner, y), buf);
+        y += 1;
+        for line in &curl_lines {
+            let rows = line_rows(line);
+            let r = Rect {
+                y: inner.y + y.min(inner.height),
+                height: rows.min(inner.height.saturating_sub(y)),
+                ..inner
+            };
+            if view.revealed {
+                for (i, piece) in chunks(line, w).into_iter().take(rows.into()).enumerate() {
+                    Paragraph::new(Line::raw(piece)).render(row(r, i as u16), buf);
+                }
+            } else {
+                Paragraph::new(Line::raw(fit(line, w))).render(r, buf);
+            }
+            y += rows;
+        }
+        y += 1;
+    }
+    let prompt_row = row(inner, inner.height.saturating_sub(1).max(y));
+    match &view.prompt {
+        SecretPrompt::None => {
+            let keys = "v reveal · c copy · s save · h curl · Esc close";
+            Paragraph::new(Line::styled(fit(keys, w), theme.dim())).render(prompt_row, buf);
+        }
+        SecretPrompt::SavePath(ta) => {
+            Paragraph::new(Line::styled("Save to ", theme.focused())).render(prompt_row, buf);
+            let field = Rect {
+                x: prompt_row.x + 8.min(prompt_row.width),
+                width: prompt_row.width.saturating_sub(8),
+                ..prompt_row
+            };
+            ta.render(field, buf);
+        }
+        SecretPrompt::Overwrite(p) => {
+            let q = format!(
+                "{} exists. Overwrite? (y/N)",
+                sanitize(&p.display().to_string())
+            );
+            Paragraph::new(Line::styled(fit(&q, w), theme.error())).render(prompt_row, buf);
+        }
+        SecretPrompt::ConfirmClose => {
+            Paragraph::new(Line::styled(
+                fit("This token cannot be shown again. Close anyway? (y/N)", w),
+                theme.error(),
+            ))
+            .render(prompt_row, buf);
+        }
+    }
+}
+
+/// `text` cut into pieces of `width` characters (tokens and curl lines have no spaces to wrap at).
+fn chunks(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(width.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}

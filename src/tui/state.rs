@@ -1,0 +1,212 @@
+//! The console's whole state (`Model`): where it points, what the server offers, the namespace tree, the
+//! screen and overlay on top, the status line. Screens own their own parts; this file ties them together and
+//! answers the questions every part asks (which keymap context is active, when the next deadline is).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::keymap::Context;
+use super::screens::accounts::AccountList;
+use super::screens::add_modal::AccountForm;
+use super::screens::confirm::Confirm;
+use super::screens::help::HelpView;
+use super::screens::namespaces::NamespacePicker;
+use super::screens::secret::{SecretPrompt, SecretView};
+use super::theme::Theme;
+use crate::api::{Capabilities, ConnectError};
+use crate::model::{NamespaceTree, ServiceAccount, sanitize};
+
+/// Something fetched: never a set of booleans.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    Idle,
+    /// Waiting for the reply to the request with this sequence number.
+    Loading(u64),
+    Loaded(T),
+    Failed(ConnectError),
+}
+
+impl<T> Load<T> {
+    pub fn loaded(&self) -> Option<&T> {
+        match self {
+            Load::Loaded(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        matches!(self, Load::Loading(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Namespaces,
+    Accounts,
+}
+
+/// What sits on top of the current screen; at most one, so `Esc` always has one obvious meaning.
+#[derive(Debug)]
+pub enum Overlay {
+    Detail(Box<ServiceAccount>),
+    Form(Box<AccountForm>),
+    Secret(Box<SecretView>),
+    Confirm(Box<Confirm>),
+}
+
+/// The one-line status area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Empty,
+    Info(String),
+    Busy(String),
+    /// `retry` says the refresh key retries what failed.
+    Error {
+        text: String,
+        retry: bool,
+    },
+}
+
+impl Status {
+    /// An error from the server or the network, its message made safe for the terminal.
+    pub fn from_error(what: &str, e: &ConnectError, retry: bool) -> Status {
+        Status::Error {
+            text: format!("{what}: {}", sanitize(&e.message)),
+            retry,
+        }
+    }
+}
+
+/// Everything the console knows. `render` reads it; only `update` changes it.
+#[derive(Debug)]
+pub struct Model {
+    /// Where the console points: a data directory or an API URL (for the header).
+    pub target: String,
+    pub theme: Theme,
+    /// Terminal size in cells.
+    pub size: (u16, u16),
+    /// The wall clock as of the last message; relative dates are drawn against it.
+    pub wall: DateTime<Utc>,
+    next_seq: u64,
+    pub boot: Load<()>,
+    pub capabilities: Capabilities,
+    pub tree: NamespaceTree,
+    /// The namespace whose accounts are listed; `None` before one is picked, or when the server has no
+    /// namespaces (then every account is listed, as one implicit namespace).
+    pub current: Option<String>,
+    /// The namespace used last time (from the data directory), tried at start.
+    pub remembered: Option<String>,
+    pub screen: Screen,
+    pub picker: NamespacePicker,
+    pub accounts: AccountList,
+    /// Whether a user id names a directory user (impersonated) or not (unique).
+    pub kinds: HashMap<String, Load<bool>>,
+    pub overlay: Option<Overlay>,
+    pub help: Option<HelpView>,
+    pub status: Status,
+    pub quit: bool,
+}
+
+impl Model {
+    pub fn new(
+        target: String,
+        remembered: Option<String>,
+        theme: Theme,
+        wall: DateTime<Utc>,
+    ) -> Model {
+        Model {
+            target,
+            theme,
+            size: (80, 24),
+            wall,
+            next_seq: 0,
+            boot: Load::Idle,
+            capabilities: Capabilities {
+                namespaces: true,
+                directory: true,
+            },
+            tree: NamespaceTree::default(),
+            current: None,
+            remembered,
+            screen: Screen::Namespaces,
+            picker: NamespacePicker::default(),
+            accounts: AccountList::default(),
+            kinds: HashMap::new(),
+            overlay: None,
+            help: None,
+            status: Status::Empty,
+            quit: false,
+        }
+    }
+
+    /// A fresh request sequence number; replies carry it back so stale ones can be told apart.
+    pub fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// The keymap context of whatever has the focus.
+    pub fn context(&self) -> Context {
+        if self.help.is_some() {
+            return Context::Help;
+        }
+        match &self.overlay {
+            Some(Overlay::Secret(s)) => match s.prompt {
+                SecretPrompt::None => Context::Secret,
+                SecretPrompt::SavePath(_) => Context::SavePrompt,
+                SecretPrompt::Overwrite(_) | SecretPrompt::ConfirmClose => Context::Confirm,
+            },
+            Some(Overlay::Confirm(_)) => Context::Confirm,
+            Some(Overlay::Form(_)) => Context::Form,
+            Some(Overlay::Detail(_)) => Context::Detail,
+            None => match self.screen {
+                Screen::Namespaces if self.picker.filter_input.is_some() => Context::FilterInput,
+                Screen::Namespaces => Context::Namespaces,
+                Screen::Accounts if self.accounts.filter_input.is_some() => Context::FilterInput,
+                Screen::Accounts => Context::Accounts,
+            },
+        }
+    }
+
+    /// The earliest pending deadline (a debounced search or check). The driver sleeps until then and sends
+    /// `Msg::Tick`; with none pending it waits for input only, so an idle console does no work.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match &self.overlay {
+            Some(Overlay::Form(f)) => f.next_deadline(),
+            _ => None,
+        }
+    }
+
+    /// `Global › Engineering › Platform`, or what stands for it without namespaces.
+    pub fn namespace_path(&self) -> String {
+        match &self.current {
+            Some(id) if self.tree.get(id).is_some() => sanitize(&self.tree.display_path(id)),
+            Some(id) => sanitize(id),
+            None if !self.capabilities.namespaces => "all accounts".into(),
+            None => "no namespace".into(),
+        }
+    }
+
+    /// The sanitized name of a namespace id (the id itself when unknown).
+    pub fn namespace_name(&self, id: &str) -> String {
+        sanitize(self.tree.get(id).map(|n| n.name.as_str()).unwrap_or(id))
+    }
+
+    /// The account under the cursor, when its page is loaded.
+    pub fn selected_account(&self) -> Option<&ServiceAccount> {
+        self.accounts.selected()
+    }
+
+    /// The kind of a user id as far as it is known: `Some(true)` impersonated, `Some(false)` unique.
+    pub fn kind_of(&self, user_id: &str) -> Option<bool> {
+        if !self.capabilities.directory {
+            return Some(false);
+        }
+        match self.kinds.get(user_id) {
+            Some(Load::Loaded(k)) => Some(*k),
+            _ => None,
+        }
+    }
+}

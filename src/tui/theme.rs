@@ -1,0 +1,112 @@
+//! Styles for every element, with and without colour: under `NO_COLOR` the same modifiers (bold, reverse,
+//! underline) carry the meaning and no colour is ever emitted. Markers always pair a symbol with the colour.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
+    pub fn from_env() -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    pub fn plain() -> Theme {
+        Theme { color: false }
+    }
+
+    fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn text(self) -> Style {
+        Style::new()
+    }
+
+    pub fn dim(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+
+    pub fn title(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn header(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::Cyan)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    pub fn column_header(self) -> Style {
+        self.fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
+    /// The selected row of a list; reverse video so it shows without colour too.
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    pub fn focused(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn key(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn warning(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    pub fn ok(self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    pub fn expired(self) -> Style {
+        self.fg(Color::Red)
+    }
+
+    pub fn expiring(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    pub fn never_expires(self) -> Style {
+        self.fg(Color::Magenta)
+    }
+
+    pub fn unused(self) -> Style {
+        self.fg(Color::Blue)
+    }
+
+    pub fn border(self) -> Style {
+        self.fg(Color::Gray)
+    }
+
+    pub fn modal_border(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn token(self) -> Style {
+        self.fg(Color::Green).add_modifier(Modifier::BOLD)
+    }
+}
