@@ -56,8 +56,9 @@ CREATE TABLE service_accounts (
     modified_at   INTEGER NOT NULL,
     -- NULL: never used.
     accessed_at   INTEGER,
-    -- Issue time of the current token; older tokens verify until grace_until.
+    -- Issue time of the current token. Tokens issued in [grace_from, issued_at) verify until grace_until.
     issued_at     INTEGER NOT NULL,
+    grace_from    INTEGER,
     grace_until   INTEGER
 ) STRICT;
 

@@ -30,7 +30,9 @@ pub struct ConnectOptions {
 impl ConnectOptions {
     /// The data directory these options use: `--data-dir` or the default.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(config::default_data_dir)
+        self.data_dir
+            .clone()
+            .unwrap_or_else(config::default_data_dir)
     }
 
     pub fn is_remote(&self) -> bool {
@@ -81,13 +83,20 @@ pub async fn connect(options: &ConnectOptions) -> anyhow::Result<Connection> {
         });
     }
     let data_dir = options.data_dir();
-    let config = ServerConfig { seed_demo: !options.no_demo, ..ServerConfig::new(&data_dir) };
+    let config = ServerConfig {
+        seed_demo: !options.no_demo,
+        ..ServerConfig::new(&data_dir)
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot open a loopback port for the embedded server")?;
     let handle = server::start(config, listener).await?;
     let secret = SharedSecret::load(&config::secret_path(&data_dir))?;
-    let client = Client::new(&handle.url(), Credentials::SharedSecret(secret), client_options)?;
+    let client = Client::new(
+        &handle.url(),
+        Credentials::SharedSecret(secret),
+        client_options,
+    )?;
     Ok(Connection {
         client,
         target: display_path(&data_dir),
@@ -102,13 +111,19 @@ pub async fn connect(options: &ConnectOptions) -> anyhow::Result<Connection> {
 fn remote_credentials(options: &ConnectOptions) -> anyhow::Result<Credentials> {
     if let Some(path) = &options.token_file {
         let text = Zeroizing::new(
-            std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read token file {}", path.display()))?,
         );
         let token = text.trim();
         anyhow::ensure!(!token.is_empty(), "token file {} is empty", path.display());
         return Ok(Credentials::Token(Zeroizing::new(token.to_string())));
     }
-    if let Some(token) = options.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(token) = options
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         return Ok(Credentials::Token(Zeroizing::new(token.to_string())));
     }
     if let Some(path) = &options.shared_secret_file {
@@ -125,10 +140,10 @@ fn remote_credentials(options: &ConnectOptions) -> anyhow::Result<Credentials> {
 
 /// A path for display, with the home directory shown as `~`.
 pub fn display_path(path: &Path) -> String {
-    if let Some(home) = dirs::home_dir() {
-        if let Ok(rest) = path.strip_prefix(&home) {
-            return format!("~/{}", rest.display());
-        }
+    if let Some(home) = dirs::home_dir()
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
     }
     path.display().to_string()
 }

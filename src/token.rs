@@ -60,7 +60,7 @@ impl SharedSecret {
         );
         let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
             format!(
-                "decodes to {} bytes; exactly 32 are required",
+                "decodes to {} bytes; exactly 32 bytes are required",
                 decoded.len()
             )
         })?;
@@ -219,15 +219,15 @@ fn check_times(
     leeway: Duration,
 ) -> Result<(), TokenError> {
     let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
-    if let Some(nbf) = nbf {
-        if now + leeway < at(nbf) {
-            return Err(TokenError::NotYetValid(at(nbf)));
-        }
+    if let Some(nbf) = nbf
+        && now + leeway < at(nbf)
+    {
+        return Err(TokenError::NotYetValid(at(nbf)));
     }
-    if let Some(exp) = exp {
-        if now - leeway >= at(exp) {
-            return Err(TokenError::Expired(at(exp)));
-        }
+    if let Some(exp) = exp
+        && now - leeway >= at(exp)
+    {
+        return Err(TokenError::Expired(at(exp)));
     }
     Ok(())
 }
@@ -378,10 +378,10 @@ pub fn token_from_headers<'a>(
     if let Some(rest) = strip_prefix_ci(auth, "Pomerium ") {
         return Some((HeaderForm::AuthorizationPomerium, rest.trim()));
     }
-    if let Some(rest) = strip_prefix_ci(auth, "Bearer ") {
-        if let Some(jwt) = strip_prefix_ci(rest.trim_start(), "Pomerium-") {
-            return Some((HeaderForm::BearerPomerium, jwt.trim()));
-        }
+    if let Some(rest) = strip_prefix_ci(auth, "Bearer ")
+        && let Some(jwt) = strip_prefix_ci(rest.trim_start(), "Pomerium-")
+    {
+        return Some((HeaderForm::BearerPomerium, jwt.trim()));
     }
     None
 }

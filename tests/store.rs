@@ -308,6 +308,7 @@ async fn account_crud_rotation_and_audit() {
     // Rotation records the new issue time and the grace period.
     let reissue = Reissue {
         issued_at: at(2),
+        grace_from: Some(at(0)),
         grace_until: Some(at(3)),
     };
     let rot = store
@@ -316,6 +317,7 @@ async fn account_crud_rotation_and_audit() {
         .unwrap();
     assert_eq!(rot.issued_at, at(2));
     assert_eq!(rot.grace_until, Some(at(3)));
+    assert_eq!(rot.grace_from, Some(at(0)));
     assert_eq!(rot.account.description, "new words");
 
     assert!(matches!(

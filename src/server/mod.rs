@@ -1,13 +1,60 @@
 //! The API server: opens the data directory (0700 dir, 0600 shared secret, database with the root namespace),
 //! serves the Connect API with axum over any `Store`, and shuts down gracefully.
 
+pub mod auth;
 pub mod clock;
+pub mod connect;
+pub mod handlers;
+pub mod log;
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
 pub use clock::{Clock, ManualClock, SystemClock};
+
+use crate::config;
+use crate::store::{SqliteStore, Store};
+use crate::token::SharedSecret;
+
+/// What every handler can reach.
+pub struct AppState<S: Store> {
+    pub store: S,
+    pub secret: Arc<SharedSecret>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<S: Store> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            store: self.store.clone(),
+            secret: self.secret.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// The authenticated caller of one request and the time the request is judged at.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub actor: &'static str,
+    pub now: DateTime<Utc>,
+}
+
+/// The router for a store: the Connect methods, with request logging.
+pub fn router<S: Store>(state: AppState<S>) -> Router {
+    Router::new()
+        .fallback(connect::dispatch::<S>)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(log::log_request))
+}
 
 /// How `sacon serve` (or the embedded console) starts a server.
 #[derive(Clone)]
@@ -20,33 +67,189 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
-        ServerConfig { data_dir: data_dir.into(), seed_demo: false, clock: Arc::new(SystemClock) }
+        ServerConfig {
+            data_dir: data_dir.into(),
+            seed_demo: false,
+            clock: Arc::new(SystemClock),
+        }
     }
+}
+
+/// An opened data directory.
+pub struct DataDir {
+    pub secret: SharedSecret,
+    pub store: SqliteStore,
+    /// This start created the database.
+    pub created: bool,
+    /// This start loaded the demo directory.
+    pub seeded: bool,
+}
+
+/// Creates the directory (0700), the shared secret (0600) and the database as needed, and opens them.
+pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
+    let dir = &config.data_dir;
+    create_private_dir(dir)?;
+    let secret = SharedSecret::load_or_create(&config::secret_path(dir))?;
+    let db_path = config::database_path(dir);
+    let created = !db_path.exists();
+    let store = SqliteStore::open(&db_path)
+        .await
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let seeded = created && config.seed_demo;
+    if seeded {
+        crate::demo::seed_demo(&store, config.clock.now())
+            .await
+            .context("cannot load the demo directory")?;
+    }
+    Ok(DataDir {
+        secret,
+        store,
+        created,
+        seeded,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
 }
 
 /// A running server. `shutdown` stops it gracefully; dropping the handle does the same without waiting.
 pub struct ServerHandle {
     pub addr: SocketAddr,
+    /// This start created the database (and seeded the demo when asked).
     pub created: bool,
     pub seeded: bool,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ServerHandle {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-    pub async fn shutdown(self) {}
+
+    /// Stops accepting connections, lets in-flight requests finish, closes the store.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// Opens the data directory and serves on `listener` in a background task.
-pub async fn start(config: ServerConfig, listener: tokio::net::TcpListener) -> anyhow::Result<ServerHandle> {
-    let _ = (config, listener);
-    anyhow::bail!("not wired yet")
+pub async fn start(config: ServerConfig, listener: TcpListener) -> anyhow::Result<ServerHandle> {
+    let data = open_data_dir(&config).await?;
+    let (created, seeded) = (data.created, data.seeded);
+    let (stop, task) = spawn(data.store, data.secret, config.clock, listener)?;
+    Ok(ServerHandle {
+        addr: task.0,
+        created,
+        seeded,
+        stop: Some(stop),
+        task: Some(task.1),
+    })
+}
+
+type Spawned = (
+    oneshot::Sender<()>,
+    (SocketAddr, tokio::task::JoinHandle<()>),
+);
+
+/// Serves any store on `listener` until the returned sender fires (or is dropped).
+pub fn spawn<S>(
+    store: S,
+    secret: SharedSecret,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+) -> anyhow::Result<Spawned>
+where
+    S: Store + StoreClose,
+{
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        store: store.clone(),
+        secret: Arc::new(secret),
+        clock,
+    };
+    let app = router(state);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+        store.close().await;
+    });
+    Ok((stop_tx, (addr, task)))
+}
+
+/// Stores that hold resources to release at shutdown (a connection pool).
+pub trait StoreClose {
+    fn close(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl StoreClose for SqliteStore {
+    fn close(&self) -> impl std::future::Future<Output = ()> + Send {
+        SqliteStore::close(self)
+    }
 }
 
 /// `sacon serve`: opens `config.data_dir`, binds `listen`, prints `listening on http://HOST:PORT` as the first
 /// line on stdout, and serves until SIGINT/SIGTERM.
 pub async fn serve_forever(listen: &str, config: ServerConfig) -> anyhow::Result<()> {
-    let _ = (listen, config);
-    anyhow::bail!("not wired yet")
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let handle = start(config, listener).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", handle.url())?;
+        out.flush()?;
+    }
+    tracing::info!(addr = %handle.addr, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }

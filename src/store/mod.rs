@@ -73,7 +73,9 @@ pub struct AccountRecord {
     pub account: ServiceAccount,
     /// Issue time (`iat`) of the account's current token.
     pub issued_at: DateTime<Utc>,
-    /// Tokens issued before `issued_at` keep verifying until this instant (a rotation's grace period).
+    /// Tokens issued at or after `grace_from` (and before `issued_at`) keep verifying until `grace_until`: a
+    /// rotation's grace period. Older tokens never do.
+    pub grace_from: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
 }
 
@@ -91,6 +93,7 @@ pub struct AccountPatch {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reissue {
     pub issued_at: DateTime<Utc>,
+    pub grace_from: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
 }
 
@@ -187,8 +190,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: &AccountQuery,
     ) -> impl Future<Output = StoreResult<Page<ServiceAccount>>> + Send;
-    /// Applies `patch`, sets `modified_at`, and when `reissue` is given records the new token's issue state
-    /// (audited as `rotate`). `NotFound` for an unknown id.
+    /// Applies `patch`, sets `modified_at`, and when `reissue` is given records the new token's issue state.
+    /// Audited as `update` when a field's value changed, otherwise as `rotate`. `NotFound` for an unknown id.
     fn update_account(
         &self,
         id: &str,

@@ -14,7 +14,7 @@ use crate::store::{
 };
 
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
-                       created_at, modified_at, accessed_at, issued_at, grace_until";
+                       created_at, modified_at, accessed_at, issued_at, grace_from, grace_until";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -28,6 +28,7 @@ struct Row {
     modified_at: i64,
     accessed_at: Option<i64>,
     issued_at: i64,
+    grace_from: Option<i64>,
     grace_until: Option<i64>,
 }
 
@@ -35,6 +36,7 @@ impl Row {
     fn into_record(self) -> StoreResult<AccountRecord> {
         Ok(AccountRecord {
             issued_at: from_micros(self.issued_at)?,
+            grace_from: opt_from_micros(self.grace_from)?,
             grace_until: opt_from_micros(self.grace_until)?,
             account: ServiceAccount {
                 id: self.id,
@@ -152,8 +154,10 @@ pub(super) async fn update(
         .ok_or_else(|| StoreError::NotFound(format!("service account {id:?} not found")))?;
     let mut next = current.clone();
     let mut changed = Vec::new();
-    if let Some(ns) = &patch.namespace_id {
-        if *ns != current.account.namespace_id && !namespace_exists(conn, ns).await? {
+    if let Some(ns) = &patch.namespace_id
+        && *ns != current.account.namespace_id
+    {
+        if !namespace_exists(conn, ns).await? {
             return Err(unknown_namespace(ns));
         }
         next.account.namespace_id = ns.clone();
@@ -163,26 +167,33 @@ pub(super) async fn update(
         if user.is_empty() {
             return Err(StoreError::InvalidArgument("userId: required".into()));
         }
-        next.account.user_id = user.clone();
-        changed.push("userId");
+        if *user != current.account.user_id {
+            next.account.user_id = user.clone();
+            changed.push("userId");
+        }
     }
-    if let Some(d) = &patch.description {
+    if let Some(d) = &patch.description
+        && *d != current.account.description
+    {
         next.account.description = d.clone();
         changed.push("description");
     }
-    if let Some(e) = patch.expires_at {
+    if let Some(e) = patch.expires_at
+        && e != current.account.expires_at
+    {
         next.account.expires_at = e;
         changed.push("expiresAt");
     }
     if let Some(r) = reissue {
         next.issued_at = r.issued_at;
+        next.grace_from = r.grace_from;
         next.grace_until = r.grace_until;
     }
     next.account.modified_at = change.at;
     let a = &next.account;
     sqlx::query(
         "UPDATE service_accounts SET namespace_id = ?, description = ?, user_id = ?, expires_at = ?, \
-             modified_at = ?, issued_at = ?, grace_until = ? WHERE id = ?",
+             modified_at = ?, issued_at = ?, grace_from = ?, grace_until = ? WHERE id = ?",
     )
     .bind(&a.namespace_id)
     .bind(&a.description)
@@ -190,12 +201,14 @@ pub(super) async fn update(
     .bind(a.expires_at.map(micros))
     .bind(micros(a.modified_at))
     .bind(micros(next.issued_at))
+    .bind(next.grace_from.map(micros))
     .bind(next.grace_until.map(micros))
     .bind(id)
     .execute(&mut *conn)
     .await?;
     let target = Target {
-        action: if reissue.is_some() {
+        // Every update issues a new token; one that changes no field is only that.
+        action: if reissue.is_some() && changed.is_empty() {
             "rotate"
         } else {
             "update"

@@ -1,0 +1,47 @@
+//! Admin authentication for the API: a bootstrap JWT in `Authorization: Pomerium <jwt>` or an exp-only JWT in a
+//! `jwt` header, both HS256 over the shared secret. Service-account JWTs are not API credentials.
+
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+
+use crate::api::ConnectError;
+use crate::token::{self, SharedSecret};
+
+/// Who made an authenticated call, as the audit log records it.
+pub fn authenticate(
+    headers: &HeaderMap,
+    secret: &SharedSecret,
+    now: DateTime<Utc>,
+) -> Result<&'static str, ConnectError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let mut seen = false;
+    if let Some(auth) = header("authorization") {
+        seen = true;
+        if let Some(jwt) = strip_scheme(auth, "Pomerium")
+            && token::verify_bootstrap(secret, jwt, now).is_ok()
+        {
+            return Ok("bootstrap");
+        }
+    }
+    if let Some(jwt) = header("jwt") {
+        seen = true;
+        if token::verify_exp_only(secret, jwt, now).is_ok() {
+            return Ok("admin");
+        }
+    }
+    Err(ConnectError::unauthenticated(if seen {
+        "credentials are not valid for this server"
+    } else {
+        "missing credentials: send `Authorization: Pomerium <bootstrap JWT>` or a `jwt` header"
+    }))
+}
+
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (s, rest) = value.split_once(' ')?;
+    s.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}

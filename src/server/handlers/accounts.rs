@@ -1,0 +1,290 @@
+//! pomerium.config.ConfigService: server info and service accounts. Create and Update sign a JWT that goes into
+//! the response only; the store keeps just the token's issue time.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use super::validate::{self, MAX_DESCRIPTION, MAX_USER_ID};
+use crate::api::ConnectError;
+use crate::api::json::opt_struct::struct_to_json;
+use crate::api::json::{snake_to_camel, timestamp_to_chrono};
+use crate::api::wire::{self, ServerType};
+use crate::model::ServiceAccount;
+use crate::server::{AppState, Caller};
+use crate::store::{AccountPatch, AccountQuery, Change, Reissue, Store, filter};
+use crate::token;
+
+/// Page size when the request names none, and the most one page may hold.
+pub const DEFAULT_PAGE: u64 = 100;
+pub const MAX_PAGE: u64 = 1000;
+
+pub async fn server_info<S: Store>(
+    _state: &AppState<S>,
+    _req: wire::GetServerInfoRequest,
+) -> Result<wire::GetServerInfoResponse, ConnectError> {
+    Ok(wire::GetServerInfoResponse {
+        server_type: ServerType::Enterprise as i32,
+        version: format!("sacon {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+fn time(
+    field: &str,
+    ts: &Option<prost_types::Timestamp>,
+) -> Result<Option<DateTime<Utc>>, ConnectError> {
+    match ts {
+        None => Ok(None),
+        Some(t) => timestamp_to_chrono(t)
+            .map(Some)
+            .ok_or_else(|| ConnectError::invalid(format!("{field} is not a valid timestamp"))),
+    }
+}
+
+/// JWT times are whole seconds; the stored issue time matches the token's `iat` exactly.
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::seconds(1)).unwrap_or(t)
+}
+
+fn change(caller: &Caller) -> Change {
+    Change {
+        actor: caller.actor.to_string(),
+        at: caller.now,
+    }
+}
+
+async fn namespace_or_root<S: Store>(
+    state: &AppState<S>,
+    namespace_id: Option<&str>,
+) -> Result<String, ConnectError> {
+    match namespace_id.filter(|id| !id.is_empty()) {
+        Some(id) => match state.store.get_namespace(id).await? {
+            Some(ns) => Ok(ns.id),
+            None => Err(ConnectError::invalid(format!(
+                "namespaceId {id:?} names no namespace"
+            ))),
+        },
+        None => {
+            let all = state.store.list_namespaces().await?;
+            all.into_iter()
+                .find(|n| n.parent_id.is_empty())
+                .map(|n| n.id)
+                .ok_or_else(|| ConnectError::internal("the root namespace is missing"))
+        }
+    }
+}
+
+pub async fn create<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::CreateServiceAccountRequest,
+) -> Result<wire::CreateServiceAccountResponse, ConnectError> {
+    let sa = req
+        .service_account
+        .ok_or_else(|| ConnectError::invalid("serviceAccount is required"))?;
+    let user_id = validate::identifier("userId", sa.user_id.as_deref(), MAX_USER_ID)?;
+    let description = sa.description.unwrap_or_default();
+    validate::text("description", &description, MAX_DESCRIPTION)?;
+    let id = match sa.id.as_deref() {
+        Some(id) => validate::identifier("id", Some(id), MAX_USER_ID)?,
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let originator_id = sa.originator_id.unwrap_or_default();
+    validate::text("originatorId", &originator_id, MAX_USER_ID)?;
+    let now = caller.now;
+    let expires_at = time("expiresAt", &sa.expires_at)?;
+    if let Some(e) = expires_at
+        && e <= now
+    {
+        return Err(ConnectError::invalid(format!(
+            "expiresAt {} is not in the future",
+            crate::api::json::format_time(e)
+        )));
+    }
+    let namespace_id = namespace_or_root(state, sa.namespace_id.as_deref()).await?;
+    let account = ServiceAccount {
+        id,
+        namespace_id,
+        originator_id,
+        description,
+        user_id,
+        expires_at,
+        created_at: now,
+        modified_at: now,
+        accessed_at: None,
+    };
+    let issued_at = whole_seconds(now);
+    let record = state
+        .store
+        .create_account(&account, issued_at, &change(caller))
+        .await?;
+    let jwt = token::sign_service_account(
+        &state.secret,
+        &record.account.id,
+        &record.account.user_id,
+        issued_at,
+        record.account.expires_at,
+    );
+    tracing::info!(account = %record.account.id, actor = caller.actor, "service account created");
+    Ok(wire::CreateServiceAccountResponse {
+        service_account: Some((&record.account).into()),
+        jwt: jwt.to_string(),
+    })
+}
+
+pub async fn list<S: Store>(
+    state: &AppState<S>,
+    req: wire::ListServiceAccountsRequest,
+) -> Result<wire::ListServiceAccountsResponse, ConnectError> {
+    let filter = match &req.filter {
+        None => None,
+        Some(st) => Some(filter::parse_filter(&struct_to_json(st)).map_err(ConnectError::invalid)?),
+    };
+    let order = filter::parse_order_by(&req.order_by).map_err(ConnectError::invalid)?;
+    let limit = match req.limit {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    let page = state
+        .store
+        .list_accounts(&AccountQuery {
+            filter,
+            order,
+            offset: req.offset,
+            limit,
+        })
+        .await?;
+    Ok(wire::ListServiceAccountsResponse {
+        service_accounts: page.items.iter().map(Into::into).collect(),
+        total_count: page.total,
+    })
+}
+
+pub async fn get<S: Store>(
+    state: &AppState<S>,
+    req: wire::GetServiceAccountRequest,
+) -> Result<wire::GetServiceAccountResponse, ConnectError> {
+    if req.id.is_empty() {
+        return Err(ConnectError::invalid("id is required"));
+    }
+    let record = state.store.get_account(&req.id).await?.ok_or_else(|| {
+        ConnectError::not_found(format!("no service account with id {:?}", req.id))
+    })?;
+    Ok(wire::GetServiceAccountResponse {
+        service_account: Some((&record.account).into()),
+    })
+}
+
+/// The editable fields, as update masks name them (snake_case).
+const EDITABLE: [&str; 4] = ["namespace_id", "description", "user_id", "expires_at"];
+/// Fields that are set by the server (or once, at creation) and never by an update.
+const READ_ONLY: [&str; 5] = [
+    "id",
+    "created_at",
+    "modified_at",
+    "accessed_at",
+    "originator_id",
+];
+
+pub async fn update<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::UpdateServiceAccountRequest,
+) -> Result<wire::UpdateServiceAccountResponse, ConnectError> {
+    let sa = req
+        .service_account
+        .ok_or_else(|| ConnectError::invalid("serviceAccount is required"))?;
+    let id = sa
+        .id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ConnectError::invalid("serviceAccount.id is required"))?;
+    let paths: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    for p in &paths {
+        if READ_ONLY.contains(&p.as_str()) {
+            return Err(ConnectError::invalid(format!(
+                "updateMask: {} cannot be updated",
+                snake_to_camel(p)
+            )));
+        }
+        if !EDITABLE.contains(&p.as_str()) {
+            return Err(ConnectError::invalid(format!(
+                "updateMask: unknown field {:?}",
+                snake_to_camel(p)
+            )));
+        }
+    }
+    // No mask (or an empty one) replaces every editable field.
+    let replace_all = paths.is_empty();
+    let masked = |field: &str| replace_all || paths.iter().any(|p| p == field);
+    let existing = state
+        .store
+        .get_account(&id)
+        .await?
+        .ok_or_else(|| ConnectError::not_found(format!("no service account with id {id:?}")))?;
+
+    let mut patch = AccountPatch::default();
+    if masked("user_id") {
+        patch.user_id = Some(validate::identifier(
+            "userId",
+            sa.user_id.as_deref(),
+            MAX_USER_ID,
+        )?);
+    }
+    if masked("description") {
+        let d = sa.description.unwrap_or_default();
+        validate::text("description", &d, MAX_DESCRIPTION)?;
+        patch.description = Some(d);
+    }
+    if masked("expires_at") {
+        patch.expires_at = Some(time("expiresAt", &sa.expires_at)?);
+    }
+    if masked("namespace_id") {
+        if let Some(ns) = sa.namespace_id.as_deref().filter(|n| !n.is_empty()) {
+            patch.namespace_id = Some(namespace_or_root(state, Some(ns)).await?);
+        } else if !replace_all {
+            return Err(ConnectError::invalid(
+                "namespaceId is required when the update mask names it",
+            ));
+        }
+    }
+
+    // A new token must be told apart from every earlier one by its whole-second `iat`.
+    let mut issued_at = whole_seconds(caller.now);
+    if issued_at <= existing.issued_at {
+        issued_at = existing.issued_at + Duration::seconds(1);
+    }
+    let reissue = Reissue {
+        issued_at,
+        grace_from: None,
+        grace_until: None,
+    };
+    let record = state
+        .store
+        .update_account(&id, &patch, Some(reissue), &change(caller))
+        .await?;
+    let jwt = token::sign_service_account(
+        &state.secret,
+        &record.account.id,
+        &record.account.user_id,
+        issued_at,
+        record.account.expires_at,
+    );
+    tracing::info!(account = %id, actor = caller.actor, "service account updated; new token issued");
+    Ok(wire::UpdateServiceAccountResponse {
+        service_account: Some((&record.account).into()),
+        jwt: jwt.to_string(),
+    })
+}
+
+pub async fn delete<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::DeleteServiceAccountRequest,
+) -> Result<wire::DeleteServiceAccountResponse, ConnectError> {
+    if req.id.is_empty() {
+        return Err(ConnectError::invalid("id is required"));
+    }
+    if state.store.delete_account(&req.id, &change(caller)).await? {
+        tracing::info!(account = %req.id, actor = caller.actor, "service account deleted");
+    }
+    Ok(wire::DeleteServiceAccountResponse {})
+}

@@ -1,0 +1,89 @@
+//! pomerium.dashboard.UserService (lookahead search, one user) and sacon's own atomic directory import.
+
+use super::validate::{self, MAX_USER_ID};
+use crate::api::ConnectError;
+use crate::api::wire;
+use crate::model::DirectoryUser;
+use crate::server::{AppState, Caller};
+use crate::store::{Change, Store};
+
+pub const DEFAULT_USERS_PAGE: i64 = 20;
+pub const MAX_USERS_PAGE: i64 = 1000;
+/// Users in one import request.
+pub const MAX_IMPORT: usize = 100_000;
+
+pub async fn query<S: Store>(
+    state: &AppState<S>,
+    req: wire::QueryUsersRequest,
+) -> Result<wire::QueryUsersResponse, ConnectError> {
+    if req.offset < 0 {
+        return Err(ConnectError::invalid("offset must not be negative"));
+    }
+    if req.limit < 0 {
+        return Err(ConnectError::invalid("limit must not be negative"));
+    }
+    validate::text("query", &req.query, MAX_USER_ID)?;
+    let limit = match req.limit {
+        0 => DEFAULT_USERS_PAGE,
+        n => n.min(MAX_USERS_PAGE),
+    };
+    let page = state
+        .store
+        .query_users(req.query.trim(), req.offset as u64, limit as u64)
+        .await?;
+    Ok(wire::QueryUsersResponse {
+        users: page.items.iter().map(Into::into).collect(),
+        total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+    })
+}
+
+pub async fn get<S: Store>(
+    state: &AppState<S>,
+    req: wire::GetUserInfoRequest,
+) -> Result<wire::GetUserInfoResponse, ConnectError> {
+    if req.user_id.is_empty() {
+        return Err(ConnectError::invalid("userId is required"));
+    }
+    let user = state.store.get_user(&req.user_id).await?.ok_or_else(|| {
+        ConnectError::not_found(format!("no directory user with id {:?}", req.user_id))
+    })?;
+    Ok(wire::GetUserInfoResponse {
+        user_info: Some((&user).into()),
+    })
+}
+
+pub async fn import<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::ImportUsersRequest,
+) -> Result<wire::ImportUsersResponse, ConnectError> {
+    if req.users.len() > MAX_IMPORT {
+        return Err(ConnectError::invalid(format!(
+            "users: at most {MAX_IMPORT} per import"
+        )));
+    }
+    let mut users = Vec::with_capacity(req.users.len());
+    for (i, u) in req.users.into_iter().enumerate() {
+        let id = validate::identifier(&format!("users[{i}].id"), Some(&u.id), MAX_USER_ID)?;
+        users.push(DirectoryUser {
+            id,
+            name: u.name,
+            email: u.email,
+            groups: u.groups,
+        });
+    }
+    let counts = state
+        .store
+        .upsert_users(
+            &users,
+            &Change {
+                actor: caller.actor.to_string(),
+                at: caller.now,
+            },
+        )
+        .await?;
+    Ok(wire::ImportUsersResponse {
+        inserted: i64::try_from(counts.inserted).unwrap_or(i64::MAX),
+        updated: i64::try_from(counts.updated).unwrap_or(i64::MAX),
+    })
+}

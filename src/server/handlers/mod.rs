@@ -1,0 +1,7 @@
+//! One handler module per service; each handler takes the decoded request and returns the response message or a
+//! Connect error. Validation messages name the offending field in its JSON spelling.
+
+pub mod accounts;
+pub mod directory;
+pub mod namespaces;
+mod validate;

@@ -1,0 +1,105 @@
+//! pomerium.dashboard.NamespaceService: list the tree, create or rename a namespace, delete an empty one.
+
+use super::validate::{self, MAX_NAME};
+use crate::api::ConnectError;
+use crate::api::wire;
+use crate::server::{AppState, Caller};
+use crate::store::{Change, Store};
+
+fn change(caller: &Caller) -> Change {
+    Change {
+        actor: caller.actor.to_string(),
+        at: caller.now,
+    }
+}
+
+pub async fn list<S: Store>(
+    state: &AppState<S>,
+    _req: wire::ListNamespacesRequest,
+) -> Result<wire::ListNamespacesResponse, ConnectError> {
+    let all = state.store.list_namespaces().await?;
+    Ok(wire::ListNamespacesResponse {
+        namespaces: all.iter().map(Into::into).collect(),
+    })
+}
+
+pub async fn set<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::SetNamespaceRequest,
+) -> Result<wire::SetNamespaceResponse, ConnectError> {
+    let ns = req
+        .namespace
+        .ok_or_else(|| ConnectError::invalid("namespace is required"))?;
+    let name = validate::identifier("name", Some(ns.name.trim()), MAX_NAME)?;
+    let all = state.store.list_namespaces().await?;
+    let root = all
+        .iter()
+        .find(|n| n.parent_id.is_empty())
+        .map(|n| n.id.clone());
+    let saved = if ns.id.is_empty() {
+        // One tree, one root: a namespace created without a parent goes under the root.
+        let parent = if ns.parent_id.is_empty() {
+            root.ok_or_else(|| ConnectError::internal("the root namespace is missing"))?
+        } else {
+            ns.parent_id.clone()
+        };
+        if !all.iter().any(|n| n.id == parent) {
+            return Err(ConnectError::invalid(format!(
+                "parentId {parent:?} names no namespace"
+            )));
+        }
+        state
+            .store
+            .create_namespace(&parent, &name, &ns.originator_id, &change(caller))
+            .await?
+    } else {
+        let existing = all
+            .iter()
+            .find(|n| n.id == ns.id)
+            .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {:?}", ns.id)))?;
+        let parent = if ns.parent_id.is_empty() {
+            existing.parent_id.clone()
+        } else {
+            ns.parent_id.clone()
+        };
+        if existing.parent_id.is_empty() && !parent.is_empty() {
+            return Err(ConnectError::invalid(
+                "parentId: the root namespace cannot be moved",
+            ));
+        }
+        state
+            .store
+            .update_namespace(&ns.id, &name, &parent, &change(caller))
+            .await?
+    };
+    Ok(wire::SetNamespaceResponse {
+        namespace: Some((&saved).into()),
+    })
+}
+
+pub async fn delete<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    req: wire::DeleteNamespaceRequest,
+) -> Result<wire::DeleteNamespaceResponse, ConnectError> {
+    if req.id.is_empty() {
+        return Err(ConnectError::invalid("id is required"));
+    }
+    let ns = state
+        .store
+        .get_namespace(&req.id)
+        .await?
+        .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {:?}", req.id)))?;
+    if ns.parent_id.is_empty() {
+        return Err(ConnectError::new(
+            crate::api::Code::FailedPrecondition,
+            "the root namespace cannot be deleted",
+        ));
+    }
+    state
+        .store
+        .delete_namespace(&req.id, &change(caller))
+        .await?;
+    Ok(wire::DeleteNamespaceResponse {})
+}
