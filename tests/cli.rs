@@ -31,6 +31,20 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 
+    /// The last stderr line, where a failure is reported (after any note about a new data directory).
+    fn error(&self) -> &str {
+        assert_eq!(
+            self.stderr
+                .lines()
+                .filter(|l| l.starts_with("error: "))
+                .count(),
+            1,
+            "one error line: {}",
+            self.stderr
+        );
+        self.stderr.lines().last().unwrap_or("")
+    }
+
     /// The one line a token command prints.
     fn single_line(&self) -> &str {
         let lines: Vec<&str> = self.stdout.lines().collect();
@@ -648,7 +662,7 @@ fn exit_codes_for_api_io_and_usage_errors() {
     let out = s.embedded(&["accounts", "list", "--namespace", "Global/Nowhere"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.starts_with("error: not_found: "),
+        out.error().starts_with("error: not_found: "),
         "{}",
         out.stderr
     );
@@ -660,7 +674,7 @@ fn exit_codes_for_api_io_and_usage_errors() {
     assert_eq!(out.code, 1);
     assert!(out.stdout.is_empty());
     assert!(
-        out.stderr.starts_with("error: invalid_argument: "),
+        out.error().starts_with("error: invalid_argument: "),
         "{}",
         out.stderr
     );

@@ -102,7 +102,7 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
             let row = Row::new(&account, tree.as_ref(), &kinds, None);
             match output {
                 super::output::Format::Table => out.write(&render_fields(&row.fields(Utc::now()))),
-                super::output::Format::Json => out.json(&row.json()),
+                super::output::Format::Json => out.json(&row.json(&out)),
             }
         }
         AccountsCommand::Rotate { id } => {
@@ -221,7 +221,10 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
             }
             out.write(&table.render())
         }
-        ListFormat::Json => out.json(&Value::Array(rows.iter().map(Row::json).collect())),
+        ListFormat::Json => {
+            let items: Vec<AccountJson> = rows.iter().map(|r| r.json(out)).collect();
+            out.json(&items)
+        }
         ListFormat::Csv => {
             let cells: Vec<Vec<String>> = rows.iter().map(Row::csv).collect();
             out.csv(&CSV_HEADER, &cells)
@@ -290,6 +293,25 @@ const CSV_HEADER: [&str; 11] = [
     "expires_at",
     "accessed_at",
 ];
+
+/// An account in `--output json`; fields in this order, absent times as `null`.
+#[derive(Debug, serde::Serialize)]
+struct AccountJson {
+    id: String,
+    user_id: String,
+    kind: &'static str,
+    namespace_id: String,
+    namespace: String,
+    description: String,
+    originator_id: String,
+    created_at: String,
+    modified_at: String,
+    expires_at: Option<String>,
+    accessed_at: Option<String>,
+    /// Only when listing with --include-inherited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inherited: Option<bool>,
+}
 
 /// One account with what the CLI shows beside it.
 struct Row<'a> {
@@ -367,25 +389,22 @@ impl<'a> Row<'a> {
         ]
     }
 
-    fn json(&self) -> Value {
+    fn json(&self, out: &Stdout) -> AccountJson {
         let a = self.account;
-        let mut v = json!({
-            "id": a.id,
-            "user_id": a.user_id,
-            "kind": self.kind.as_str(),
-            "namespace_id": a.namespace_id,
-            "namespace": self.namespace,
-            "description": a.description,
-            "originator_id": a.originator_id,
-            "created_at": rfc3339(a.created_at),
-            "modified_at": rfc3339(a.modified_at),
-            "expires_at": a.expires_at.map(rfc3339),
-            "accessed_at": a.accessed_at.map(rfc3339),
-        });
-        if let (Some(inherited), Some(map)) = (self.inherited, v.as_object_mut()) {
-            map.insert("inherited".into(), Value::Bool(inherited));
+        AccountJson {
+            id: out.text(&a.id),
+            user_id: out.text(&a.user_id),
+            kind: self.kind.as_str(),
+            namespace_id: out.text(&a.namespace_id),
+            namespace: out.text(&self.namespace),
+            description: out.text(&a.description),
+            originator_id: out.text(&a.originator_id),
+            created_at: rfc3339(a.created_at),
+            modified_at: rfc3339(a.modified_at),
+            expires_at: a.expires_at.map(rfc3339),
+            accessed_at: a.accessed_at.map(rfc3339),
+            inherited: self.inherited,
         }
-        v
     }
 
     fn csv(&self) -> Vec<String> {
@@ -483,7 +502,8 @@ mod tests {
                 "never"
             ]
         );
-        let v = row.json();
+        let plain = Stdout { to_terminal: false };
+        let v = serde_json::to_value(row.json(&plain)).unwrap();
         assert_eq!(v["expires_at"], "2026-02-10T00:00:00Z");
         assert_eq!(v["accessed_at"], Value::Null);
         assert_eq!(v["namespace"], "Global/Platform");
@@ -494,6 +514,9 @@ mod tests {
         let bare = Row::new(&a, None, &HashMap::new(), None);
         assert_eq!(bare.namespace, "p");
         assert_eq!(bare.kind, AccountKind::Unique);
-        assert!(bare.json().get("inherited").is_none());
+        let bare_json = serde_json::to_value(bare.json(&plain)).unwrap();
+        assert!(bare_json.get("inherited").is_none());
+        let keys: Vec<&String> = bare_json.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), CSV_HEADER.len());
     }
 }

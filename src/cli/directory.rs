@@ -5,7 +5,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::CliError;
 use super::import::{self, ImportError};
@@ -59,13 +58,16 @@ pub async fn run(client: &Client, command: DirectoryCommand) -> Result<(), CliEr
             let (users, total) = client.query_users(&query, 0, limit).await?;
             match output {
                 Format::Json => {
-                    let items = users
+                    let items: Vec<UserJson> = users
                         .iter()
-                        .map(|u| {
-                            json!({"id": u.id, "name": u.name, "email": u.email, "groups": u.groups})
+                        .map(|u| UserJson {
+                            id: out.text(&u.id),
+                            name: out.text(&u.name),
+                            email: out.text(&u.email),
+                            groups: u.groups.iter().map(|g| out.text(g)).collect(),
                         })
                         .collect();
-                    out.json(&serde_json::Value::Array(items))?;
+                    out.json(&items)?;
                 }
                 Format::Table => {
                     let mut table = Table::new(&["ID", "NAME", "EMAIL", "GROUPS"]).max_width(3, 60);
@@ -93,6 +95,15 @@ pub async fn run(client: &Client, command: DirectoryCommand) -> Result<(), CliEr
             Ok(())
         }
     }
+}
+
+/// A directory user in `--output json`.
+#[derive(Debug, serde::Serialize)]
+struct UserJson {
+    id: String,
+    name: String,
+    email: String,
+    groups: Vec<String>,
 }
 
 fn rejected(file: &Path, e: ImportError) -> CliError {

@@ -2,7 +2,6 @@
 //! to it by id or by path (`Global/Engineering/Platform`).
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::output::{Format, Stdout, Table, rfc3339};
 use super::{CliError, namespace_tree, resolve_namespace, root_namespace, slash_path};
@@ -96,22 +95,32 @@ fn list(out: &Stdout, tree: &NamespaceTree, format: Format) -> Result<(), CliErr
     match format {
         Format::Table => out.write(&tree_table(tree).render()),
         Format::Json => {
-            let items: Vec<_> = walk(tree)
+            let items: Vec<NamespaceJson> = walk(tree)
                 .into_iter()
-                .map(|(_, ns)| {
-                    json!({
-                        "id": ns.id,
-                        "parent_id": ns.parent_id,
-                        "name": ns.name,
-                        "path": slash_path(tree, &ns.id),
-                        "created_at": rfc3339(ns.created_at),
-                        "modified_at": rfc3339(ns.modified_at),
-                    })
+                .map(|(_, ns)| NamespaceJson {
+                    id: out.text(&ns.id),
+                    parent_id: out.text(&ns.parent_id),
+                    name: out.text(&ns.name),
+                    path: out.text(&slash_path(tree, &ns.id)),
+                    created_at: rfc3339(ns.created_at),
+                    modified_at: rfc3339(ns.modified_at),
                 })
                 .collect();
-            out.json(&serde_json::Value::Array(items))
+            out.json(&items)
         }
     }
+}
+
+/// A namespace in `--output json`, in tree order.
+#[derive(Debug, serde::Serialize)]
+struct NamespaceJson {
+    id: String,
+    parent_id: String,
+    name: String,
+    /// Names from the root joined by `/`, as `--namespace` and `--parent` accept them.
+    path: String,
+    created_at: String,
+    modified_at: String,
 }
 
 fn tree_table(tree: &NamespaceTree) -> Table {

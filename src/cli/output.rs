@@ -207,14 +207,20 @@ impl Stdout {
         }
     }
 
-    /// Pretty JSON and a newline; string values sanitized for a terminal.
-    pub fn json(&self, value: &serde_json::Value) -> Result<(), CliError> {
-        let mut text = if self.to_terminal {
-            serde_json::to_string_pretty(&sanitize_json(value.clone()))
+    /// Text that came from the server, sanitized when it is headed for a terminal.
+    pub fn text(&self, text: &str) -> String {
+        if self.to_terminal {
+            sanitize(text)
         } else {
-            serde_json::to_string_pretty(value)
+            text.to_string()
         }
-        .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))?;
+    }
+
+    /// Pretty JSON and a newline. Callers pass server text through [`Stdout::text`]; JSON escaping alone
+    /// leaves C1 controls and bidi overrides intact.
+    pub fn json<T: serde::Serialize>(&self, value: &T) -> Result<(), CliError> {
+        let mut text = serde_json::to_string_pretty(value)
+            .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))?;
         text.push('\n');
         self.write(&text)
     }
@@ -247,20 +253,6 @@ pub fn csv_text(
         .into_inner()
         .map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))?;
     String::from_utf8(bytes).map_err(|e| CliError::Io(format!("cannot write CSV: {e}")))
-}
-
-fn sanitize_json(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(s) => Value::String(sanitize(&s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(sanitize_json).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (sanitize(&k), sanitize_json(v)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 #[cfg(test)]
@@ -344,12 +336,10 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_sanitized_for_terminals() {
-        let v = serde_json::json!({"d": ["a\u{9b}b", {"e": "\u{202E}x"}], "n": 1});
-        assert_eq!(
-            sanitize_json(v),
-            serde_json::json!({"d": ["ab", {"e": "x"}], "n": 1})
-        );
+    fn server_text_is_sanitized_only_for_terminals() {
+        let raw = "a\u{9b}b\u{202E}c";
+        assert_eq!(Stdout { to_terminal: true }.text(raw), "abc");
+        assert_eq!(Stdout { to_terminal: false }.text(raw), raw);
     }
 
     #[test]
