@@ -21,7 +21,7 @@ pub fn span(d: Duration) -> String {
         format!("{}m", secs / m)
     } else if secs < day {
         format!("{}h", secs / h)
-    } else if secs < 60 * day {
+    } else if secs < 100 * day {
         format!("{}d", secs / day)
     } else if secs < 730 * day {
         format!("{}mo", secs / (30 * day))
@@ -159,6 +159,7 @@ mod tests {
         assert_eq!(expires(Some(n + Duration::days(12)), n), "in 12d");
         assert_eq!(expires(Some(n - Duration::days(3)), n), "expired 3d ago");
         assert_eq!(expires(Some(n + Duration::days(400)), n), "in 13mo");
+        assert_eq!(expires(Some(n + Duration::days(90)), n), "in 90d");
         assert_eq!(last_used(None, n), "never");
         assert_eq!(last_used(Some(n - Duration::hours(5)), n), "5h ago");
         assert_eq!(last_used(Some(n), n), "just now");

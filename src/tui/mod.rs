@@ -2,6 +2,9 @@
 //! Elm-style: `state::Model` + `msg::Msg` → `update::update` → `msg::Effect`s, performed by `effects`, driven by
 //! `app`, drawn by `screens::frame::render` from borrowed state.
 
+pub mod app;
+pub mod clipboard;
+pub mod effects;
 pub mod format;
 pub mod keymap;
 pub mod msg;
@@ -14,10 +17,38 @@ pub use msg::{Effect, Msg, Now};
 pub use state::Model;
 pub use update::{init, update};
 
-use crate::embedded::ConnectOptions;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
-/// Opens the console.
+use crate::embedded::{ConnectOptions, Connection};
+
+/// Opens the console: connects (embedded or remote), then runs until the admin quits. The terminal is restored
+/// on every exit path.
 pub async fn run(options: &ConnectOptions) -> anyhow::Result<()> {
-    let _ = options;
-    anyhow::bail!("the console is not built yet")
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal; for scripts use the subcommands (sacon accounts --help)"
+        );
+    }
+    let connection = crate::embedded::connect(options).await?;
+    let state_file = state_file(&connection);
+    let remembered = state_file.as_deref().and_then(effects::remembered);
+    app::run(connection, state_file, remembered).await
+}
+
+/// Where the last namespace is remembered: `<data-dir>/console.json` when embedded; for a remote server a
+/// file per URL under the default data directory.
+pub fn state_file(connection: &Connection) -> Option<PathBuf> {
+    match &connection.data_dir {
+        Some(dir) => Some(dir.join("console.json")),
+        None => {
+            // FNV-1a: a stable, dependency-free name for the URL.
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in connection.client.base_url().bytes() {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            Some(crate::config::default_data_dir().join(format!("console-remote-{hash:016x}.json")))
+        }
+    }
 }

@@ -914,12 +914,12 @@ fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
     view.note = Some(match (report.osc52, system_ok) {
         (true, true) => (
             false,
-            "Sent to the terminal clipboard (OSC 52) and copied to the system clipboard.".into(),
+            "Sent to the terminal clipboard (OSC 52) and the system clipboard.".into(),
         ),
         (true, false) => (
             false,
             format!(
-                "Sent to the terminal clipboard (OSC 52) — it lands if your terminal allows it. System clipboard: {why}."
+                "Sent to the terminal clipboard (OSC 52) if it allows it; system clipboard: {why}."
             ),
         ),
         (false, true) => (false, "Copied to the system clipboard.".into()),

@@ -376,7 +376,7 @@ fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constr
         widths.push(Constraint::Length(10));
     }
     cells.push(label(Some(SortKey::Expires), "Expires"));
-    widths.push(Constraint::Length(14));
+    widths.push(Constraint::Length(16));
     if cols.last_used {
         cells.push(label(Some(SortKey::LastUsed), "Last used"));
         widths.push(Constraint::Length(9));

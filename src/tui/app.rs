@@ -1,0 +1,184 @@
+//! The driver: sets up the terminal (alternate screen, raw mode, bracketed paste) and restores it on every exit
+//! path and on panic; waits on terminal events, effect results and the next deadline; feeds them to `update`;
+//! runs the effects it returns; draws once after each batch, and only when something arrived. With nothing
+//! pending it sleeps in `select!` without a timer, so an idle console uses no CPU.
+
+use std::io::{Stdout, Write};
+use std::path::PathBuf;
+use std::sync::Once;
+
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+use super::effects::Effects;
+use super::msg::{Effect, Msg, Now};
+use super::screens::frame;
+use super::state::Model;
+use super::theme::Theme;
+use super::{clipboard, update};
+use crate::embedded::Connection;
+
+/// Puts the terminal back as it was; safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = out.flush();
+}
+
+/// Restores the terminal when dropped: on return, on `?`, and while unwinding.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Restores the terminal before the default panic message is printed, so the message is readable and the
+/// shell is usable. Installed once per process.
+fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+fn setup_terminal() -> anyhow::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdout>>)> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let guard = TerminalGuard;
+    let mut out = std::io::stdout();
+    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
+    terminal.hide_cursor()?;
+    terminal.clear()?;
+    Ok((guard, terminal))
+}
+
+/// Runs the console on `connection` until the admin quits.
+pub async fn run(
+    connection: Connection,
+    state_file: Option<PathBuf>,
+    remembered: Option<String>,
+) -> anyhow::Result<()> {
+    let (_guard, mut terminal) = setup_terminal()?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut effects = Effects::new(connection.client.clone(), tx, state_file);
+    let now = Now::system();
+    let mut model = Model::new(
+        connection.target.clone(),
+        remembered,
+        Theme::from_env(),
+        now.wall,
+    );
+    let size = terminal.size()?;
+    update::update(&mut model, Msg::Resize(size.width, size.height), now);
+    let first = update::init(&mut model);
+    perform(&mut effects, &mut terminal, first);
+
+    let mut events = EventStream::new();
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| frame::render(&model, f.buffer_mut()))?;
+            dirty = false;
+        }
+        if model.quit {
+            break;
+        }
+        let deadline = model.next_deadline().map(tokio::time::Instant::from_std);
+        let mut batch: Vec<Msg> = Vec::new();
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(e)) => batch.extend(to_msg(e)),
+                Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal: {e}")),
+                None => break,
+            },
+            Some(msg) = rx.recv() => batch.push(msg),
+            () = sleep_until(deadline), if deadline.is_some() => batch.push(Msg::Tick),
+        }
+        // Take everything else that is already waiting, so a burst of keys or results draws once.
+        drain_events(&mut events, &mut batch).await;
+        while let Ok(msg) = rx.try_recv() {
+            batch.push(msg);
+        }
+        for msg in batch {
+            let out = update::update(&mut model, msg, Now::system());
+            perform(&mut effects, &mut terminal, out);
+            dirty = true;
+            if model.quit {
+                break;
+            }
+        }
+    }
+    drop(effects);
+    connection.close().await;
+    Ok(())
+}
+
+/// Takes the terminal events that are already waiting. Polled from this task (never with a dummy waker: the
+/// stream would then wake nobody when the next key comes).
+async fn drain_events(events: &mut EventStream, batch: &mut Vec<Msg>) {
+    loop {
+        tokio::select! {
+            biased;
+            event = events.next() => match event {
+                Some(Ok(e)) => batch.extend(to_msg(e)),
+                _ => break,
+            },
+            () = std::future::ready(()) => break,
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn to_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+fn perform(
+    effects: &mut Effects,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    list: Vec<Effect>,
+) {
+    for effect in list {
+        // The OSC 52 sequence must go to the terminal between frames, so the driver writes it.
+        let osc52 = match &effect {
+            Effect::Copy { token, .. } => {
+                clipboard::write_osc52(terminal.backend_mut(), token.as_str()).is_ok()
+            }
+            _ => false,
+        };
+        effects.run(effect, osc52);
+    }
+}

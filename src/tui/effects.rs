@@ -1,0 +1,406 @@
+//! Performs `Effect`s on tokio and sends each result back as a `Msg` tagged with its request's sequence.
+//! A newer search, unique-id check or roll-up aborts the one it supersedes, so only the newest is ever
+//! working; `update` drops whatever stale answer still arrives.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use futures_util::StreamExt;
+use futures_util::stream;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use super::msg::{
+    Boot, CopyReport, Effect, Msg, Rollup, RollupRequest, SaveError, Token, UniqueInfo,
+};
+use super::screens::add_modal::SEARCH_LIMIT;
+use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery};
+
+/// Requests run at once for fan-out work (roll-ups, kind lookups), to be kind to a remote server.
+const FAN_OUT: usize = 8;
+
+pub struct Effects {
+    client: Client,
+    tx: UnboundedSender<Msg>,
+    /// Where the last namespace is remembered.
+    state_file: Option<PathBuf>,
+    search: Option<JoinHandle<()>>,
+    check: Option<JoinHandle<()>>,
+    rollups: Option<JoinHandle<()>>,
+}
+
+impl Drop for Effects {
+    fn drop(&mut self) {
+        for h in [&self.search, &self.check, &self.rollups]
+            .into_iter()
+            .flatten()
+        {
+            h.abort();
+        }
+    }
+}
+
+impl Effects {
+    pub fn new(client: Client, tx: UnboundedSender<Msg>, state_file: Option<PathBuf>) -> Effects {
+        Effects {
+            client,
+            tx,
+            state_file,
+            search: None,
+            check: None,
+            rollups: None,
+        }
+    }
+
+    /// Starts `effect`; never waits for it. `Copy` needs the terminal and is split with the driver: it writes
+    /// the OSC 52 sequence itself and passes whether that worked as `osc52`.
+    pub fn run(&mut self, effect: Effect, osc52: bool) {
+        let client = self.client.clone();
+        let tx = self.tx.clone();
+        match effect {
+            Effect::Boot { seq } => {
+                tokio::spawn(async move {
+                    let result = boot(&client).await;
+                    let _ = tx.send(Msg::Booted { seq, result });
+                });
+            }
+            Effect::LoadPage {
+                generation,
+                page,
+                query,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.list_accounts(&query).await;
+                    let _ = tx.send(Msg::Page {
+                        generation,
+                        page,
+                        result,
+                    });
+                });
+            }
+            Effect::LoadRollups { seq, now, items } => {
+                abort(&mut self.rollups);
+                self.rollups = Some(tokio::spawn(async move {
+                    stream::iter(items)
+                        .map(|item| {
+                            let client = client.clone();
+                            async move {
+                                let result = rollup(&client, &item, now).await;
+                                (item.namespace_id, result)
+                            }
+                        })
+                        .buffer_unordered(FAN_OUT)
+                        .for_each(|(namespace_id, result)| {
+                            let _ = tx.send(Msg::Rollup {
+                                seq,
+                                namespace_id,
+                                result,
+                            });
+                            async {}
+                        })
+                        .await;
+                }));
+            }
+            Effect::LookupKinds { user_ids } => {
+                tokio::spawn(async move {
+                    let kinds: Vec<(String, Option<bool>)> = stream::iter(user_ids)
+                        .map(|id| {
+                            let client = client.clone();
+                            async move {
+                                let kind = match client.get_user(&id).await {
+                                    Ok(u) => Some(u.is_some()),
+                                    Err(e) if absent(&e) => Some(false),
+                                    Err(_) => None,
+                                };
+                                (id, kind)
+                            }
+                        })
+                        .buffer_unordered(FAN_OUT)
+                        .collect()
+                        .await;
+                    let _ = tx.send(Msg::Kinds(kinds));
+                });
+            }
+            Effect::SearchUsers { seq, query } => {
+                abort(&mut self.search);
+                self.search = Some(tokio::spawn(async move {
+                    let result = client.query_users(&query, 0, SEARCH_LIMIT).await;
+                    let _ = tx.send(Msg::Search { seq, result });
+                }));
+            }
+            Effect::CheckUnique { seq, user_id } => {
+                abort(&mut self.check);
+                self.check = Some(tokio::spawn(async move {
+                    let result = check_unique(&client, &user_id).await;
+                    let _ = tx.send(Msg::UniqueChecked { seq, result });
+                }));
+            }
+            Effect::Create { seq, account } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .create_account(account)
+                        .await
+                        .map(|(a, jwt)| (a, Token::new(jwt)));
+                    let _ = tx.send(Msg::Created { seq, result });
+                });
+            }
+            Effect::Update { seq, account, mask } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .update_account(account, Some(mask.as_slice()))
+                        .await
+                        .map(|(a, jwt)| (a, Token::new(jwt)));
+                    let _ = tx.send(Msg::Updated { seq, result });
+                });
+            }
+            Effect::Rotate { seq, id } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .rotate_account(&id)
+                        .await
+                        .map(|(a, jwt)| (a, Token::new(jwt)));
+                    let _ = tx.send(Msg::Rotated { seq, result });
+                });
+            }
+            Effect::Delete { seq, id } => {
+                tokio::spawn(async move {
+                    let result = client.delete_account(&id).await;
+                    let _ = tx.send(Msg::Deleted { seq, result });
+                });
+            }
+            Effect::Copy { seq, token } => {
+                tokio::task::spawn_blocking(move || {
+                    let system = super::clipboard::system_copy(token.as_str());
+                    let _ = tx.send(Msg::Copied {
+                        seq,
+                        report: CopyReport { osc52, system },
+                    });
+                });
+            }
+            Effect::Save {
+                seq,
+                path,
+                token,
+                overwrite,
+            } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = save_token(&path, &token, overwrite);
+                    let _ = tx.send(Msg::Saved { seq, result });
+                });
+            }
+            Effect::Remember { namespace_id } => {
+                if let Some(path) = self.state_file.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = remember(&path, &namespace_id) {
+                            tracing::warn!(path = %path.display(), "cannot remember the namespace: {e}");
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn abort(slot: &mut Option<JoinHandle<()>>) {
+    if let Some(h) = slot.take() {
+        h.abort();
+    }
+}
+
+/// The server lacks this service (or this caller may not use it): degrade rather than fail.
+fn absent(e: &ConnectError) -> bool {
+    matches!(e.code, Code::Unimplemented | Code::PermissionDenied)
+}
+
+async fn boot(client: &Client) -> Result<Boot, ConnectError> {
+    let (namespaces, users) = tokio::join!(client.list_namespaces(), client.query_users("", 0, 1));
+    let (has_namespaces, namespaces) = match namespaces {
+        Ok(list) => (true, list),
+        Err(e) if absent(&e) => (false, Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let directory = match users {
+        Ok(_) => true,
+        Err(e) if absent(&e) => false,
+        Err(e) => return Err(e),
+    };
+    Ok(Boot {
+        capabilities: Capabilities {
+            namespaces: has_namespaces,
+            directory,
+        },
+        namespaces,
+    })
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The three roll-up counts of a namespace, each a `limit: 1` list call reading only `total`.
+async fn rollup(
+    client: &Client,
+    item: &RollupRequest,
+    now: DateTime<Utc>,
+) -> Result<Rollup, ConnectError> {
+    let count = |filter: Value| {
+        let query = ListQuery {
+            filter: Some(filter),
+            order_by: String::new(),
+            offset: 0,
+            limit: 1,
+        };
+        async move { client.list_accounts(&query).await.map(|(_, total)| total) }
+    };
+    let subtree = json!({ "$isAnyOf": item.subtree });
+    let (own, expired, expiring) = tokio::join!(
+        count(json!({ "namespace_id": item.namespace_id })),
+        count(json!({
+            "namespace_id": subtree,
+            "expires_at": { "$onOrBefore": rfc3339(now) },
+        })),
+        count(json!({
+            "namespace_id": subtree,
+            "expires_at": {
+                "$after": rfc3339(now),
+                "$onOrBefore": rfc3339(now + Duration::days(7)),
+            },
+        })),
+    );
+    Ok(Rollup {
+        own: own?,
+        expired: expired?,
+        expiring: expiring?,
+    })
+}
+
+async fn check_unique(client: &Client, user_id: &str) -> Result<UniqueInfo, ConnectError> {
+    let query = ListQuery {
+        filter: Some(json!({ "user_id": user_id })),
+        order_by: String::new(),
+        offset: 0,
+        limit: 1,
+    };
+    let (user, accounts) = tokio::join!(client.get_user(user_id), client.list_accounts(&query));
+    let directory_user = match user {
+        Ok(u) => u,
+        Err(e) if absent(&e) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(UniqueInfo {
+        directory_user,
+        accounts: accounts?.1,
+    })
+}
+
+/// `~/x` means the home directory; everything else is as typed (relative to where sacon was started).
+fn expand(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => dirs::home_dir()
+            .map(|h| h.join(rest))
+            .unwrap_or_else(|| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Writes the token to `path` with mode 0600. Without `overwrite` an existing file is never touched; with it,
+/// the token goes to a private temporary file that is then renamed over the old one.
+pub fn save_token(path: &Path, token: &Token, overwrite: bool) -> Result<PathBuf, SaveError> {
+    let path = expand(path);
+    let failed = |e: std::io::Error| SaveError::Failed(format!("{}: {e}", path.display()));
+    if path.is_dir() {
+        return Err(SaveError::Failed(format!(
+            "{} is a directory",
+            path.display()
+        )));
+    }
+    if !overwrite {
+        return match crate::token::write_private_file(&path, token.as_str().as_bytes()) {
+            Ok(()) => Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(SaveError::Exists(path)),
+            Err(e) => Err(failed(e)),
+        };
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "token".into());
+    let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.{stamp}.new", std::process::id()));
+    crate::token::write_private_file(&tmp, token.as_str().as_bytes()).map_err(failed)?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        failed(e)
+    })?;
+    Ok(path)
+}
+
+/// The console's small state file: `{"namespace": "<id>"}`, replaced atomically.
+pub fn remember(path: &Path, namespace_id: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let body = serde_json::to_vec_pretty(&json!({ "namespace": namespace_id }))
+        .map_err(std::io::Error::other)?;
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, body)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The namespace remembered in `path`, if any.
+pub fn remembered(path: &Path) -> Option<String> {
+    let text = std::fs::read(path).ok()?;
+    let v: Value = serde_json::from_slice(&text).ok()?;
+    v.get("namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use zeroize::Zeroizing;
+
+    #[test]
+    fn save_is_private_and_asks_before_overwriting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.jwt");
+        let token = Token::new(Zeroizing::new("a.b.c".into()));
+        assert_eq!(save_token(&path, &token, false), Ok(path.clone()));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let other = Token::new(Zeroizing::new("d.e.f".into()));
+        assert_eq!(
+            save_token(&path, &other, false),
+            Err(SaveError::Exists(path.clone()))
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a.b.c");
+        assert_eq!(save_token(&path, &other, true), Ok(path.clone()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "d.e.f");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
+        assert!(matches!(
+            save_token(&dir.path().join("no/such/dir/x.jwt"), &token, false),
+            Err(SaveError::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn the_namespace_is_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("console.json");
+        assert_eq!(remembered(&path), None);
+        remember(&path, "ns-1").unwrap();
+        assert_eq!(remembered(&path).as_deref(), Some("ns-1"));
+        std::fs::write(&path, "garbage").unwrap();
+        assert_eq!(remembered(&path), None);
+    }
+}

@@ -1,0 +1,255 @@
+//! End-to-end: the real `sacon` binary in tmux against a temporary embedded data directory. Keys go in with
+//! `send-keys`, the screen comes out with `capture-pane`; every wait is on a screen condition with a deadline.
+//! Checks a unique account created and saved from the console (file mode, JWT signature and claims, the
+//! account as the API lists it) and an impersonated one picked through the lookahead search.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sacon::api::{Client, ClientOptions, Credentials, ListQuery};
+use sacon::model::ServiceAccount;
+use sacon::server::{self, ServerConfig};
+use sacon::token::{SharedSecret, verify_service_account};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(40);
+const POLL: Duration = Duration::from_millis(50);
+
+/// One tmux server (its own socket) running the console; killed on drop.
+struct Console {
+    socket: String,
+}
+
+impl Console {
+    fn start(socket: &str, data_dir: &Path, cwd: &Path) -> Console {
+        let console = Console {
+            socket: socket.to_string(),
+        };
+        let command = format!(
+            "{} --data-dir {}",
+            env!("CARGO_BIN_EXE_sacon"),
+            data_dir.display()
+        );
+        let status = Command::new("tmux")
+            .args(["-L", socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "100", "-y", "30", "-s", "console", "-c"])
+            .arg(cwd)
+            .arg(command)
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux must be installed for the end-to-end test");
+        assert!(status.success(), "tmux new-session failed");
+        console
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Named keys (`Enter`, `C-s`, `Escape`, `Tab`, `a`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "console"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Literal text, typed.
+    fn text(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "console", "-l", text])
+                .status
+                .success()
+        );
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "console"]).stdout)
+            .into_owned()
+    }
+
+    fn running(&self) -> bool {
+        self.tmux(&["has-session", "-t", "console"])
+            .status
+            .success()
+    }
+
+    /// Polls the screen until `pred` holds; fails with the last screen after the deadline.
+    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait(text, |s| s.contains(text))
+    }
+
+    fn wait_exit(&self) {
+        let deadline = Instant::now() + WAIT;
+        while self.running() {
+            assert!(
+                Instant::now() < deadline,
+                "the console did not quit:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// The accounts of `user_id`, as the API lists them (a server of our own on the same data directory).
+async fn listed(data_dir: &Path, user_id: &str) -> (Vec<ServiceAccount>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle = server::start(ServerConfig::new(data_dir), listener)
+        .await
+        .unwrap();
+    let secret = SharedSecret::load(&data_dir.join("shared_secret")).unwrap();
+    let client = Client::new(
+        &handle.url(),
+        Credentials::SharedSecret(secret),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let (accounts, _) = client
+        .list_accounts(&ListQuery {
+            filter: Some(json!({ "user_id": user_id })),
+            order_by: String::new(),
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let namespaces = client.list_namespaces().await.unwrap();
+    let platform = namespaces
+        .iter()
+        .find(|n| n.name == "Platform")
+        .map(|n| n.id.clone())
+        .unwrap();
+    handle.shutdown().await;
+    (accounts, platform)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_save_and_impersonate_through_the_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let work: PathBuf = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let socket = format!("sacon-e2e-{}", std::process::id());
+
+    // First start: the namespace picker. Filter to Platform, go to it, open it.
+    let console = Console::start(&socket, &data_dir, &work);
+    console.wait("the namespace picker with counts", |s| {
+        s.contains("Namespaces (") && s.contains("accounts")
+    });
+    console.keys(&["/"]);
+    console.text("Platform");
+    console.keys(&["Enter"]);
+    console.keys(&["G", "Enter"]);
+    console.wait_for("Global › Engineering › Platform");
+
+    // A unique account: the id is checked as it is typed, then created.
+    console.keys(&["a"]);
+    console.wait_for("Add an account to");
+    console.text("e2e-bot");
+    console.wait_for("✓ new user ID");
+    console.keys(&["Tab"]);
+    console.text("made by the e2e test");
+    console.keys(&["C-s"]);
+    let screen = console.wait_for("Account created");
+    assert!(screen.contains("••••"), "the token is masked:\n{screen}");
+
+    // Save it with s: the prompt is prefilled with ./<user-id>.jwt.
+    console.keys(&["s"]);
+    console.wait_for("Save to ./e2e-bot.jwt");
+    console.keys(&["Enter"]);
+    console.wait_for("Saved to ./e2e-bot.jwt (mode 0600)");
+    console.keys(&["Escape"]);
+    console.wait_for("token view closed");
+    console.wait("the new row", |s| {
+        s.lines().any(|l| {
+            l.contains("e2e-bot") && l.contains("made by the e2e test") && l.contains("in 89d")
+        })
+    });
+    console.keys(&["q"]);
+    console.wait_exit();
+
+    let file = work.join("e2e-bot.jwt");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let jwt = std::fs::read_to_string(&file).unwrap();
+    let secret = SharedSecret::load(&data_dir.join("shared_secret")).unwrap();
+    let claims = verify_service_account(
+        &secret,
+        jwt.trim(),
+        chrono::Utc::now(),
+        chrono::Duration::seconds(60),
+    )
+    .expect("the saved JWT verifies with the data directory's secret");
+    assert_eq!(claims.sub, "e2e-bot");
+    let lifetime = claims.exp.expect("90 days by default") - claims.iat;
+    assert!((lifetime - 90 * 86_400).abs() < 120, "lifetime {lifetime}s");
+
+    let (accounts, platform) = listed(&data_dir, "e2e-bot").await;
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].id, claims.jti);
+    assert_eq!(accounts[0].namespace_id, platform);
+    assert_eq!(accounts[0].description, "made by the e2e test");
+    drop(console);
+
+    // Second start: the remembered namespace opens directly. An impersonated account via the search.
+    let console = Console::start(&socket, &data_dir, &work);
+    console.wait("the remembered namespace", |s| {
+        s.contains("Global › Engineering › Platform") && s.contains("e2e-bot")
+    });
+    console.keys(&["a"]);
+    console.wait_for("Add an account to");
+    console.keys(&["C-t"]);
+    console.wait_for("Search");
+    console.text("Carol Gar");
+    console.wait_for("Carol García <carol.garcia@example.com> · u-4f2c9a");
+    console.keys(&["Enter"]);
+    console.wait_for("✓ Carol García");
+    console.keys(&["C-s"]);
+    console.wait_for("Account created");
+    // Closing without copying or saving asks first.
+    console.keys(&["Escape"]);
+    console.wait_for("This token cannot be shown again. Close anyway? (y/N)");
+    console.keys(&["y"]);
+    console.wait_for("token view closed");
+    console.keys(&["q"]);
+    console.wait_exit();
+
+    let (accounts, platform) = listed(&data_dir, "u-4f2c9a").await;
+    let here: Vec<_> = accounts
+        .iter()
+        .filter(|a| a.namespace_id == platform)
+        .collect();
+    assert_eq!(
+        here.len(),
+        1,
+        "one account in Platform impersonating Carol García"
+    );
+}
