@@ -592,11 +592,11 @@ pub fn footer(context: Context) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     for ctx in context.chain() {
         for binding in BINDINGS.iter().filter(|b| b.context == *ctx) {
-            if let Some(short) = binding.footer {
-                if !seen.contains(&binding.command) {
-                    seen.push(binding.command);
-                    out.push((binding.keys_label(), short));
-                }
+            if let Some(short) = binding.footer
+                && !seen.contains(&binding.command)
+            {
+                seen.push(binding.command);
+                out.push((binding.keys_label(), short));
             }
         }
     }

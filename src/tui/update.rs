@@ -69,10 +69,10 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Search { seq, result } => {
-            if let Some(Overlay::Form(f)) = &mut model.overlay {
-                if f.lookahead.answer(seq, result) {
-                    f.result_cursor = 0;
-                }
+            if let Some(Overlay::Form(f)) = &mut model.overlay
+                && f.lookahead.answer(seq, result)
+            {
+                f.result_cursor = 0;
             }
             Vec::new()
         }
@@ -392,11 +392,7 @@ fn on_namespaces_key(model: &mut Model, command: Option<Command>) -> Vec<Effect>
             }
             return boot(model);
         }
-        Command::Close => {
-            if model.current.is_some() {
-                model.screen = Screen::Accounts;
-            }
-        }
+        Command::Close if model.current.is_some() => model.screen = Screen::Accounts,
         Command::Help => model.help = Some(HelpView::default()),
         Command::Quit => model.quit = true,
         _ => {}
@@ -417,11 +413,11 @@ fn on_ns_filter_key(model: &mut Model, command: Option<Command>, key: KeyEvent) 
             model.picker.filter.clear();
         }
         _ => {
-            if let Some(ta) = model.picker.filter_input.as_mut() {
-                if field_input(ta, key) {
-                    model.picker.cursor = 0;
-                    model.picker.offset = 0;
-                }
+            if let Some(ta) = model.picker.filter_input.as_mut()
+                && field_input(ta, key)
+            {
+                model.picker.cursor = 0;
+                model.picker.offset = 0;
             }
         }
     }
@@ -513,11 +509,9 @@ fn on_accounts_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             model.accounts.descending = !model.accounts.descending;
             return reload_accounts(model, false);
         }
-        Command::ToggleInherited => {
-            if model.capabilities.namespaces {
-                model.accounts.inherited = !model.accounts.inherited;
-                return reload_accounts(model, false);
-            }
+        Command::ToggleInherited if model.capabilities.namespaces => {
+            model.accounts.inherited = !model.accounts.inherited;
+            return reload_accounts(model, false);
         }
         Command::Refresh => {
             if !matches!(model.boot, Load::Loaded(())) {
@@ -526,11 +520,9 @@ fn on_accounts_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             model.status = Status::Empty;
             return reload_accounts(model, true);
         }
-        Command::Close => {
-            if !model.accounts.filter.is_empty() {
-                model.accounts.filter.clear();
-                return reload_accounts(model, false);
-            }
+        Command::Close if !model.accounts.filter.is_empty() => {
+            model.accounts.filter.clear();
+            return reload_accounts(model, false);
         }
         Command::Help => model.help = Some(HelpView::default()),
         Command::Quit => model.quit = true,
@@ -720,12 +712,11 @@ fn on_form_key(
         },
         _ => type_it = on_text,
     }
-    if type_it {
-        if let Some(ta) = form.text_mut() {
-            if field_input(ta, key) {
-                form.text_changed(now.mono);
-            }
-        }
+    if type_it
+        && let Some(ta) = form.text_mut()
+        && field_input(ta, key)
+    {
+        form.text_changed(now.mono);
     }
     form.sync_focus();
     model.overlay = Some(Overlay::Form(form));
@@ -761,10 +752,10 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
     }
     match &mut model.overlay {
         Some(Overlay::Form(form)) => {
-            if let Some(ta) = form.text_mut() {
-                if field_paste(ta, text) {
-                    form.text_changed(now.mono);
-                }
+            if let Some(ta) = form.text_mut()
+                && field_paste(ta, text)
+            {
+                form.text_changed(now.mono);
             }
         }
         Some(Overlay::Secret(view)) => {

@@ -76,10 +76,10 @@ impl NamespacePicker {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            if let Some(keep) = &include {
-                if !keep.contains(&id) {
-                    continue;
-                }
+            if let Some(keep) = &include
+                && !keep.contains(&id)
+            {
+                continue;
             }
             let children = tree.children(&id);
             let expanded = include.is_some() || self.expanded.contains(&id);

@@ -21,7 +21,7 @@ use crate::tui::state::Model;
 #[derive(Debug)]
 pub enum SecretPrompt {
     None,
-    SavePath(TextArea<'static>),
+    SavePath(Box<TextArea<'static>>),
     /// The file exists: overwrite it?
     Overwrite(PathBuf),
     /// Neither copied nor saved: close anyway?
@@ -88,7 +88,7 @@ impl SecretView {
     pub fn open_save_prompt(&mut self) {
         let mut ta = text_field(&self.default_path());
         super::set_field_focus(&mut ta, true);
-        self.prompt = SecretPrompt::SavePath(ta);
+        self.prompt = SecretPrompt::SavePath(Box::new(ta));
     }
 
     /// What is drawn for the token: masked unless revealed.
