@@ -84,6 +84,9 @@ CREATE TABLE audit_log (
     detail      TEXT NOT NULL
 ) STRICT;
 
+-- The history of one account or namespace ("was this token's account deleted, and by whom?").
+CREATE INDEX audit_log_by_target ON audit_log (target_kind, target_id, seq);
+
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');

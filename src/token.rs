@@ -232,10 +232,17 @@ fn check_times(
     Ok(())
 }
 
+/// Tokens longer than this are refused unread: sacon's are a few hundred bytes, and a huge one is an attack on
+/// the verifier, not a credential.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
 fn decode_verified<T: serde::de::DeserializeOwned>(
     secret: &SharedSecret,
     jwt: &str,
 ) -> Result<T, TokenError> {
+    if jwt.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Malformed(format!("longer than {MAX_TOKEN_LEN} bytes")));
+    }
     let header =
         jsonwebtoken::decode_header(jwt).map_err(|e| TokenError::Malformed(e.to_string()))?;
     if header.alg != Algorithm::HS256 {

@@ -507,7 +507,7 @@ async fn binary_proto_round_trip() {
     .unwrap();
 
     let get = wire::GetServiceAccountRequest {
-        id: created.service_account.unwrap().id.unwrap(),
+        id: created.service_account.clone().unwrap().id.unwrap(),
     };
     let resp = s
         .post(

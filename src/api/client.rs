@@ -221,7 +221,7 @@ impl Client {
             .await?;
         let mut resp = resp;
         let jwt = Zeroizing::new(std::mem::take(&mut resp.jwt));
-        let account = resp.service_account.ok_or_else(|| {
+        let account = resp.service_account.take().ok_or_else(|| {
             ConnectError::internal("the server answered without the created account")
         })?;
         Ok((account.into(), jwt))
@@ -296,6 +296,16 @@ impl Client {
         account: wire::ServiceAccount,
         mask: Option<&[&str]>,
     ) -> Result<(ServiceAccount, Jwt), ConnectError> {
+        self.update_account_with_grace(account, mask, None).await
+    }
+
+    /// As `update_account`; tokens issued before the update keep verifying for `grace` (a sacon extension).
+    pub async fn update_account_with_grace(
+        &self,
+        account: wire::ServiceAccount,
+        mask: Option<&[&str]>,
+        grace: Option<Duration>,
+    ) -> Result<(ServiceAccount, Jwt), ConnectError> {
         let update_mask = mask.map(|paths| prost_types::FieldMask {
             paths: paths
                 .iter()
@@ -308,11 +318,15 @@ impl Client {
                 &wire::UpdateServiceAccountRequest {
                     service_account: Some(account),
                     update_mask,
+                    grace_period: grace.map(|g| prost_types::Duration {
+                        seconds: i64::try_from(g.as_secs()).unwrap_or(i64::MAX),
+                        nanos: g.subsec_nanos() as i32,
+                    }),
                 },
             )
             .await?;
         let jwt = Zeroizing::new(std::mem::take(&mut resp.jwt));
-        let account = resp.service_account.ok_or_else(|| {
+        let account = resp.service_account.take().ok_or_else(|| {
             ConnectError::internal("the server answered without the updated account")
         })?;
         Ok((account.into(), jwt))
@@ -321,12 +335,21 @@ impl Client {
     /// Issues a new JWT for an account without changing it. Sends the account's current fields with no mask,
     /// which means the same thing to every server that speaks this API.
     pub async fn rotate_account(&self, id: &str) -> Result<(ServiceAccount, Jwt), ConnectError> {
+        self.rotate_account_with_grace(id, None).await
+    }
+
+    /// As `rotate_account`; the old token keeps verifying for `grace`.
+    pub async fn rotate_account_with_grace(
+        &self,
+        id: &str,
+        grace: Option<Duration>,
+    ) -> Result<(ServiceAccount, Jwt), ConnectError> {
         let current = self.get_account(id).await?;
         let mut wire_account = wire::ServiceAccount::from(&current);
         wire_account.created_at = None;
         wire_account.modified_at = None;
         wire_account.accessed_at = None;
-        self.update_account(wire_account, None).await
+        self.update_account_with_grace(wire_account, None, grace).await
     }
 
     pub async fn delete_account(&self, id: &str) -> Result<(), ConnectError> {
@@ -431,6 +454,19 @@ impl Client {
             )
             .await?;
         Ok((resp.inserted.max(0) as u64, resp.updated.max(0) as u64))
+    }
+
+    /// Asks the server whether `jwt` would verify now (optionally for a namespace), and why not.
+    pub async fn inspect_token(
+        &self,
+        jwt: &str,
+        namespace: Option<&str>,
+    ) -> Result<wire::InspectTokenResponse, ConnectError> {
+        let request = wire::InspectTokenRequest {
+            jwt: jwt.to_string(),
+            namespace: namespace.unwrap_or_default().to_string(),
+        };
+        self.call(paths::INSPECT_TOKEN, &request).await
     }
 
     /// Probes the namespace and directory services; a server that lacks one answers `unimplemented`.

@@ -162,6 +162,36 @@ pub mod opt_struct {
     }
 }
 
+/// `google.protobuf.Duration` as protobuf's JSON string form, seconds with an `s` suffix (`"600s"`, `"1.5s"`).
+pub mod opt_duration {
+    use super::*;
+    use prost_types::Duration;
+
+    pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) if d.nanos == 0 => s.serialize_str(&format!("{}s", d.seconds)),
+            Some(d) => {
+                let text = format!("{}.{:09}", d.seconds, d.nanos.unsigned_abs());
+                s.serialize_str(&format!("{}s", text.trim_end_matches('0')))
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bad = || de::Error::custom(format!("duration {text:?} is not seconds like \"600s\""));
+        let number = text.strip_suffix('s').ok_or_else(bad)?;
+        let secs: f64 = number.parse().map_err(|_| bad())?;
+        if !secs.is_finite() || secs.abs() > 315_576_000_000.0 {
+            return Err(bad());
+        }
+        Ok(Some(Duration { seconds: secs.trunc() as i64, nanos: (secs.fract() * 1e9).round() as i32 }))
+    }
+}
+
 /// `google.protobuf.FieldMask` as one comma-separated string of lowerCamelCase paths; stored snake_case.
 pub mod opt_field_mask {
     use super::*;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use prost_types::{FieldMask, Struct, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::json::{
+use super::json::{opt_duration, 
     int_string, is_default, null_default, opt_field_mask, opt_struct, opt_timestamp, server_type,
 };
 
@@ -242,6 +242,16 @@ pub struct UpdateServiceAccountRequest {
         alias = "update_mask"
     )]
     pub update_mask: Option<FieldMask>,
+    /// sacon's extension (servers that do not know it ignore it): tokens issued before this update keep
+    /// verifying for this long, so clients can switch to the new one without downtime.
+    #[prost(message, optional, tag = "1000")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration",
+        alias = "grace_period"
+    )]
+    pub grace_period: Option<prost_types::Duration>,
 }
 
 /// Carries a newly issued JWT: callers move `jwt` into a zeroizing holder at once.
@@ -537,6 +547,48 @@ pub struct ImportUsersResponse {
     pub updated: i64,
 }
 
+// ---- sacon.tokens.TokenService (sacon's own) ----
+
+/// Carries a JWT to judge: callers build it from a zeroizing holder and drop it at once.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct InspectTokenRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub jwt: String,
+    /// Judge the token as `/verify` would for this namespace (id or path); empty for none.
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub namespace: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectTokenResponse {
+    /// `valid`, `malformed`, `bad_signature`, `not_yet_valid`, `token_expired`, `unknown_account`, `deleted`,
+    /// `subject_mismatch`, `account_expired`, `superseded`, `unknown_namespace`, `outside_namespace`.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub verdict: String,
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub reason: String,
+    #[prost(message, optional, tag = "3")]
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "service_account")]
+    pub service_account: Option<ServiceAccount>,
+}
+
+// The messages that carry a JWT wipe it when dropped, wherever they were decoded or built.
+macro_rules! zeroize_jwt_on_drop {
+    ($($t:ty),*) => {$(
+        impl Drop for $t {
+            fn drop(&mut self) {
+                zeroize::Zeroize::zeroize(&mut self.jwt);
+            }
+        }
+    )*};
+}
+zeroize_jwt_on_drop!(CreateServiceAccountResponse, UpdateServiceAccountResponse, InspectTokenRequest);
+
 /// Fully qualified method paths, `/<package>.<Service>/<Method>`.
 pub mod paths {
     pub const CONFIG: &str = "pomerium.config.ConfigService";
@@ -556,4 +608,5 @@ pub mod paths {
     pub const QUERY_USERS: &str = "/pomerium.dashboard.UserService/QueryUsers";
     pub const GET_USER_INFO: &str = "/pomerium.dashboard.UserService/GetUserInfo";
     pub const IMPORT_USERS: &str = "/sacon.directory.DirectoryService/ImportUsers";
+    pub const INSPECT_TOKEN: &str = "/sacon.tokens.TokenService/InspectToken";
 }

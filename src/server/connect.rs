@@ -36,6 +36,7 @@ const METHODS: &[&str] = &[
     paths::QUERY_USERS,
     paths::GET_USER_INFO,
     paths::IMPORT_USERS,
+    paths::INSPECT_TOKEN,
 ];
 
 /// A Connect error as an HTTP response: the code's status, JSON body.
@@ -247,7 +248,7 @@ async fn route<S: Store>(
     body: Bytes,
     caller: Caller,
 ) -> Result<Vec<u8>, ConnectError> {
-    use handlers::{accounts, directory, namespaces};
+    use handlers::{accounts, directory, namespaces, tokens};
     let (s, c) = (state, &caller);
     match method_path {
         paths::GET_SERVER_INFO => unary(codec, body, |r| accounts::server_info(s, r)).await,
@@ -262,6 +263,7 @@ async fn route<S: Store>(
         paths::QUERY_USERS => unary(codec, body, |r| directory::query(s, r)).await,
         paths::GET_USER_INFO => unary(codec, body, |r| directory::get(s, r)).await,
         paths::IMPORT_USERS => unary(codec, body, |r| directory::import(s, c, r)).await,
+        paths::INSPECT_TOKEN => unary(codec, body, |r| tokens::inspect(s, c, r)).await,
         other => Err(ConnectError::new(
             Code::Unimplemented,
             format!("no method at {other}"),

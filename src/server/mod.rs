@@ -6,6 +6,7 @@ pub mod clock;
 pub mod connect;
 pub mod handlers;
 pub mod log;
+pub mod verify;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -29,6 +30,18 @@ pub struct AppState<S: Store> {
     pub store: S,
     pub secret: Arc<SharedSecret>,
     pub clock: Arc<dyn Clock>,
+    pub access: Arc<verify::AccessThrottle>,
+}
+
+impl<S: Store> AppState<S> {
+    pub fn new(store: S, secret: SharedSecret, clock: Arc<dyn Clock>) -> AppState<S> {
+        AppState {
+            store,
+            secret: Arc::new(secret),
+            clock,
+            access: Arc::default(),
+        }
+    }
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -37,6 +50,7 @@ impl<S: Store> Clone for AppState<S> {
             store: self.store.clone(),
             secret: self.secret.clone(),
             clock: self.clock.clone(),
+            access: self.access.clone(),
         }
     }
 }
@@ -51,6 +65,10 @@ pub struct Caller {
 /// The router for a store: the Connect methods, with request logging.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
+        .route(
+            "/verify",
+            axum::routing::get(verify::verify::<S>).post(verify::verify::<S>),
+        )
         .fallback(connect::dispatch::<S>)
         .with_state(state)
         .layer(axum::middleware::from_fn(log::log_request))
@@ -185,11 +203,7 @@ where
     S: Store + StoreClose,
 {
     let addr = listener.local_addr()?;
-    let state = AppState {
-        store: store.clone(),
-        secret: Arc::new(secret),
-        clock,
-    };
+    let state = AppState::new(store.clone(), secret, clock);
     let app = router(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

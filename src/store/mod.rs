@@ -215,4 +215,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     // ---- audit ----
     /// Newest first.
     fn list_audit(&self, limit: u64) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// The entries about one target (`service_account`, `namespace`, …), newest first.
+    fn list_audit_for(
+        &self,
+        target_kind: &str,
+        target_id: &str,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
 }

@@ -109,6 +109,22 @@ impl SqliteStore {
         explain(&self.read, &users::page_sql(query, 0, 50)).await
     }
 
+    /// Creates many accounts in one transaction (each checked and audited as `create_account` does); for bulk
+    /// loads such as benchmarks, where a commit per account would dominate. Nothing is written if one fails.
+    pub async fn create_accounts(
+        &self,
+        accounts: &[ServiceAccount],
+        issued_at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for a in accounts {
+            accounts::create(&mut tx, a, issued_at, change).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Starts a write transaction holding the database's write lock.
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
@@ -284,6 +300,15 @@ impl Store for SqliteStore {
     }
 
     async fn list_audit(&self, limit: u64) -> StoreResult<Vec<AuditEntry>> {
-        audit::list(&self.read, limit).await
+        audit::list(&self.read, limit, None).await
+    }
+
+    async fn list_audit_for(
+        &self,
+        target_kind: &str,
+        target_id: &str,
+        limit: u64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        audit::list(&self.read, limit, Some((target_kind, target_id))).await
     }
 }

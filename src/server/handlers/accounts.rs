@@ -10,7 +10,7 @@ use crate::api::json::{snake_to_camel, timestamp_to_chrono};
 use crate::api::wire::{self, ServerType};
 use crate::model::ServiceAccount;
 use crate::server::{AppState, Caller};
-use crate::store::{AccountPatch, AccountQuery, Change, Reissue, Store, filter};
+use crate::store::{AccountPatch, AccountQuery, AccountRecord, Change, Reissue, Store, filter};
 use crate::token;
 
 /// Page size when the request names none, and the most one page may hold.
@@ -252,11 +252,7 @@ pub async fn update<S: Store>(
     if issued_at <= existing.issued_at {
         issued_at = existing.issued_at + Duration::seconds(1);
     }
-    let reissue = Reissue {
-        issued_at,
-        grace_from: None,
-        grace_until: None,
-    };
+    let reissue = reissue(&existing, issued_at, caller.now, req.grace_period)?;
     let record = state
         .store
         .update_account(&id, &patch, Some(reissue), &change(caller))
@@ -273,6 +269,39 @@ pub async fn update<S: Store>(
         service_account: Some((&record.account).into()),
         jwt: jwt.to_string(),
     })
+}
+
+/// The longest grace period a rotation may give old tokens.
+pub const MAX_GRACE: Duration = Duration::days(30);
+
+/// The new token state. Without a grace period every older token stops verifying at once; with one, every
+/// token that verified until now (the current one, and any still in an earlier grace period) keeps verifying
+/// until `now + grace` — never one that was already superseded.
+fn reissue(
+    existing: &AccountRecord,
+    issued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    grace: Option<prost_types::Duration>,
+) -> Result<Reissue, ConnectError> {
+    let grace = match grace {
+        None => Duration::zero(),
+        Some(g) => {
+            let d = Duration::seconds(g.seconds) + Duration::nanoseconds(i64::from(g.nanos));
+            if d < Duration::zero() || d > MAX_GRACE {
+                return Err(ConnectError::invalid("gracePeriod must be between 0s and 30 days"));
+            }
+            d
+        }
+    };
+    if grace.is_zero() {
+        return Ok(Reissue { issued_at, grace_from: None, grace_until: None });
+    }
+    let earlier_grace_running = existing.grace_until.is_some_and(|u| u > now);
+    let grace_from = match (earlier_grace_running, existing.grace_from) {
+        (true, Some(from)) => from,
+        _ => existing.issued_at,
+    };
+    Ok(Reissue { issued_at, grace_from: Some(grace_from), grace_until: Some(now + grace) })
 }
 
 pub async fn delete<S: Store>(

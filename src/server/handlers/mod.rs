@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod directory;
 pub mod namespaces;
+pub mod tokens;
 mod validate;

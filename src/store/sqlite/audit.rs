@@ -35,14 +35,34 @@ pub(super) async fn record(
     Ok(())
 }
 
-pub(super) async fn list(pool: &SqlitePool, limit: u64) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
-         ORDER BY seq DESC LIMIT ?",
-    )
-    .bind(clamp_i64(limit))
-    .fetch_all(pool)
-    .await?;
+pub(super) async fn list(
+    pool: &SqlitePool,
+    limit: u64,
+    target: Option<(&str, &str)>,
+) -> StoreResult<Vec<AuditEntry>> {
+    type AuditRow = (i64, i64, String, String, String, String, String);
+    let rows: Vec<AuditRow> = match target {
+        None => {
+            sqlx::query_as(
+                "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
+                 ORDER BY seq DESC LIMIT ?",
+            )
+            .bind(clamp_i64(limit))
+            .fetch_all(pool)
+            .await?
+        }
+        Some((kind, id)) => {
+            sqlx::query_as(
+                "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
+                 WHERE target_kind = ? AND target_id = ? ORDER BY seq DESC LIMIT ?",
+            )
+            .bind(kind)
+            .bind(id)
+            .bind(clamp_i64(limit))
+            .fetch_all(pool)
+            .await?
+        }
+    };
     rows.into_iter()
         .map(|(seq, at, actor, action, target_kind, target_id, detail)| {
             Ok(AuditEntry {

@@ -1,0 +1,290 @@
+//! `GET|POST /verify`: forward authentication for reverse proxies (nginx `auth_request`, Traefik ForwardAuth,
+//! Envoy ext_authz). Accepts a service-account JWT only when its signature, times, account, expiry, rotation
+//! state and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
+//! logs the reason (never the token). A successful check records use of the account, throttled.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::model::NamespaceTree;
+use crate::store::{AccountRecord, Store, StoreError};
+use crate::token::{self, TokenError};
+
+/// Clock skew tolerated on `nbf` and `exp`.
+pub const LEEWAY: Duration = Duration::seconds(5);
+/// At most one `accessedAt` write per account in this interval.
+pub const ACCESS_WRITE_INTERVAL: Duration = Duration::seconds(5);
+
+/// When each account's use was last written, so a busy client does not turn every request into a write.
+#[derive(Debug, Default)]
+pub struct AccessThrottle(Mutex<HashMap<String, DateTime<Utc>>>);
+
+impl AccessThrottle {
+    /// True when a write for `id` at `now` is due, and then remembers it.
+    fn due(&self, id: &str, now: DateTime<Utc>) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map
+            .get(id)
+            .is_some_and(|last| now - *last < ACCESS_WRITE_INTERVAL && now >= *last)
+        {
+            return false;
+        }
+        if map.len() >= 100_000 {
+            map.retain(|_, last| now - *last < ACCESS_WRITE_INTERVAL);
+        }
+        map.insert(id.to_string(), now);
+        true
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VerifyParams {
+    namespace: Option<String>,
+}
+
+/// What the check concluded about a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictKind {
+    Valid,
+    Malformed,
+    BadSignature,
+    NotYetValid,
+    TokenExpired,
+    UnknownAccount,
+    SubjectMismatch,
+    AccountExpired,
+    Superseded,
+    UnknownNamespace,
+    OutsideNamespace,
+}
+
+impl VerdictKind {
+    /// The stable name used on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictKind::Valid => "valid",
+            VerdictKind::Malformed => "malformed",
+            VerdictKind::BadSignature => "bad_signature",
+            VerdictKind::NotYetValid => "not_yet_valid",
+            VerdictKind::TokenExpired => "token_expired",
+            VerdictKind::UnknownAccount => "unknown_account",
+            VerdictKind::SubjectMismatch => "subject_mismatch",
+            VerdictKind::AccountExpired => "account_expired",
+            VerdictKind::Superseded => "superseded",
+            VerdictKind::UnknownNamespace => "unknown_namespace",
+            VerdictKind::OutsideNamespace => "outside_namespace",
+        }
+    }
+
+    /// What `/verify` answers: 200, 403 for a valid token used outside its namespace, else 401.
+    pub fn status(self) -> StatusCode {
+        match self {
+            VerdictKind::Valid => StatusCode::OK,
+            VerdictKind::UnknownNamespace | VerdictKind::OutsideNamespace => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+/// The check's conclusion, the reason in words (for logs and `token inspect`, never for `/verify` callers),
+/// and the account when the token named one that exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub kind: VerdictKind,
+    pub reason: String,
+    pub record: Option<AccountRecord>,
+}
+
+impl Verdict {
+    fn no(kind: VerdictKind, reason: impl Into<String>, record: Option<AccountRecord>) -> Verdict {
+        Verdict {
+            kind,
+            reason: reason.into(),
+            record,
+        }
+    }
+}
+
+pub async fn verify<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(params): Query<VerifyParams>,
+    headers: HeaderMap,
+) -> Response {
+    let now = state.clock.now();
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let namespace = get("x-sacon-namespace")
+        .map(str::to_string)
+        .or(params.namespace);
+    let Some((form, jwt)) = token::token_from_headers(get) else {
+        tracing::info!(reason = "no token", "verify refused");
+        return uniform(StatusCode::UNAUTHORIZED);
+    };
+    match check(&state, jwt, namespace.as_deref(), now).await {
+        Ok(Verdict {
+            kind: VerdictKind::Valid,
+            record: Some(record),
+            ..
+        }) => {
+            let account = &record.account;
+            if state.access.due(&account.id, now)
+                && let Err(e) = state.store.touch_accessed(&account.id, now).await
+            {
+                tracing::warn!(account = %account.id, error = %e, "could not record use");
+            }
+            tracing::debug!(account = %account.id, form = ?form, "verify accepted");
+            let mut resp = uniform(StatusCode::OK);
+            let h = resp.headers_mut();
+            for (name, value) in [
+                ("x-sacon-user", &account.user_id),
+                ("x-sacon-account", &account.id),
+                ("x-sacon-namespace", &account.namespace_id),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    h.insert(name, v);
+                }
+            }
+            resp
+        }
+        Ok(verdict) => {
+            let account = verdict
+                .record
+                .as_ref()
+                .map(|r| r.account.id.as_str())
+                .unwrap_or("-");
+            tracing::info!(verdict = verdict.kind.as_str(), reason = %verdict.reason, account, "verify refused");
+            uniform(verdict.kind.status())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "verify failed");
+            uniform(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
+fn uniform(status: StatusCode) -> Response {
+    let body = match status {
+        StatusCode::OK => "ok\n",
+        StatusCode::UNAUTHORIZED => "unauthorized\n",
+        StatusCode::FORBIDDEN => "forbidden\n",
+        _ => "unavailable\n",
+    };
+    (
+        status,
+        [
+            ("content-type", "text/plain; charset=utf-8"),
+            ("cache-control", "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The whole decision, for `/verify` and `token inspect` alike. Reads the account on every call, so a delete
+/// or rotation is in force as soon as it has answered.
+pub async fn check<S: Store>(
+    state: &AppState<S>,
+    jwt: &str,
+    namespace: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Verdict, StoreError> {
+    let claims = match token::verify_service_account(&state.secret, jwt, now, LEEWAY) {
+        Ok(c) => c,
+        Err(e) => {
+            let kind = match e {
+                TokenError::BadSignature => VerdictKind::BadSignature,
+                TokenError::NotYetValid(_) => VerdictKind::NotYetValid,
+                TokenError::Expired(_) => VerdictKind::TokenExpired,
+                TokenError::Malformed(_) | TokenError::WrongAlgorithm(_) => VerdictKind::Malformed,
+            };
+            return Ok(Verdict::no(kind, e.to_string(), None));
+        }
+    };
+    let Some(record) = state.store.get_account(&claims.jti).await? else {
+        return Ok(Verdict::no(
+            VerdictKind::UnknownAccount,
+            format!(
+                "no account {:?} (deleted, or never created here)",
+                claims.jti
+            ),
+            None,
+        ));
+    };
+    let account = &record.account;
+    if account.user_id != claims.sub {
+        let reason = format!(
+            "account {} acts as {:?}, the token as {:?}",
+            account.id, account.user_id, claims.sub
+        );
+        return Ok(Verdict::no(
+            VerdictKind::SubjectMismatch,
+            reason,
+            Some(record),
+        ));
+    }
+    if let Some(exp) = account.expires_at
+        && now - LEEWAY >= exp
+    {
+        let reason = format!(
+            "account {} expired at {}",
+            account.id,
+            crate::api::json::format_time(exp)
+        );
+        return Ok(Verdict::no(
+            VerdictKind::AccountExpired,
+            reason,
+            Some(record),
+        ));
+    }
+    let iat = DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
+    if iat < record.issued_at {
+        let in_grace = record.grace_from.is_some_and(|from| iat >= from)
+            && record.grace_until.is_some_and(|until| now < until);
+        if !in_grace {
+            let reason = format!(
+                "token issued {} was superseded by a rotation at {}",
+                crate::api::json::format_time(iat),
+                crate::api::json::format_time(record.issued_at)
+            );
+            return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
+        }
+    }
+    if let Some(wanted) = namespace.map(str::trim).filter(|n| !n.is_empty()) {
+        let tree = NamespaceTree::new(state.store.list_namespaces().await?);
+        let Some(ns) = tree.resolve(wanted) else {
+            let reason = format!("namespace {wanted:?} does not exist");
+            return Ok(Verdict::no(
+                VerdictKind::UnknownNamespace,
+                reason,
+                Some(record),
+            ));
+        };
+        if !tree
+            .ancestors_and_self(&ns.id)
+            .contains(&account.namespace_id)
+        {
+            let reason = format!(
+                "account {} belongs to {}, which is not {} or one of its ancestors",
+                account.id,
+                tree.display_path(&account.namespace_id),
+                tree.display_path(&ns.id)
+            );
+            return Ok(Verdict::no(
+                VerdictKind::OutsideNamespace,
+                reason,
+                Some(record),
+            ));
+        }
+    }
+    Ok(Verdict {
+        kind: VerdictKind::Valid,
+        reason: "the token verifies".into(),
+        record: Some(record),
+    })
+}
