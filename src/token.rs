@@ -241,7 +241,9 @@ fn decode_verified<T: serde::de::DeserializeOwned>(
     jwt: &str,
 ) -> Result<T, TokenError> {
     if jwt.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::Malformed(format!("longer than {MAX_TOKEN_LEN} bytes")));
+        return Err(TokenError::Malformed(format!(
+            "longer than {MAX_TOKEN_LEN} bytes"
+        )));
     }
     let header =
         jsonwebtoken::decode_header(jwt).map_err(|e| TokenError::Malformed(e.to_string()))?;

@@ -727,3 +727,138 @@ fn is_private(dir: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(dir).unwrap().permissions().mode() & 0o077 == 0
 }
+
+impl Scratch {
+    /// Runs an embedded command with `input` on standard input.
+    fn embedded_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let dir = self.data_dir();
+        let mut all = vec!["--data-dir", dir.to_str().unwrap(), "--no-demo"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .command(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn token_inspect_says_whose_token_it_is_and_why_it_fails() {
+    let s = Scratch::new();
+    let created = s
+        .embedded(&[
+            "accounts",
+            "create",
+            "--user-id",
+            "billing-bot",
+            "--description",
+            "nightly",
+        ])
+        .ok();
+    let jwt = created.single_line().to_string();
+    let id = created_id(&created.stderr);
+
+    let valid = s
+        .embedded_with_stdin(&["token", "inspect"], &format!("{jwt}\n"))
+        .ok();
+    assert!(
+        valid.stdout.contains(&format!("account     {id}")),
+        "{}",
+        valid.stdout
+    );
+    assert!(
+        valid.stdout.contains("user id     billing-bot"),
+        "{}",
+        valid.stdout
+    );
+    assert!(
+        valid.stdout.contains("verdict     valid"),
+        "{}",
+        valid.stdout
+    );
+    assert!(
+        !valid.stdout.contains(&jwt) && !valid.stderr.contains(&jwt),
+        "the token is never echoed"
+    );
+    // A pasted header form is accepted too.
+    let json = s
+        .embedded_with_stdin(
+            &["token", "inspect", "-o", "json"],
+            &format!("Bearer Pomerium-{jwt}"),
+        )
+        .ok()
+        .json();
+    assert_eq!(json["verdict"], "valid");
+    assert_eq!(json["claims"]["sub"], "billing-bot");
+    assert_eq!(json["account"]["description"], "nightly");
+
+    // Rotation with grace keeps the old token valid; without, it is superseded (exit 3).
+    let graced = s
+        .embedded(&["accounts", "rotate", &id, "--grace", "10m"])
+        .ok();
+    assert!(
+        graced.stderr.contains("older tokens keep working for 10m"),
+        "{}",
+        graced.stderr
+    );
+    assert_eq!(s.embedded_with_stdin(&["token", "inspect"], &jwt).code, 0);
+    let newest = s
+        .embedded(&["accounts", "rotate", &id])
+        .ok()
+        .single_line()
+        .to_string();
+    let superseded = s.embedded_with_stdin(&["token", "inspect"], &jwt);
+    assert_eq!(superseded.code, 3, "{}", superseded.stderr);
+    assert!(
+        superseded.stdout.contains("verdict     superseded"),
+        "{}",
+        superseded.stdout
+    );
+    assert!(
+        superseded.stderr.contains("would not verify"),
+        "{}",
+        superseded.stderr
+    );
+
+    // Deleted: who and when.
+    s.embedded(&["accounts", "delete", &id]).ok();
+    let deleted = s.embedded_with_stdin(&["token", "inspect"], &newest);
+    assert_eq!(deleted.code, 3);
+    assert!(
+        deleted.stdout.contains("verdict     deleted"),
+        "{}",
+        deleted.stdout
+    );
+    // Forged with another secret, and not a token at all.
+    let other = SharedSecret::generate();
+    let forged = sacon::token::sign_service_account(&other, &id, "billing-bot", Utc::now(), None);
+    let bad = s.embedded_with_stdin(&["token", "inspect"], &forged);
+    assert!(
+        bad.stdout.contains("verdict     bad_signature"),
+        "{}",
+        bad.stdout
+    );
+    let junk = s.embedded_with_stdin(&["token", "inspect"], "hello");
+    assert_eq!(junk.code, 3);
+    assert!(
+        junk.stdout.contains("verdict     malformed"),
+        "{}",
+        junk.stdout
+    );
+    assert_eq!(s.embedded_with_stdin(&["token", "inspect"], "  \n").code, 2);
+}

@@ -20,13 +20,31 @@ struct Tree {
 async fn tree(s: &TestServer) -> Tree {
     let admin = s.admin();
     let global = s.root_id().await;
-    let eng = admin.set_namespace("", &global, "Engineering").await.unwrap().id;
+    let eng = admin
+        .set_namespace("", &global, "Engineering")
+        .await
+        .unwrap()
+        .id;
     let platform = admin.set_namespace("", &eng, "Platform").await.unwrap().id;
-    let finance = admin.set_namespace("", &global, "Finance").await.unwrap().id;
-    Tree { global, eng, platform, finance }
+    let finance = admin
+        .set_namespace("", &global, "Finance")
+        .await
+        .unwrap()
+        .id;
+    Tree {
+        global,
+        eng,
+        platform,
+        finance,
+    }
 }
 
-async fn create(s: &TestServer, user: &str, ns: &str, expires_in: Option<Duration>) -> (String, String) {
+async fn create(
+    s: &TestServer,
+    user: &str,
+    ns: &str,
+    expires_in: Option<Duration>,
+) -> (String, String) {
     let (a, jwt) = s
         .admin()
         .create_account(wire::ServiceAccount {
@@ -83,14 +101,30 @@ async fn rejections_have_uniform_bodies() {
     let other = sacon::token::SharedSecret::generate();
     let forged = sacon::token::sign_service_account(&other, &id, "u", s.now(), None);
     let now = s.now().timestamp();
-    let future = forge(&json!({"alg": "HS256", "typ": "JWT"}), &json!({"jti": id, "sub": "u", "iat": now + 60, "nbf": now + 60}), s.secret.bytes());
+    let future = forge(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &json!({"jti": id, "sub": "u", "iat": now + 60, "nbf": now + 60}),
+        s.secret.bytes(),
+    );
     let mut bodies = std::collections::HashSet::new();
     for (headers, why) in [
         (vec![], "no token"),
-        (vec![("Authorization", "Bearer ".to_string() + &jwt)], "plain bearer is not a form"),
-        (vec![("Authorization", bearer(forged.as_str()))], "signed with another secret"),
-        (vec![("Authorization", bearer(&future))], "not valid yet beyond the leeway"),
-        (vec![("X-Pomerium-Authorization", "a.b.c".to_string())], "garbage"),
+        (
+            vec![("Authorization", "Bearer ".to_string() + &jwt)],
+            "plain bearer is not a form",
+        ),
+        (
+            vec![("Authorization", bearer(forged.as_str()))],
+            "signed with another secret",
+        ),
+        (
+            vec![("Authorization", bearer(&future))],
+            "not valid yet beyond the leeway",
+        ),
+        (
+            vec![("X-Pomerium-Authorization", "a.b.c".to_string())],
+            "garbage",
+        ),
     ] {
         let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, resp_headers, body) = s.verify(&h, "").await;
@@ -100,7 +134,10 @@ async fn rejections_have_uniform_bodies() {
     }
     // The account's own expiry, with 5 s of leeway.
     s.advance(Duration::hours(1) + Duration::seconds(4));
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        200
+    );
     s.advance(Duration::seconds(2));
     let (status, _, body) = s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await;
     assert_eq!(status, 401);
@@ -113,9 +150,15 @@ async fn delete_revokes_at_once() {
     let s = TestServer::start_manual().await;
     let t = tree(&s).await;
     let (id, jwt) = create(&s, "u", &t.global, None).await;
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        200
+    );
     s.admin().delete_account(&id).await.unwrap();
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 401);
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        401
+    );
 }
 
 #[tokio::test]
@@ -126,20 +169,57 @@ async fn namespace_scoping_through_three_levels() {
     let (_, root_jwt) = create(&s, "root-bot", &t.global, None).await;
     let h = [("X-Pomerium-Authorization", jwt.as_str())];
     // Usable where it was created and in every descendant, by id or path, header or query.
-    assert_eq!(s.verify(&[h[0], ("X-Sacon-Namespace", t.eng.as_str())], "").await.0, 200);
-    assert_eq!(s.verify(&[h[0], ("X-Sacon-Namespace", t.platform.as_str())], "").await.0, 200);
-    assert_eq!(s.verify(&h, "?namespace=Global/Engineering/Platform").await.0, 200);
-    assert_eq!(s.verify(&[h[0], ("X-Sacon-Namespace", "Engineering/Platform")], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[h[0], ("X-Sacon-Namespace", t.eng.as_str())], "")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.verify(&[h[0], ("X-Sacon-Namespace", t.platform.as_str())], "")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.verify(&h, "?namespace=Global/Engineering/Platform")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.verify(&[h[0], ("X-Sacon-Namespace", "Engineering/Platform")], "")
+            .await
+            .0,
+        200
+    );
     // Not in an ancestor or a sibling, nor in a namespace that does not exist.
-    let (status, _, body) = s.verify(&[h[0], ("X-Sacon-Namespace", t.global.as_str())], "").await;
+    let (status, _, body) = s
+        .verify(&[h[0], ("X-Sacon-Namespace", t.global.as_str())], "")
+        .await;
     assert_eq!((status, body.as_str()), (403, "forbidden\n"));
-    assert_eq!(s.verify(&[h[0], ("X-Sacon-Namespace", t.finance.as_str())], "").await.0, 403);
+    assert_eq!(
+        s.verify(&[h[0], ("X-Sacon-Namespace", t.finance.as_str())], "")
+            .await
+            .0,
+        403
+    );
     assert_eq!(s.verify(&h, "?namespace=Global/Finance").await.0, 403);
     assert_eq!(s.verify(&h, "?namespace=Nowhere").await.0, 403);
     // A root account works everywhere.
     let rh = ("X-Pomerium-Authorization", root_jwt.as_str());
-    assert_eq!(s.verify(&[rh, ("X-Sacon-Namespace", t.platform.as_str())], "").await.0, 200);
-    assert_eq!(s.verify(&[rh, ("X-Sacon-Namespace", t.finance.as_str())], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[rh, ("X-Sacon-Namespace", t.platform.as_str())], "")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.verify(&[rh, ("X-Sacon-Namespace", t.finance.as_str())], "")
+            .await
+            .0,
+        200
+    );
 }
 
 #[tokio::test]
@@ -159,10 +239,18 @@ async fn rotation_without_and_with_grace() {
     assert_eq!(ok(&second).await, 200);
     // With 10 minutes of grace: both work until the grace ends, then only the new one.
     s.advance(Duration::seconds(10));
-    let (_, third) = s.admin().rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(600))).await.unwrap();
+    let (_, third) = s
+        .admin()
+        .rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(600)))
+        .await
+        .unwrap();
     assert_eq!(ok(&second).await, 200);
     assert_eq!(ok(&third).await, 200);
-    assert_eq!(ok(&first).await, 401, "a grace period never revives a token already superseded");
+    assert_eq!(
+        ok(&first).await,
+        401,
+        "a grace period never revives a token already superseded"
+    );
     s.advance(Duration::seconds(599));
     assert_eq!(ok(&second).await, 200);
     s.advance(Duration::seconds(2));
@@ -170,19 +258,33 @@ async fn rotation_without_and_with_grace() {
     assert_eq!(ok(&third).await, 200);
     // A rotation without grace during a grace period ends it.
     s.advance(Duration::seconds(10));
-    let (_, fourth) = s.admin().rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(600))).await.unwrap();
+    let (_, fourth) = s
+        .admin()
+        .rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(600)))
+        .await
+        .unwrap();
     assert_eq!(ok(&third).await, 200);
     s.advance(Duration::seconds(1));
     let (_, fifth) = s.admin().rotate_account(&id).await.unwrap();
-    assert_eq!((ok(&third).await, ok(&fourth).await, ok(&fifth).await), (401, 401, 200));
+    assert_eq!(
+        (ok(&third).await, ok(&fourth).await, ok(&fifth).await),
+        (401, 401, 200)
+    );
     // Rotation does not count as use.
     let a = s.admin().get_account(&id).await.unwrap();
     assert!(a.accessed_at.is_some(), "the verifies above were use");
     let (fresh, _) = create(&s, "v", &t.eng, None).await;
     s.admin().rotate_account(&fresh).await.unwrap();
-    assert_eq!(s.admin().get_account(&fresh).await.unwrap().accessed_at, None);
+    assert_eq!(
+        s.admin().get_account(&fresh).await.unwrap().accessed_at,
+        None
+    );
     // An out-of-range grace is refused.
-    let err = s.admin().rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(31 * 86400))).await.unwrap_err();
+    let err = s
+        .admin()
+        .rotate_account_with_grace(&id, Some(std::time::Duration::from_secs(31 * 86400)))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, sacon::api::Code::InvalidArgument);
 }
 
@@ -194,17 +296,41 @@ async fn accessed_at_is_recorded_and_throttled() {
     let accessed = || async { s.admin().get_account(&id).await.unwrap().accessed_at };
     assert_eq!(accessed().await, None, "creation is not use");
     let t1 = s.now();
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        200
+    );
     assert_eq!(accessed().await, Some(t1));
     s.advance(Duration::seconds(2));
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 200);
-    assert_eq!(accessed().await, Some(t1), "a second use within the interval is not written");
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        200
+    );
+    assert_eq!(
+        accessed().await,
+        Some(t1),
+        "a second use within the interval is not written"
+    );
     s.advance(Duration::seconds(4));
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0, 200);
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &jwt)], "").await.0,
+        200
+    );
     assert_eq!(accessed().await, Some(t1 + Duration::seconds(6)));
     // A refused token is not use.
     s.advance(Duration::seconds(10));
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &jwt), ("X-Sacon-Namespace", "Nowhere")], "").await.0, 403);
+    assert_eq!(
+        s.verify(
+            &[
+                ("X-Pomerium-Authorization", &jwt),
+                ("X-Sacon-Namespace", "Nowhere")
+            ],
+            ""
+        )
+        .await
+        .0,
+        403
+    );
     assert_eq!(accessed().await, Some(t1 + Duration::seconds(6)));
 }
 
@@ -222,10 +348,22 @@ async fn inspect_token_verdicts() {
     let (id, jwt) = create(&s, "u", &t.eng, Some(Duration::hours(1))).await;
     assert_eq!(verdict(jwt.clone(), None).await.0, "valid");
     let other = sacon::token::SharedSecret::generate();
-    assert_eq!(verdict(sacon::token::sign_service_account(&other, &id, "u", s.now(), None).to_string(), None).await.0, "bad_signature");
+    assert_eq!(
+        verdict(
+            sacon::token::sign_service_account(&other, &id, "u", s.now(), None).to_string(),
+            None
+        )
+        .await
+        .0,
+        "bad_signature"
+    );
     assert_eq!(verdict("not-a-jwt".into(), None).await.0, "malformed");
-    assert_eq!(verdict(jwt.clone(), Some("Global/Finance")).await.0, "outside_namespace");
-    let unknown = sacon::token::sign_service_account(&s.secret, "nope", "u", s.now(), None).to_string();
+    assert_eq!(
+        verdict(jwt.clone(), Some("Global/Finance")).await.0,
+        "outside_namespace"
+    );
+    let unknown =
+        sacon::token::sign_service_account(&s.secret, "nope", "u", s.now(), None).to_string();
     assert_eq!(verdict(unknown, None).await.0, "unknown_account");
     // Superseded, then expired, then deleted — with who and when.
     s.advance(Duration::seconds(5));
@@ -243,7 +381,10 @@ async fn inspect_token_verdicts() {
     s.admin().delete_account(&id2).await.unwrap();
     let (v, reason) = verdict(jwt2, None).await;
     assert_eq!(v, "deleted");
-    assert!(reason.contains("bootstrap") && reason.contains(&id2), "{reason}");
+    assert!(
+        reason.contains("bootstrap") && reason.contains(&id2),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -260,20 +401,30 @@ async fn hostile_tokens_are_all_rejected_and_the_server_keeps_serving() {
     let parts: Vec<&str> = good.split('.').collect();
     let mut corpus: Vec<String> = Vec::new();
     // Other algorithms, including none, with and without a signature.
-    for alg in ["none", "None", "NONE", "HS384", "HS512", "RS256", "ES256", "PS256", "EdDSA", ""] {
+    for alg in [
+        "none", "None", "NONE", "HS384", "HS512", "RS256", "ES256", "PS256", "EdDSA", "",
+    ] {
         let header = b64(&serde_json::to_vec(&json!({"alg": alg, "typ": "JWT"})).unwrap());
         corpus.push(format!("{header}.{}.", parts[1]));
         corpus.push(format!("{header}.{}.{}", parts[1], parts[2]));
     }
     corpus.push(forge(&json!({"typ": "JWT"}), &claims, &key));
     // Bad signatures.
-    corpus.push(format!("{}.{}.{}", parts[0], parts[1], parts[2].chars().rev().collect::<String>()));
+    corpus.push(format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        parts[2].chars().rev().collect::<String>()
+    ));
     corpus.push(format!("{}.{}.", parts[0], parts[1]));
     corpus.push(format!("{}.{}.AAAA", parts[0], parts[1]));
     corpus.push(forge(&hs, &claims, b"wrong key"));
     corpus.push(forge(&hs, &claims, &[]));
     // A valid signature over tampered claims.
-    let tampered = b64(&serde_json::to_vec(&json!({"jti": id, "sub": "admin", "iat": now, "nbf": now})).unwrap());
+    let tampered = b64(&serde_json::to_vec(
+        &json!({"jti": id, "sub": "admin", "iat": now, "nbf": now}),
+    )
+    .unwrap());
     corpus.push(format!("{}.{tampered}.{}", parts[0], parts[2]));
     // Claims of the wrong type, or missing.
     for c in [
@@ -308,16 +459,40 @@ async fn hostile_tokens_are_all_rejected_and_the_server_keeps_serving() {
     corpus.push(format!("{}.{}.{}", b64(b"not json"), parts[1], parts[2]));
     corpus.push(format!("{}.{}.{}", parts[0], b64(b"{\"jti\":"), parts[2]));
     corpus.push(format!("{}.{}.{}", parts[0], "A".repeat(6000), parts[2]));
-    corpus.push(forge(&hs, &json!({"jti": id, "sub": "u", "iat": now, "nbf": now, "pad": "x".repeat(6000)}), &key));
+    corpus.push(forge(
+        &hs,
+        &json!({"jti": id, "sub": "u", "iat": now, "nbf": now, "pad": "x".repeat(6000)}),
+        &key,
+    ));
     corpus.push(format!(" {good}x"));
     assert!(corpus.len() >= 40, "{}", corpus.len());
     for (i, bad) in corpus.iter().enumerate() {
         for form in ["X-Pomerium-Authorization", "Authorization"] {
-            let value = if form == "Authorization" { format!("Pomerium {bad}") } else { bad.clone() };
-            let Ok(value) = reqwest::header::HeaderValue::from_str(&value) else { continue };
-            let resp = s.http.get(format!("{}/verify", s.url)).header(form, value).send().await.unwrap();
-            assert_eq!(resp.status(), 401, "token #{i} via {form} was not rejected: {bad:.80}");
+            let value = if form == "Authorization" {
+                format!("Pomerium {bad}")
+            } else {
+                bad.clone()
+            };
+            let Ok(value) = reqwest::header::HeaderValue::from_str(&value) else {
+                continue;
+            };
+            let resp = s
+                .http
+                .get(format!("{}/verify", s.url))
+                .header(form, value)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status(),
+                401,
+                "token #{i} via {form} was not rejected: {bad:.80}"
+            );
         }
     }
-    assert_eq!(s.verify(&[("X-Pomerium-Authorization", &good)], "").await.0, 200, "still serving");
+    assert_eq!(
+        s.verify(&[("X-Pomerium-Authorization", &good)], "").await.0,
+        200,
+        "still serving"
+    );
 }

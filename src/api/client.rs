@@ -349,7 +349,8 @@ impl Client {
         wire_account.created_at = None;
         wire_account.modified_at = None;
         wire_account.accessed_at = None;
-        self.update_account_with_grace(wire_account, None, grace).await
+        self.update_account_with_grace(wire_account, None, grace)
+            .await
     }
 
     pub async fn delete_account(&self, id: &str) -> Result<(), ConnectError> {

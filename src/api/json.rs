@@ -188,7 +188,10 @@ pub mod opt_duration {
         if !secs.is_finite() || secs.abs() > 315_576_000_000.0 {
             return Err(bad());
         }
-        Ok(Some(Duration { seconds: secs.trunc() as i64, nanos: (secs.fract() * 1e9).round() as i32 }))
+        Ok(Some(Duration {
+            seconds: secs.trunc() as i64,
+            nanos: (secs.fract() * 1e9).round() as i32,
+        }))
     }
 }
 

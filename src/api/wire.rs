@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use prost_types::{FieldMask, Struct, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::json::{opt_duration, 
-    int_string, is_default, null_default, opt_field_mask, opt_struct, opt_timestamp, server_type,
+use super::json::{
+    int_string, is_default, null_default, opt_duration, opt_field_mask, opt_struct, opt_timestamp,
+    server_type,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
@@ -553,11 +554,19 @@ pub struct ImportUsersResponse {
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
 pub struct InspectTokenRequest {
     #[prost(string, tag = "1")]
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub jwt: String,
     /// Judge the token as `/verify` would for this namespace (id or path); empty for none.
     #[prost(string, tag = "2")]
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub namespace: String,
 }
 
@@ -567,13 +576,25 @@ pub struct InspectTokenResponse {
     /// `valid`, `malformed`, `bad_signature`, `not_yet_valid`, `token_expired`, `unknown_account`, `deleted`,
     /// `subject_mismatch`, `account_expired`, `superseded`, `unknown_namespace`, `outside_namespace`.
     #[prost(string, tag = "1")]
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub verdict: String,
     #[prost(string, tag = "2")]
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub reason: String,
     #[prost(message, optional, tag = "3")]
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "service_account")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "service_account"
+    )]
     pub service_account: Option<ServiceAccount>,
 }
 
@@ -587,7 +608,11 @@ macro_rules! zeroize_jwt_on_drop {
         }
     )*};
 }
-zeroize_jwt_on_drop!(CreateServiceAccountResponse, UpdateServiceAccountResponse, InspectTokenRequest);
+zeroize_jwt_on_drop!(
+    CreateServiceAccountResponse,
+    UpdateServiceAccountResponse,
+    InspectTokenRequest
+);
 
 /// Fully qualified method paths, `/<package>.<Service>/<Method>`.
 pub mod paths {

@@ -37,8 +37,14 @@ pub enum AccountsCommand {
         #[arg(long, short, value_enum, default_value_t = super::output::Format::Table)]
         output: super::output::Format,
     },
-    /// Issue a new JWT for an account; prints it alone on stdout.
-    Rotate { id: String },
+    /// Issue a new JWT for an account; prints it alone on stdout. Older tokens stop verifying at once, or
+    /// after --grace.
+    Rotate {
+        id: String,
+        /// Keep the account's current token verifying this long (e.g. 10m, max 30d) so clients can switch.
+        #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+        grace: Option<Duration>,
+    },
     /// Delete a service account (no confirmation; an unknown id is not an error).
     Delete { id: String },
 }
@@ -105,11 +111,18 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
                 super::output::Format::Json => out.json(&row.json(&out)),
             }
         }
-        AccountsCommand::Rotate { id } => {
-            let (account, jwt) = client.rotate_account(&id).await?;
+        AccountsCommand::Rotate { id, grace } => {
+            let (account, jwt) = client.rotate_account_with_grace(&id, grace).await?;
             out.secret_line(&jwt)?;
+            let old = match grace.filter(|g| !g.is_zero()) {
+                Some(g) => format!(
+                    "older tokens keep working for {}",
+                    humantime::format_duration(g)
+                ),
+                None => "older tokens no longer verify".to_string(),
+            };
             eprintln!(
-                "issued a new token for service account {}",
+                "issued a new token for service account {}; {old}",
                 sanitize(&account.id)
             );
             Ok(())

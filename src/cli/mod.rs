@@ -133,6 +133,8 @@ pub enum CliError {
     Api(ConnectError),
     /// A file, terminal or runtime problem: exit 1.
     Io(String),
+    /// The command worked and its answer is "no" (`token inspect` of a token that would not verify): exit 3.
+    Refused(String),
 }
 
 impl CliError {
@@ -140,6 +142,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Api(_) | CliError::Io(_) => 1,
+            CliError::Refused(_) => 3,
         }
     }
 
@@ -147,6 +150,7 @@ impl CliError {
     pub fn render(&self) -> String {
         match self {
             CliError::Usage(m) | CliError::Io(m) => format!("error: {}", sanitize(m)),
+            CliError::Refused(m) => sanitize(m),
             CliError::Api(e) => format!("error: {}: {}", e.code, sanitize(&e.message)),
         }
     }
@@ -177,14 +181,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Serve(args)) => serve::run(&global, args).await,
         // Needs only the secret, not a server.
-        Some(Command::Token(command)) => token::run(&global, command),
+        Some(Command::Token(token::TokenCommand::Bootstrap)) => token::bootstrap(&global),
         Some(command) => {
             let connection = open(&global).await?;
             let result = match command {
                 Command::Namespaces(c) => namespaces::run(&connection.client, c).await,
                 Command::Accounts(c) => accounts::run(&connection.client, c).await,
                 Command::Directory(c) => directory::run(&connection.client, c).await,
-                Command::Serve(_) | Command::Token(_) => Ok(()),
+                Command::Token(c) => token::run(&connection.client, c).await,
+                Command::Serve(_) => Ok(()),
             };
             connection.close().await;
             result

@@ -125,7 +125,12 @@ impl TestServer {
     /// A client whose admin credential is made at the server's (possibly hand-set) time.
     pub fn admin(&self) -> Client {
         let token = token::bootstrap_token(&self.secret, self.now());
-        Client::new(&self.url, Credentials::Token(token), ClientOptions::default()).unwrap()
+        Client::new(
+            &self.url,
+            Credentials::Token(token),
+            ClientOptions::default(),
+        )
+        .unwrap()
     }
 
     pub fn advance(&self, by: chrono::Duration) {
@@ -133,7 +138,11 @@ impl TestServer {
     }
 
     /// `GET /verify` with the given headers and query string; returns status, response headers and body.
-    pub async fn verify(&self, headers: &[(&str, &str)], query: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    pub async fn verify(
+        &self,
+        headers: &[(&str, &str)],
+        query: &str,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let mut req = self.http.get(format!("{}/verify{}", self.url, query));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -148,7 +157,9 @@ impl TestServer {
 /// Signs arbitrary header and claims JSON with HS256 over `key`, for hostile-token tests.
 pub fn forge(header: &serde_json::Value, claims: &serde_json::Value, key: &[u8]) -> String {
     use base64::Engine;
-    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
     let message = format!("{}.{}", b64(header), b64(claims));
     let sig = jsonwebtoken::crypto::sign(
         message.as_bytes(),

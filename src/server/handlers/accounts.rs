@@ -288,20 +288,30 @@ fn reissue(
         Some(g) => {
             let d = Duration::seconds(g.seconds) + Duration::nanoseconds(i64::from(g.nanos));
             if d < Duration::zero() || d > MAX_GRACE {
-                return Err(ConnectError::invalid("gracePeriod must be between 0s and 30 days"));
+                return Err(ConnectError::invalid(
+                    "gracePeriod must be between 0s and 30 days",
+                ));
             }
             d
         }
     };
     if grace.is_zero() {
-        return Ok(Reissue { issued_at, grace_from: None, grace_until: None });
+        return Ok(Reissue {
+            issued_at,
+            grace_from: None,
+            grace_until: None,
+        });
     }
     let earlier_grace_running = existing.grace_until.is_some_and(|u| u > now);
     let grace_from = match (earlier_grace_running, existing.grace_from) {
         (true, Some(from)) => from,
         _ => existing.issued_at,
     };
-    Ok(Reissue { issued_at, grace_from: Some(grace_from), grace_until: Some(now + grace) })
+    Ok(Reissue {
+        issued_at,
+        grace_from: Some(grace_from),
+        grace_until: Some(now + grace),
+    })
 }
 
 pub async fn delete<S: Store>(

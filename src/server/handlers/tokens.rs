@@ -25,7 +25,10 @@ pub async fn inspect<S: Store>(
         && let Ok((_, claims)) = token::decode_unverified(jwt)
         && let Some(jti) = claims.get("jti").and_then(|j| j.as_str())
     {
-        let history = state.store.list_audit_for("service_account", jti, 50).await?;
+        let history = state
+            .store
+            .list_audit_for("service_account", jti, 50)
+            .await?;
         if let Some(deleted) = history.iter().find(|e| e.action == "delete") {
             kind = "deleted".into();
             reason = format!(
