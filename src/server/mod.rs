@@ -110,6 +110,16 @@ pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
     let secret = SharedSecret::load_or_create(&config::secret_path(dir))?;
     let db_path = config::database_path(dir);
     let created = !db_path.exists();
+    if created {
+        // SQLite gives its -wal and -shm files the database's mode: make all three private.
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&db_path)
+            .with_context(|| format!("cannot create the database {}", db_path.display()))?;
+    }
     let store = SqliteStore::open(&db_path)
         .await
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
