@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod namespaces;
+mod user_search;
 mod users;
 
 use std::path::Path;
@@ -74,8 +75,11 @@ impl SqliteStore {
             .run(&write)
             .await
             .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
+        // No ping before handing out a reader: it is a round trip to the connection's worker thread that would
+        // double the cost of a one-row read (`/verify`), and a dead connection fails its query anyway.
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(base.pragma("query_only", "ON"))
             .await?;
         let store = SqliteStore { write, read };
@@ -104,9 +108,14 @@ impl SqliteStore {
         explain(&self.read, &accounts::count_sql(q)).await
     }
 
-    /// `EXPLAIN QUERY PLAN` of the page query `query_users` runs for `query`.
+    /// `EXPLAIN QUERY PLAN` of every statement `query_users` runs for the first 50 matches of `query` with the
+    /// data at hand, each line labelled with the statement's purpose (`total: SCAN users_fts VIRTUAL TABLE …`).
     pub async fn explain_query_users(&self, query: &str) -> StoreResult<Vec<String>> {
-        explain(&self.read, &users::page_sql(query, 0, 50)).await
+        let mut plan = Vec::new();
+        let mut tx = self.read.begin().await?;
+        user_search::query(&mut tx, query, 0, 50, Some(&mut plan)).await?;
+        tx.commit().await?;
+        Ok(plan)
     }
 
     /// Creates many accounts in one transaction (each checked and audited as `create_account` does); for bulk
@@ -235,7 +244,11 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> StoreResult<Page<DirectoryUser>> {
-        users::query(&self.read, query, offset, limit).await
+        // One read transaction: the total and the page come from the same snapshot.
+        let mut tx = self.read.begin().await?;
+        let page = user_search::query(&mut tx, query, offset, limit, None).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<DirectoryUser>> {

@@ -1,6 +1,5 @@
-//! The directory: validated, all-or-nothing upserts that keep two search structures in the same transaction
-//! (`user_terms` for prefix matches, the trigram `users_fts` for substrings), and the ranked lookahead query
-//! that reads only what those indexes return.
+//! The directory: validated, all-or-nothing upserts that keep the two search structures `user_search` reads
+//! (`user_terms` for prefix matches, the trigram `users_fts` for substrings) in the same transaction.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -8,16 +7,12 @@ use serde_json::json;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
-use super::{arguments, clamp_i64};
 use crate::model::{DirectoryUser, is_unsafe_char};
-use crate::store::filter::{Bind, Dialect, Sql};
-use crate::store::{Change, ImportCounts, Page, StoreError, StoreResult};
+use crate::store::{Change, ImportCounts, StoreError, StoreResult};
 
 pub const MAX_ID_CHARS: usize = 256;
 pub const MAX_TEXT_CHARS: usize = 1024;
 pub const MAX_GROUPS: usize = 1000;
-/// Shortest query the trigram index can answer; shorter ones use prefix matches only.
-const TRIGRAM: usize = 3;
 
 /// Checks every user before anything is written, so one bad row changes nothing; the error names the row.
 pub(super) fn validate(users: &[DirectoryUser]) -> StoreResult<()> {
@@ -182,7 +177,7 @@ pub(super) async fn upsert(
 }
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: String,
     name: String,
     email: String,
@@ -190,7 +185,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_user(self) -> StoreResult<DirectoryUser> {
+    pub(super) fn into_user(self) -> StoreResult<DirectoryUser> {
         let groups = serde_json::from_str(&self.groups).map_err(|e| {
             StoreError::Internal(format!("stored groups of user {:?}: {e}", self.id))
         })?;
@@ -209,91 +204,6 @@ pub(super) async fn get(pool: &SqlitePool, id: &str) -> StoreResult<Option<Direc
         .fetch_optional(pool)
         .await?;
     row.map(Row::into_user).transpose()
-}
-
-/// The matching users' `num`s as a CTE `m(num, prefix)`: prefix matches from `user_terms` (a range on its
-/// primary key) and, for queries the trigram index can answer, substring matches from `users_fts`.
-fn push_matches(sql: &mut Sql, query: &str) {
-    let q = query.trim().to_lowercase();
-    sql.push("p(num) AS (SELECT DISTINCT user_num FROM user_terms WHERE term >= ");
-    sql.bind(Bind::Text(q.clone()));
-    sql.push(" AND term < ");
-    // Every string that starts with `q` sorts below `q` followed by the greatest code point.
-    sql.bind(Bind::Text(format!("{q}\u{10FFFF}")));
-    sql.push(")");
-    if q.chars().count() >= TRIGRAM {
-        sql.push(
-            ", m(num, prefix) AS (SELECT num, MAX(prefix) FROM (\
-                SELECT num, 1 AS prefix FROM p \
-                UNION ALL SELECT rowid, 0 FROM users_fts WHERE users_fts MATCH ",
-        );
-        // A quoted FTS5 phrase: with the trigram tokenizer, the rows containing `q` anywhere.
-        sql.bind(Bind::Text(format!("\"{}\"", q.replace('"', "\"\""))));
-        sql.push(") GROUP BY num)");
-    } else {
-        sql.push(", m(num, prefix) AS (SELECT num, 1 FROM p)");
-    }
-}
-
-/// The ranked page: prefix matches first, then by name and id.
-pub(super) fn page_sql(query: &str, offset: u64, limit: u64) -> Sql {
-    let mut sql = Sql::new(Dialect::Sqlite);
-    if query.trim().is_empty() {
-        // Everyone, straight from the listing-order index.
-        sql.push("SELECT id, name, email, groups FROM users ORDER BY sort_key, id LIMIT ");
-    } else {
-        sql.push("WITH ");
-        push_matches(&mut sql, query);
-        sql.push(
-            " SELECT u.id, u.name, u.email, u.groups FROM m JOIN users u ON u.num = m.num \
-             ORDER BY m.prefix DESC, u.sort_key, u.id LIMIT ",
-        );
-    }
-    sql.bind(Bind::Int(clamp_i64(limit)));
-    sql.push(" OFFSET ");
-    sql.bind(Bind::Int(clamp_i64(offset)));
-    sql
-}
-
-fn count_sql(query: &str) -> Sql {
-    let mut sql = Sql::new(Dialect::Sqlite);
-    if query.trim().is_empty() {
-        sql.push("SELECT count(*) FROM users");
-        return sql;
-    }
-    sql.push("WITH ");
-    push_matches(&mut sql, query);
-    sql.push(" SELECT count(*) FROM m");
-    sql
-}
-
-pub(super) async fn query(
-    pool: &SqlitePool,
-    query: &str,
-    offset: u64,
-    limit: u64,
-) -> StoreResult<Page<DirectoryUser>> {
-    let mut tx = pool.begin().await?;
-    let count = count_sql(query);
-    let total: i64 =
-        sqlx::query_scalar_with(sqlx::AssertSqlSafe(count.text), arguments(&count.binds)?)
-            .fetch_one(&mut *tx)
-            .await?;
-    let total = u64::try_from(total).unwrap_or(0);
-    let mut items = Vec::new();
-    if offset < total && limit > 0 {
-        let page = page_sql(query, offset, limit);
-        let rows: Vec<Row> =
-            sqlx::query_as_with(sqlx::AssertSqlSafe(page.text), arguments(&page.binds)?)
-                .fetch_all(&mut *tx)
-                .await?;
-        items = rows
-            .into_iter()
-            .map(Row::into_user)
-            .collect::<StoreResult<Vec<_>>>()?;
-    }
-    tx.commit().await?;
-    Ok(Page { items, total })
 }
 
 #[cfg(test)]
