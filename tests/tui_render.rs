@@ -544,3 +544,25 @@ fn no_colour_under_no_color_and_colour_otherwise() {
         "expired: symbol and colour"
     );
 }
+
+#[test]
+fn inherited_accounts_name_their_namespace() {
+    let shots = snapshot_both("account_list_inherited", || {
+        let clock = Clock::new();
+        let mut m = on_accounts(2, &clock);
+        let effects = update(&mut m, key('i'), clock.now);
+        let all = vec![
+            account(0, "ns-platform"),
+            account(1, "ns-eng"),
+            account(2, "ns-global"),
+        ];
+        answer_pages(&mut m, effects, &all, clock.now);
+        m
+    });
+    let (text, _) = &shots[0];
+    assert!(text.contains("+inherited"));
+    let eng = text.lines().find(|l| l.contains("svc-001")).unwrap();
+    assert!(eng.trim_end().ends_with("Engineering"), "{eng}");
+    let here = text.lines().find(|l| l.contains("svc-000")).unwrap();
+    assert!(here.trim_end().ends_with("here"), "{here}");
+}

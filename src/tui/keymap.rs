@@ -484,8 +484,20 @@ pub static BINDINGS: &[Binding] = &[
         "next tab or preset (on the tab bar / Expires)",
         None,
     ),
-    b(X::Form, &[UP], C::Up, "previous search result", None),
-    b(X::Form, &[DOWN], C::Down, "next search result", None),
+    b(
+        X::Form,
+        &[UP],
+        C::Up,
+        "previous search result (else previous field)",
+        None,
+    ),
+    b(
+        X::Form,
+        &[DOWN],
+        C::Down,
+        "next search result (else next field)",
+        None,
+    ),
     b(
         X::Form,
         &[ENTER],

@@ -902,7 +902,7 @@ fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
         .err()
         .map(|e| sanitize(&e))
         .unwrap_or_default();
-    view.note = Some(match (report.osc52, system_ok) {
+    let note: (bool, String) = match (report.osc52, system_ok) {
         (true, true) => (
             false,
             "Sent to the terminal clipboard (OSC 52) and the system clipboard.".into(),
@@ -918,7 +918,16 @@ fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
             true,
             format!("Could not copy ({why}). Save it with s instead."),
         ),
-    });
+    };
+    model.status = if note.0 {
+        Status::Error {
+            text: note.1.clone(),
+            retry: false,
+        }
+    } else {
+        Status::Info(note.1.clone())
+    };
+    view.note = Some(note);
 }
 
 fn on_saved(model: &mut Model, seq: u64, result: Result<std::path::PathBuf, SaveError>) {

@@ -269,12 +269,13 @@ struct Columns {
 }
 
 fn columns(width: u16, inherited: bool) -> Columns {
+    // Where an inherited account comes from matters more in that view than when it was created.
     Columns {
         kind: width >= 60,
         description: width >= 72,
-        created: width >= 80,
+        created: width >= if inherited { 100 } else { 80 },
         last_used: width >= 50,
-        namespace: inherited && width >= 90,
+        namespace: inherited && width >= 66,
     }
 }
 
