@@ -252,4 +252,49 @@ async fn create_save_and_impersonate_through_the_console() {
         1,
         "one account in Platform impersonating Carol García"
     );
+
+    // SIGTERM ends the console like q does: exit status 0, and the terminal left as it was (the pane,
+    // kept after exit, shows the normal screen, not the console's alternate one).
+    let console = Console::start(&socket, &data_dir, &work);
+    console.wait_for("Global › Engineering › Platform");
+    assert!(
+        console
+            .tmux(&["set-option", "-t", "console", "remain-on-exit", "on"])
+            .status
+            .success()
+    );
+    let pid = console.tmux(&["display", "-p", "-t", "console", "#{pane_pid}"]);
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let dead = |c: &Console| {
+        let out = c.tmux(&[
+            "display",
+            "-p",
+            "-t",
+            "console",
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let deadline = Instant::now() + WAIT;
+    while !dead(&console).starts_with('1') {
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(POLL);
+    }
+    assert_eq!(
+        dead(&console),
+        "1 0",
+        "exited cleanly, not killed by the signal"
+    );
+    let screen = console.screen();
+    assert!(
+        !screen.contains("Accounts"),
+        "alternate screen left:\n{screen}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The driver: sets up the terminal (alternate screen, raw mode, bracketed paste) and restores it on every exit
 //! path and on panic; waits on terminal events, effect results and the next deadline; feeds them to `update`;
 //! runs the effects it returns; draws once after each batch, and only when something arrived. With nothing
-//! pending it sleeps in `select!` without a timer, so an idle console uses no CPU.
+//! pending it sleeps in `select!` without a timer, so an idle console uses no CPU. SIGTERM and SIGHUP quit.
 
 use std::io::{Stdout, Write};
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ use crossterm::terminal::{
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::effects::Effects;
@@ -96,6 +97,9 @@ pub async fn run(
     perform(&mut effects, &mut terminal, first);
 
     let mut events = EventStream::new();
+    // SIGTERM and SIGHUP (a closed SSH session) end the console the way `q` does, restoring the terminal.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut dirty = true;
     loop {
         if dirty {
@@ -115,6 +119,8 @@ pub async fn run(
             },
             Some(msg) = rx.recv() => batch.push(msg),
             () = sleep_until(deadline), if deadline.is_some() => batch.push(Msg::Tick),
+            _ = term.recv() => break,
+            _ = hangup.recv() => break,
         }
         // Take everything else that is already waiting, so a burst of keys or results draws once.
         drain_events(&mut events, &mut batch).await;
