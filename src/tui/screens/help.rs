@@ -73,10 +73,11 @@ pub fn render(model: &Model, help: &HelpView, area: Rect, buf: &mut Buffer) {
         let line = if *is_title {
             Line::styled(fit(keys, w), theme.title())
         } else {
-            let keys = format!("  {:<16}", fit(keys, 16));
+            let kw = (w / 3).clamp(6, 16);
+            let keys = format!("  {:<kw$}", fit(keys, kw));
             Line::from(vec![
                 Span::styled(keys, theme.key()),
-                Span::raw(fit(desc, w.saturating_sub(18))),
+                Span::raw(fit(desc, w.saturating_sub(kw + 2))),
             ])
         };
         Paragraph::new(line).render(row(inner, i as u16 + 1), buf);
