@@ -651,6 +651,19 @@ pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static st
         .collect()
 }
 
+/// The whole keymap as Markdown, one section per context, for README.md (a test keeps README's copy current).
+pub fn markdown() -> String {
+    let mut out = String::new();
+    for (title, rows) in help_sections("") {
+        out.push_str(&format!("**{title}**\n\n| keys | does |\n|---|---|\n"));
+        for (keys, description) in rows {
+            out.push_str(&format!("| `{}` | {description} |\n", keys.replace('|', "\\|")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
