@@ -141,7 +141,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         originator_id: &str,
         change: &Change,
     ) -> impl Future<Output = StoreResult<Namespace>> + Send;
-    /// Renames (and optionally re-parents) a namespace; refuses to make a cycle.
+    /// Renames (and optionally re-parents) a namespace; an empty `parent_id` keeps the current parent. Refuses to
+    /// make a cycle, to move the root, and a name taken by a sibling (`AlreadyExists`).
     fn update_namespace(
         &self,
         id: &str,
@@ -186,6 +187,25 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<AccountRecord>>> + Send;
+    /// What `/verify` needs: the account and, when `with_namespaces` (a namespace-scoped check) and the account
+    /// exists, every namespace. Stores that can should answer in one read; the default makes two.
+    fn get_account_for_verify(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> impl Future<Output = StoreResult<(Option<AccountRecord>, Vec<Namespace>)>> + Send {
+        async move {
+            let Some(record) = self.get_account(id).await? else {
+                return Ok((None, Vec::new()));
+            };
+            let namespaces = if with_namespaces {
+                self.list_namespaces().await?
+            } else {
+                Vec::new()
+            };
+            Ok((Some(record), namespaces))
+        }
+    }
     fn list_accounts(
         &self,
         query: &AccountQuery,

@@ -7,7 +7,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
 use super::{arguments, clamp_i64, from_micros, micros, opt_from_micros};
-use crate::model::ServiceAccount;
+use crate::model::{Namespace, ServiceAccount};
 use crate::store::filter::{Bind, Dialect, Expr, Sql};
 use crate::store::{
     AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
@@ -85,6 +85,56 @@ pub(super) async fn get(
     row.map(Row::into_record).transpose()
 }
 
+/// A namespace as `get_with_namespaces` carries it: `[id, parent_id, name, originator_id, created_at,
+/// modified_at]`.
+type NamespaceTuple = (String, Option<String>, String, String, i64, i64);
+
+/// The account and every namespace from one statement: one round trip to the connection's worker thread and
+/// one snapshot. The namespaces ride along as one JSON array of [`NamespaceTuple`]s, computed only when the
+/// account exists.
+pub(super) async fn get_with_namespaces(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> StoreResult<Option<(AccountRecord, Vec<Namespace>)>> {
+    #[derive(sqlx::FromRow)]
+    struct WithNamespaces {
+        #[sqlx(flatten)]
+        row: Row,
+        namespaces: String,
+    }
+    let row: Option<WithNamespaces> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, \
+         (SELECT json_group_array(json_array(n.id, n.parent_id, n.name, n.originator_id, n.created_at, \
+                                             n.modified_at)) \
+          FROM namespaces n) AS namespaces \
+         FROM service_accounts WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(WithNamespaces { row, namespaces }) = row else {
+        return Ok(None);
+    };
+    let tuples: Vec<NamespaceTuple> = serde_json::from_str(&namespaces)
+        .map_err(|e| StoreError::Internal(format!("reading the namespaces: {e}")))?;
+    let namespaces = tuples
+        .into_iter()
+        .map(|(id, parent_id, name, originator_id, created_at, modified_at)| {
+            Ok(Namespace {
+                id,
+                parent_id: parent_id.unwrap_or_default(),
+                name,
+                created_at: from_micros(created_at)?,
+                modified_at: from_micros(modified_at)?,
+                originator_id,
+                route_count: 0,
+                policy_count: 0,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some((row.into_record()?, namespaces)))
+}
+
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
 pub(super) async fn create(
     conn: &mut SqliteConnection,
@@ -137,9 +187,20 @@ pub(super) async fn create(
         "expiresAt": time_json(account.expires_at),
     });
     audit::record(conn, change, target, &detail).await?;
-    get(conn, &account.id)
-        .await?
-        .ok_or_else(|| StoreError::Internal("a new account vanished".into()))
+    // What was written, at the stored (microsecond) precision, without reading it back.
+    let stored = |t: DateTime<Utc>| from_micros(micros(t));
+    Ok(AccountRecord {
+        account: ServiceAccount {
+            expires_at: account.expires_at.map(stored).transpose()?,
+            created_at: stored(change.at)?,
+            modified_at: stored(change.at)?,
+            accessed_at: account.accessed_at.map(stored).transpose()?,
+            ..account.clone()
+        },
+        issued_at: stored(issued_at)?,
+        grace_from: None,
+        grace_until: None,
+    })
 }
 
 pub(super) async fn update(
