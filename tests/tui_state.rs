@@ -548,10 +548,11 @@ fn closing_an_unkept_token_asks_first() {
     let effects = update(&mut model, key('r'), clock.now);
     assert!(effects.is_empty(), "rotate asks first");
     let effects = update(&mut model, key('y'), clock.now);
-    let [Effect::Rotate { seq, id }] = effects.as_slice() else {
+    let [Effect::Rotate { seq, id, grace }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(id, &account(0, "ns-platform").id);
+    assert_eq!(*grace, None, "by default the old token stops at once");
     update(
         &mut model,
         Msg::Rotated {
@@ -778,4 +779,26 @@ fn edit_sends_description_and_expiry_with_a_mask() {
     };
     assert_eq!(mask, &vec!["description", "expires_at"]);
     assert_eq!(account.expires_at, None);
+}
+
+#[test]
+fn the_rotate_question_offers_a_grace_period_for_the_old_token() {
+    let clock = Clock::new();
+    let mut model = on_accounts(3, &clock);
+    update(&mut model, key('r'), clock.now);
+    // → steps through the presets, ← steps back and wraps.
+    update(&mut model, code(KeyCode::Right), clock.now);
+    update(&mut model, code(KeyCode::Right), clock.now);
+    update(&mut model, code(KeyCode::Left), clock.now);
+    let effects = update(&mut model, key('y'), clock.now);
+    let [Effect::Rotate { grace, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(*grace, Some(std::time::Duration::from_secs(300)));
+    // While the rotation is in flight the choice cannot change.
+    update(&mut model, code(KeyCode::Right), clock.now);
+    let Some(Overlay::Confirm(c)) = &model.overlay else {
+        panic!("the question stays until the server answers")
+    };
+    assert_eq!(c.grace(), Some(std::time::Duration::from_secs(300)));
 }

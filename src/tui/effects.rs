@@ -154,10 +154,10 @@ impl Effects {
                     let _ = tx.send(Msg::Updated { seq, result });
                 });
             }
-            Effect::Rotate { seq, id } => {
+            Effect::Rotate { seq, id, grace } => {
                 tokio::spawn(async move {
                     let result = client
-                        .rotate_account(&id)
+                        .rotate_account_with_grace(&id, grace)
                         .await
                         .map(|(a, jwt)| (a, Token::new(jwt)));
                     let _ = tx.send(Msg::Rotated { seq, result });

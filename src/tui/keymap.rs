@@ -567,6 +567,13 @@ pub static BINDINGS: &[Binding] = &[
         "no",
         Some("no"),
     ),
+    b(
+        X::Confirm,
+        &[LEFT, RIGHT],
+        C::Right,
+        "rotate: how long the old token keeps working",
+        None,
+    ),
     // Help
     b(X::Help, &[ESC], C::Close, "close help", Some("close")),
     b(X::Help, &[UP], C::Up, "scroll up", None),
@@ -657,7 +664,10 @@ pub fn markdown() -> String {
     for (title, rows) in help_sections("") {
         out.push_str(&format!("**{title}**\n\n| keys | does |\n|---|---|\n"));
         for (keys, description) in rows {
-            out.push_str(&format!("| `{}` | {description} |\n", keys.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{}` | {description} |\n",
+                keys.replace('|', "\\|")
+            ));
         }
         out.push('\n');
     }

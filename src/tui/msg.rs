@@ -197,6 +197,8 @@ pub enum Effect {
     Rotate {
         seq: u64,
         id: String,
+        /// How long the old token keeps working; `None`: it stops at once.
+        grace: Option<std::time::Duration>,
     },
     Delete {
         seq: u64,

@@ -315,7 +315,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
     }
     match model.overlay.take() {
         Some(Overlay::Secret(view)) => on_secret_key(model, *view, command, key),
-        Some(Overlay::Confirm(c)) => on_confirm_key(model, *c, command),
+        Some(Overlay::Confirm(c)) => on_confirm_key(model, *c, command, key),
         Some(Overlay::Form(f)) => on_form_key(model, f, command, key, now),
         Some(Overlay::Detail(a)) => on_detail_key(model, *a, command),
         None => match (model.screen, context) {
@@ -554,10 +554,15 @@ fn on_detail_key(
     Vec::new()
 }
 
+fn key_is_left(key: KeyEvent) -> bool {
+    key.code == crossterm::event::KeyCode::Left
+}
+
 fn on_confirm_key(
     model: &mut Model,
     mut confirm: Confirm,
     command: Option<Command>,
+    key: KeyEvent,
 ) -> Vec<Effect> {
     let mut effects = Vec::new();
     match command {
@@ -568,8 +573,16 @@ fn on_confirm_key(
             let id = confirm.account().id.clone();
             effects.push(match confirm.action {
                 ConfirmAction::Delete(_) => Effect::Delete { seq, id },
-                ConfirmAction::Rotate(_) => Effect::Rotate { seq, id },
+                ConfirmAction::Rotate(_) => Effect::Rotate {
+                    seq,
+                    id,
+                    grace: confirm.grace(),
+                },
             });
+        }
+        Some(Command::Right) if confirm.busy.is_none() => {
+            let by = if key_is_left(key) { -1 } else { 1 };
+            confirm.step_grace(by);
         }
         // A rotation in flight would issue a token nobody sees, so the question stays until it answers.
         Some(Command::No) if confirm.busy.is_some() => {

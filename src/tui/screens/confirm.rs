@@ -17,9 +17,20 @@ pub enum ConfirmAction {
     Rotate(ServiceAccount),
 }
 
+/// How long a rotated-out token keeps working, as the rotate question offers it (`←`/`→`).
+pub const GRACE_PRESETS: [(&str, u64); 5] = [
+    ("none: stops at once", 0),
+    ("5 minutes", 5 * 60),
+    ("1 hour", 3600),
+    ("1 day", 86_400),
+    ("7 days", 7 * 86_400),
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub action: ConfirmAction,
+    /// Index into `GRACE_PRESETS` (rotation only).
+    pub grace: usize,
     /// The request in flight after `y`.
     pub busy: Option<u64>,
     pub error: Option<String>,
@@ -29,9 +40,22 @@ impl Confirm {
     pub fn new(action: ConfirmAction) -> Confirm {
         Confirm {
             action,
+            grace: 0,
             busy: None,
             error: None,
         }
+    }
+
+    /// The grace period chosen for a rotation; `None` when old tokens stop at once.
+    pub fn grace(&self) -> Option<std::time::Duration> {
+        let secs = GRACE_PRESETS.get(self.grace).map_or(0, |p| p.1);
+        (secs > 0).then(|| std::time::Duration::from_secs(secs))
+    }
+
+    /// Steps the grace preset left (`-1`) or right (`+1`), wrapping.
+    pub fn step_grace(&mut self, by: isize) {
+        let n = GRACE_PRESETS.len() as isize;
+        self.grace = (self.grace as isize + by).rem_euclid(n) as usize;
     }
 
     pub fn account(&self) -> &ServiceAccount {
@@ -53,10 +77,14 @@ pub fn render(model: &Model, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
         ConfirmAction::Rotate(_) => (
             "Rotate token",
             "Issue a new token for this account?",
-            "The new token is shown once; the old one stops working.",
+            if confirm.grace() == Some(std::time::Duration::ZERO) || confirm.grace().is_none() {
+                "The new token is shown once; the old one stops working at once."
+            } else {
+                "The new token is shown once; the old one keeps working for the grace period."
+            },
         ),
     };
-    let outer = centered(area, 70, 9);
+    let outer = centered(area, 70, 10);
     let inner = modal(outer, title, theme, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
@@ -73,9 +101,21 @@ pub fn render(model: &Model, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
         Span::raw(fit(&sanitize(&a.id), w.saturating_sub(8))),
     ]))
     .render(row(inner, 2), buf);
+    let mut body_top = 3;
+    if matches!(confirm.action, ConfirmAction::Rotate(_)) {
+        let label = GRACE_PRESETS.get(confirm.grace).map_or("", |p| p.0);
+        Paragraph::new(Line::from(vec![
+            Span::styled("Old token ", theme.dim()),
+            Span::styled("◂ ", theme.key()),
+            Span::raw(fit(label, w.saturating_sub(14))),
+            Span::styled(" ▸", theme.key()),
+        ]))
+        .render(row(inner, 3), buf);
+        body_top = 4;
+    }
     let rest = Rect {
-        y: inner.y + 3.min(inner.height),
-        height: inner.height.saturating_sub(4),
+        y: inner.y + body_top.min(inner.height),
+        height: inner.height.saturating_sub(body_top + 1),
         ..inner
     };
     let body = match (&confirm.error, confirm.busy) {
