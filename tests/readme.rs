@@ -3,8 +3,14 @@
 const README: &str = include_str!("../README.md");
 
 fn between<'a>(text: &'a str, begin: &str, end: &str) -> &'a str {
-    let start = text.find(begin).unwrap_or_else(|| panic!("README.md lacks {begin}")) + begin.len();
-    let stop = text[start..].find(end).unwrap_or_else(|| panic!("README.md lacks {end}")) + start;
+    let start = text
+        .find(begin)
+        .unwrap_or_else(|| panic!("README.md lacks {begin}"))
+        + begin.len();
+    let stop = text[start..]
+        .find(end)
+        .unwrap_or_else(|| panic!("README.md lacks {end}"))
+        + start;
     &text[start..stop]
 }
 
@@ -15,7 +21,9 @@ fn the_keymap_in_the_readme_is_the_keymap_table() {
     if ours != table {
         // Print the current table so fixing the README is a copy and paste.
         println!("<<<KEYMAP\n{table}KEYMAP>>>");
-        panic!("README.md's keymap differs from src/tui/keymap.rs; the current table is printed above");
+        panic!(
+            "README.md's keymap differs from src/tui/keymap.rs; the current table is printed above"
+        );
     }
 }
 
