@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod display;
 pub mod embedded;
 pub mod logging;
 pub mod model;

@@ -94,24 +94,7 @@ impl Table {
     }
 }
 
-/// Cuts `text` to at most `width` terminal cells, marking the cut with `…`.
-pub fn truncate(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
+pub use crate::display::fit as truncate;
 
 /// Key/value lines for one record (`accounts show`), keys padded to one width.
 pub fn render_fields(fields: &[(&str, String)]) -> String {
@@ -136,40 +119,10 @@ pub fn date(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
-/// A length of time in its largest sensible unit, rounded: `45s`, `5m`, `3h`, `12d`, `2y`.
-pub fn span(d: chrono::Duration) -> String {
-    let secs = d.num_seconds().unsigned_abs();
-    let round = |unit: u64| (secs + unit / 2) / unit;
-    if secs < 60 {
-        format!("{secs}s")
-    } else if round(60) < 60 {
-        format!("{}m", round(60))
-    } else if round(3600) < 24 {
-        format!("{}h", round(3600))
-    } else if round(86_400) < 365 {
-        format!("{}d", round(86_400))
-    } else {
-        format!("{}y", round(86_400) / 365)
-    }
-}
-
 /// The EXPIRES cell: `never`, `in 12d`, or `expired 3d ago`.
-pub fn expires_label(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match expires_at {
-        None => "never".into(),
-        Some(t) if t > now => format!("in {}", span(t - now)),
-        Some(t) => format!("expired {} ago", span(now - t)),
-    }
-}
-
+pub use crate::display::expires as expires_label;
 /// The LAST USED cell: `never`, or `3h ago`.
-pub fn ago_label(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match at {
-        None => "never".into(),
-        Some(t) if t > now => "just now".into(),
-        Some(t) => format!("{} ago", span(now - t)),
-    }
-}
+pub use crate::display::last_used as ago_label;
 
 /// Where results go. Untrusted text is sanitized when stdout is a terminal (escape sequences in data must
 /// never reach it) and left exact when a program reads it.
@@ -258,35 +211,7 @@ pub fn csv_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
-
-    #[test]
-    fn spans_round_to_the_largest_unit() {
-        assert_eq!(span(Duration::seconds(45)), "45s");
-        assert_eq!(span(Duration::seconds(5 * 60 + 20)), "5m");
-        assert_eq!(span(Duration::hours(3)), "3h");
-        // An account made "30d" ago reads 30d, not 29d, a few seconds later.
-        assert_eq!(span(Duration::days(30) - Duration::seconds(3)), "30d");
-        assert_eq!(span(Duration::days(12)), "12d");
-        assert_eq!(span(Duration::days(365) - Duration::seconds(1)), "1y");
-        assert_eq!(span(Duration::days(800)), "2y");
-        assert_eq!(span(Duration::seconds(-90)), "2m");
-    }
-
-    #[test]
-    fn expiry_and_last_used_labels() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
-        assert_eq!(expires_label(None, now), "never");
-        assert_eq!(expires_label(Some(now + Duration::days(12)), now), "in 12d");
-        assert_eq!(
-            expires_label(Some(now - Duration::days(3)), now),
-            "expired 3d ago"
-        );
-        assert_eq!(expires_label(Some(now), now), "expired 0s ago");
-        assert_eq!(ago_label(None, now), "never");
-        assert_eq!(ago_label(Some(now - Duration::hours(5)), now), "5h ago");
-        assert_eq!(ago_label(Some(now + Duration::seconds(2)), now), "just now");
-    }
+    use chrono::TimeZone;
 
     #[test]
     fn tables_align_sanitize_and_truncate() {
