@@ -20,3 +20,15 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
 pub fn log_path(data_dir: &Path) -> PathBuf {
     data_dir.join("sacon.log")
 }
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as it is.
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}

@@ -42,6 +42,27 @@ pub struct ServiceAccount {
     pub accessed_at: Option<DateTime<Utc>>,
 }
 
+impl Namespace {
+    /// A namespace created at `at`, with no originator, routes or policies.
+    pub fn new(
+        id: impl Into<String>,
+        parent_id: impl Into<String>,
+        name: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Namespace {
+        Namespace {
+            id: id.into(),
+            parent_id: parent_id.into(),
+            name: name.into(),
+            created_at: at,
+            modified_at: at,
+            originator_id: String::new(),
+            route_count: 0,
+            policy_count: 0,
+        }
+    }
+}
+
 impl ServiceAccount {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|e| e <= now)
@@ -339,17 +360,7 @@ mod tests {
     use super::*;
 
     fn ns(id: &str, parent: &str, name: &str) -> Namespace {
-        let t = Utc.timestamp_opt(0, 0).unwrap();
-        Namespace {
-            id: id.into(),
-            parent_id: parent.into(),
-            name: name.into(),
-            created_at: t,
-            modified_at: t,
-            originator_id: String::new(),
-            route_count: 0,
-            policy_count: 0,
-        }
+        Namespace::new(id, parent, name, Utc.timestamp_opt(0, 0).unwrap())
     }
 
     #[test]

@@ -482,16 +482,8 @@ mod tests {
 
     fn tree() -> NamespaceTree {
         let t = Utc.timestamp_opt(0, 0).unwrap();
-        let ns = |id: &str, parent: &str, name: &str| crate::model::Namespace {
-            id: id.into(),
-            parent_id: parent.into(),
-            name: name.into(),
-            created_at: t,
-            modified_at: t,
-            originator_id: String::new(),
-            route_count: 0,
-            policy_count: 0,
-        };
+        let ns =
+            |id: &str, parent: &str, name: &str| crate::model::Namespace::new(id, parent, name, t);
         NamespaceTree::new(vec![ns("g", "", "Global"), ns("p", "g", "Platform")])
     }
 

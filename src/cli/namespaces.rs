@@ -138,17 +138,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn ns(id: &str, parent: &str, name: &str) -> crate::model::Namespace {
-        let t = Utc.timestamp_opt(0, 0).unwrap();
-        crate::model::Namespace {
-            id: id.into(),
-            parent_id: parent.into(),
-            name: name.into(),
-            created_at: t,
-            modified_at: t,
-            originator_id: String::new(),
-            route_count: 0,
-            policy_count: 0,
-        }
+        crate::model::Namespace::new(id, parent, name, Utc.timestamp_opt(0, 0).unwrap())
     }
 
     #[test]

@@ -33,20 +33,12 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         .map_err(CliError::from)
 }
 
-/// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as it is.
+/// Creates the data directory with mode 0700 (see `config::ensure_private_dir`).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            CliError::Io(format!(
-                "cannot create data directory {}: {e}",
-                dir.display()
-            ))
-        })
+    crate::config::ensure_private_dir(dir).map_err(|e| {
+        CliError::Io(format!(
+            "cannot create data directory {}: {e}",
+            dir.display()
+        ))
+    })
 }

@@ -138,14 +138,7 @@ pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    config::ensure_private_dir(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))
 }
 

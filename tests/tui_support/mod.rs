@@ -39,16 +39,7 @@ impl Clock {
 }
 
 pub fn ns(id: &str, parent: &str, name: &str) -> Namespace {
-    Namespace {
-        id: id.into(),
-        parent_id: parent.into(),
-        name: name.into(),
-        created_at: wall(),
-        modified_at: wall(),
-        originator_id: String::new(),
-        route_count: 0,
-        policy_count: 0,
-    }
+    Namespace::new(id, parent, name, wall())
 }
 
 pub fn namespaces() -> Vec<Namespace> {
