@@ -40,13 +40,16 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         tracing::debug!(%method, %path, headers = %redacted_headers(request.headers()), "request");
     }
     let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
-        "served"
-    );
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    // A proxy calls `/verify` once per request it protects: an info line per success would grow the log by
+    // megabytes a minute and cost a file write each. Successes are debug; refusals stay info (with their reason,
+    // logged by the handler).
+    if path == "/verify" && status == 200 {
+        tracing::debug!(%method, %path, status, ms, "served");
+    } else {
+        tracing::info!(%method, %path, status, ms, "served");
+    }
     response
 }
 

@@ -206,7 +206,14 @@ pub async fn check<S: Store>(
             return Ok(Verdict::no(kind, e.to_string(), None));
         }
     };
-    let Some(record) = state.store.get_account(&claims.jti).await? else {
+    let wanted = namespace.map(str::trim).filter(|n| !n.is_empty());
+    // One read for the account and, for a scoped check, the namespace tree: never cached, so a delete or
+    // rotation that has answered is seen by the next check, whichever process wrote it.
+    let (record, namespaces) = state
+        .store
+        .get_account_for_verify(&claims.jti, wanted.is_some())
+        .await?;
+    let Some(record) = record else {
         return Ok(Verdict::no(
             VerdictKind::UnknownAccount,
             format!(
@@ -255,8 +262,8 @@ pub async fn check<S: Store>(
             return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
         }
     }
-    if let Some(wanted) = namespace.map(str::trim).filter(|n| !n.is_empty()) {
-        let tree = NamespaceTree::new(state.store.list_namespaces().await?);
+    if let Some(wanted) = wanted {
+        let tree = NamespaceTree::new(namespaces);
         let Some(ns) = tree.resolve(wanted) else {
             let reason = format!("namespace {wanted:?} does not exist");
             return Ok(Verdict::no(

@@ -284,6 +284,22 @@ impl Store for SqliteStore {
         accounts::get(&mut conn, id).await
     }
 
+    async fn get_account_for_verify(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>)> {
+        let mut conn = self.read.acquire().await?;
+        if with_namespaces {
+            Ok(match accounts::get_with_namespaces(&mut conn, id).await? {
+                Some((record, namespaces)) => (Some(record), namespaces),
+                None => (None, Vec::new()),
+            })
+        } else {
+            Ok((accounts::get(&mut conn, id).await?, Vec::new()))
+        }
+    }
+
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
         accounts::list(&self.read, query).await
     }

@@ -119,18 +119,20 @@ pub(super) async fn get_with_namespaces(
         .map_err(|e| StoreError::Internal(format!("reading the namespaces: {e}")))?;
     let namespaces = tuples
         .into_iter()
-        .map(|(id, parent_id, name, originator_id, created_at, modified_at)| {
-            Ok(Namespace {
-                id,
-                parent_id: parent_id.unwrap_or_default(),
-                name,
-                created_at: from_micros(created_at)?,
-                modified_at: from_micros(modified_at)?,
-                originator_id,
-                route_count: 0,
-                policy_count: 0,
-            })
-        })
+        .map(
+            |(id, parent_id, name, originator_id, created_at, modified_at)| {
+                Ok(Namespace {
+                    id,
+                    parent_id: parent_id.unwrap_or_default(),
+                    name,
+                    created_at: from_micros(created_at)?,
+                    modified_at: from_micros(modified_at)?,
+                    originator_id,
+                    route_count: 0,
+                    policy_count: 0,
+                })
+            },
+        )
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(Some((row.into_record()?, namespaces)))
 }

@@ -1,0 +1,355 @@
+//! `cargo bench --bench verify`: issue 4's `/verify` target. The real `sacon serve` runs as a child process;
+//! a closed-loop client with keep-alive connections hammers `GET /verify` with valid tokens of several accounts
+//! in all three header forms (a quarter of them scoped with `?namespace=`, by id or by path), then the same
+//! client runs against two ceilings: nginx `return 200;` and an axum server whose handler does nothing (this
+//! binary re-run as a child). Prints `metric | target | measured`, then runs criterion on single requests.
+//!
+//! Knobs (environment): `SACON_BENCH_CONNECTIONS` (default 32), `SACON_BENCH_CLIENT_THREADS` (default 1),
+//! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
+//! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_ONLY_TABLE=1` (skip
+//! criterion).
+
+mod verify_support;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use criterion::Criterion;
+use hyper::StatusCode;
+use hyper::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use sacon::api::{Client, ClientOptions, Credentials, wire};
+use sacon::token::SharedSecret;
+use verify_support::load::{self, LoadConfig, LoadResult, Req};
+use verify_support::procs::{self, Server};
+use verify_support::table::{Table, ms, per_sec, percentile};
+
+const TARGET_PER_SEC: f64 = 20_000.0;
+const TARGET_P99: Duration = Duration::from_millis(5);
+/// Accounts the load is spread over.
+const ACCOUNTS: usize = 12;
+/// Three header forms, four requests each.
+const REQUESTS_PER_ACCOUNT: usize = 12;
+const WARM_UP: Duration = Duration::from_secs(1);
+
+fn env_num(name: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("{name}={v:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Namespaces of the benchmark: Global > Engineering > Platform, and Global > Finance.
+struct Tree {
+    global: String,
+    eng: String,
+    platform: String,
+    finance: String,
+}
+
+async fn build_tree(admin: &Client) -> anyhow::Result<Tree> {
+    let namespaces = admin.list_namespaces().await?;
+    let global = namespaces
+        .iter()
+        .find(|n| n.parent_id.is_empty())
+        .context("the server has no root namespace")?
+        .id
+        .clone();
+    let eng = admin.set_namespace("", &global, "Engineering").await?.id;
+    let platform = admin.set_namespace("", &eng, "Platform").await?.id;
+    let finance = admin.set_namespace("", &global, "Finance").await?.id;
+    Ok(Tree {
+        global,
+        eng,
+        platform,
+        finance,
+    })
+}
+
+/// Creates the accounts and the request mix: every account in each header form, unscoped three times out of
+/// four, else scoped to its own namespace (by id) or a descendant (by path). Every request should get a 200.
+async fn build_mix(admin: &Client, tree: &Tree) -> anyhow::Result<Vec<Req>> {
+    let homes = [
+        (&tree.global, "Global/Engineering/Platform"),
+        (&tree.eng, "Global/Engineering/Platform"),
+        (&tree.platform, "Global/Engineering/Platform"),
+        (&tree.finance, "Global/Finance"),
+    ];
+    let xpa = HeaderName::from_static("x-pomerium-authorization");
+    let mut mix = Vec::new();
+    for i in 0..ACCOUNTS {
+        let (home, below) = homes[i % homes.len()];
+        let (account, jwt) = admin
+            .create_account(wire::ServiceAccount {
+                user_id: Some(format!("bench-bot-{i}")),
+                namespace_id: Some(home.clone()),
+                description: Some(format!("verify benchmark account {i}")),
+                ..Default::default()
+            })
+            .await?;
+        let forms = [
+            (xpa.clone(), HeaderValue::from_str(&jwt)?),
+            (
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Pomerium {}", &*jwt))?,
+            ),
+            (
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer Pomerium-{}", &*jwt))?,
+            ),
+        ];
+        for (j, header) in forms.into_iter().enumerate() {
+            let base = |path: &str| Req {
+                path: path.to_string(),
+                headers: vec![header.clone()],
+            };
+            mix.push(base("/verify"));
+            mix.push(base("/verify"));
+            mix.push(base("/verify"));
+            mix.push(if j % 2 == 0 {
+                base(&format!("/verify?namespace={}", account.namespace_id))
+            } else {
+                base(&format!("/verify?namespace={below}"))
+            });
+        }
+    }
+    Ok(mix)
+}
+
+/// Each request of the mix once, checking the answer is the one the load expects (so the benchmark measures
+/// acceptances, not fast refusals), and that a token outside its namespace is still refused.
+async fn check_mix(server: &Server, mix: &[Req], tree: &Tree) -> anyhow::Result<()> {
+    let mut sender = load::connect(server.addr).await?;
+    for req in mix {
+        let (status, headers) = load::send(&mut sender, server.addr, req).await?;
+        ensure!(status == StatusCode::OK, "{} answered {status}", req.path);
+        ensure!(
+            headers.contains_key("x-sacon-account"),
+            "{} answered without X-Sacon-Account",
+            req.path
+        );
+    }
+    // Account 2 lives in Platform, which is not Finance or one of its ancestors.
+    let platform_account = &mix[2 * REQUESTS_PER_ACCOUNT];
+    let outside = Req {
+        path: format!("/verify?namespace={}", tree.finance),
+        headers: platform_account.headers.clone(),
+    };
+    let (status, _) = load::send(&mut sender, server.addr, &outside).await?;
+    ensure!(
+        status == StatusCode::FORBIDDEN,
+        "a Platform token scoped to Finance answered {status}, not 403"
+    );
+    Ok(())
+}
+
+struct Run {
+    name: &'static str,
+    result: LoadResult,
+}
+
+fn measure(
+    name: &'static str,
+    server: &Server,
+    mix: &[Req],
+    config: LoadConfig,
+) -> anyhow::Result<Run> {
+    let probe = || [server.cpu_time(), procs::own_cpu_time()];
+    let result = load::run(server.addr, mix, config, &probe)
+        .with_context(|| format!("load against {name}"))?;
+    let unexpected = result.unexpected(StatusCode::OK);
+    if unexpected > 0 {
+        bail!(
+            "{name}: {unexpected} answers were not 200: {:?}",
+            result.statuses
+        );
+    }
+    let r = &result;
+    println!(
+        "{name}: {} requests in {:?}, {}, p50 {}, p99 {}, p99.9 {}, max {}; CPU server {:?}, client {:?}",
+        r.latencies.len(),
+        r.window,
+        per_sec(r.per_sec()),
+        ms(percentile(&r.latencies, 50.0)),
+        ms(percentile(&r.latencies, 99.0)),
+        ms(percentile(&r.latencies, 99.9)),
+        ms(percentile(&r.latencies, 100.0)),
+        r.cpu[0],
+        r.cpu[1],
+    );
+    Ok(Run { name, result })
+}
+
+/// CPU microseconds per request of one side (0 server, 1 client).
+fn cpu_per_request(run: &Run, side: usize) -> f64 {
+    run.result.cpu[side].as_secs_f64() * 1e6 / run.result.latencies.len().max(1) as f64
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os(procs::NOOP_ENV).is_some() {
+        return procs::serve_noop();
+    }
+    let config = LoadConfig {
+        connections: env_num("SACON_BENCH_CONNECTIONS", 32)? as usize,
+        client_threads: env_num("SACON_BENCH_CLIENT_THREADS", 1)? as usize,
+        warm_up: WARM_UP,
+        duration: Duration::from_secs(env_num("SACON_BENCH_SECONDS", 5)?),
+    };
+    ensure!(
+        config.connections > 0,
+        "SACON_BENCH_CONNECTIONS must be > 0"
+    );
+
+    let dir = tempfile::tempdir()?;
+    let sacon = procs::start_sacon(dir.path())?;
+    let secret = SharedSecret::load(&sacon::config::secret_path(dir.path()))?;
+    let admin = Client::new(
+        &sacon.url(),
+        Credentials::SharedSecret(secret),
+        ClientOptions::default(),
+    )?;
+    let setup = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mix = setup.block_on(async {
+        let tree = build_tree(&admin).await?;
+        let mix = build_mix(&admin, &tree).await?;
+        check_mix(&sacon, &mix, &tree).await?;
+        anyhow::Ok(mix)
+    })?;
+    let scoped = |r: &&Req| r.path.contains('?');
+    let load_mix: Vec<Req> = match std::env::var("SACON_BENCH_MIX").as_deref() {
+        Ok("mixed") | Err(_) => mix.clone(),
+        Ok("unscoped") => mix.iter().filter(|r| !scoped(r)).cloned().collect(),
+        Ok("scoped") => mix.iter().filter(scoped).cloned().collect(),
+        Ok(other) => bail!("SACON_BENCH_MIX={other:?}: use mixed, unscoped or scoped"),
+    };
+    let plain = vec![Req {
+        path: "/".into(),
+        headers: Vec::new(),
+    }];
+
+    println!(
+        "load: {} keep-alive connections on a {}-thread client runtime, {:?} warm-up, {:?} measured; \
+         {} cores; mix of {} requests over {ACCOUNTS} accounts",
+        config.connections,
+        config.client_threads,
+        config.warm_up,
+        config.duration,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_mix.len(),
+    );
+    let verify = measure("sacon /verify", &sacon, &load_mix, config)?;
+    let noop = {
+        let server = procs::start_noop()?;
+        measure("axum no-op (child process)", &server, &plain, config)?
+    };
+    let nginx = match procs::start_nginx()? {
+        Some(server) => Some(measure("nginx return 200", &server, &plain, config)?),
+        None => {
+            println!("nginx is not installed: the ceiling is the axum no-op server alone");
+            None
+        }
+    };
+
+    let mut table = Table::default();
+    let v = &verify.result;
+    let rate = v.per_sec();
+    let p99 = percentile(&v.latencies, 99.0);
+    let ok = |met: bool| if met { "" } else { "  (MISSED)" };
+    table.row(
+        format!("/verify requests per second ({} conns)", config.connections),
+        format!(">= {TARGET_PER_SEC:.0}/s"),
+        format!("{}{}", per_sec(rate), ok(rate >= TARGET_PER_SEC)),
+    );
+    table.row(
+        "/verify p99 latency",
+        format!("<= {}", ms(TARGET_P99)),
+        format!("{}{}", ms(p99), ok(p99 <= TARGET_P99)),
+    );
+    table.row(
+        "/verify p50 latency",
+        "-",
+        ms(percentile(&v.latencies, 50.0)),
+    );
+    table.row(
+        "/verify server CPU per request",
+        "-",
+        format!("{:.1} us", cpu_per_request(&verify, 0)),
+    );
+    let ceilings: Vec<&Run> = nginx.iter().chain([&noop]).collect();
+    for c in &ceilings {
+        let r = &c.result;
+        table.row(
+            format!("ceiling: {} requests per second", c.name),
+            "-",
+            per_sec(r.per_sec()),
+        );
+        table.row(
+            format!("ceiling: {} p99 latency", c.name),
+            "-",
+            ms(percentile(&r.latencies, 99.0)),
+        );
+        table.row(
+            format!("ceiling: {} server CPU per request", c.name),
+            "-",
+            format!("{:.1} us", cpu_per_request(c, 0)),
+        );
+    }
+    for c in &ceilings {
+        table.row(
+            format!("ratio /verify / {}", c.name),
+            "-",
+            format!("{:.2}", rate / c.result.per_sec()),
+        );
+    }
+    println!("\n{}\n", table.render());
+
+    if std::env::var_os("SACON_BENCH_ONLY_TABLE").is_none() {
+        run_criterion(&sacon, &mix)?;
+    }
+    drop(sacon);
+    Ok(())
+}
+
+/// One request at a time over one keep-alive connection: an unscoped verify, a verify scoped by path.
+fn run_criterion(sacon: &Server, mix: &[Req]) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut sender = rt.block_on(load::connect(sacon.addr))?;
+    let unscoped = mix[0].clone();
+    let scoped = mix
+        .iter()
+        .find(|r| r.path.contains("namespace=Global/"))
+        .context("the mix has a request scoped by path")?
+        .clone();
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let mut group = c.benchmark_group("verify");
+    for (name, req) in [
+        ("one_request", &unscoped),
+        ("one_request_scoped_by_path", &scoped),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let (status, _) = load::send(&mut sender, sacon.addr, req)
+                            .await
+                            .expect("the server answers");
+                        assert_eq!(status, StatusCode::OK);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+    c.final_summary();
+    Ok(())
+}
