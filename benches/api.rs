@@ -1,1 +1,423 @@
-fn main() {}
+//! `cargo bench --bench api`: issue 2's speed and memory targets, measured over loopback HTTP against the real
+//! `sacon serve` (a child process, so its RSS is the server's alone) on a data set of 1,000,000 accounts in
+//! 1,000 namespaces and 200,000 directory users, with a load-everything-then-sort server beside the list page.
+//! Prints `metric | target | measured | result`; the medians come from the benchmark's own samples, and the
+//! two latencies also run through criterion so its reports exist.
+
+mod support;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use criterion::{Criterion, SamplingMode, criterion_group};
+use sacon::api::{Client, ClientOptions, Credentials, ListQuery, wire};
+use sacon::store::{AccountQuery, SqliteStore, filter};
+use sacon::token::SharedSecret;
+use serde_json::json;
+use support::baseline::BaselineServer;
+use support::dataset::{self, Rng};
+use support::server::ServerProcess;
+use support::stats::{Summary, Table, ms, summarize};
+use tokio::runtime::Runtime;
+
+/// The console's page of accounts and its order ("expiring last first").
+const PAGE: u64 = 50;
+const ORDER: &str = "-expires_at";
+/// Pages per namespace the samples choose offsets from (each namespace holds 1,000 accounts).
+const PAGES_PER_NAMESPACE: u64 = 20;
+/// Samples per latency metric (after a warm-up).
+const SAMPLES: usize = 400;
+const WARM_UP: usize = 50;
+/// The console's lookahead page.
+const USER_PAGE: u64 = sacon::tui::screens::add_modal::SEARCH_LIMIT;
+/// Three-letter lookahead queries: common trigrams (names, groups), rare ones, and one that matches nothing.
+const USER_QUERIES: [&str; 12] = [
+    "mar", "son", "eng", "ann", "lee", "ber", "gar", "kim", "fin", "xav", "zof", "qzx",
+];
+const CREATE_CLIENTS: usize = 4;
+const CREATE_DURATION: Duration = Duration::from_secs(5);
+
+const TARGET_PAGE: Duration = Duration::from_millis(10);
+const TARGET_USERS: Duration = Duration::from_millis(10);
+const TARGET_CREATES_PER_SEC: f64 = 200.0;
+const TARGET_RSS: u64 = 150 * MB;
+const MB: u64 = 1_000_000;
+
+/// What the criterion targets (plain `fn(&mut Criterion)`) need.
+struct Shared {
+    rt: Runtime,
+    ours: Client,
+    baseline: Client,
+    pages: Vec<ListQuery>,
+    next: AtomicUsize,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+fn shared() -> &'static Shared {
+    SHARED
+        .get()
+        .expect("the benchmark context is set before criterion runs")
+}
+
+fn client(url: &str, secret: &SharedSecret) -> anyhow::Result<Client> {
+    Ok(Client::new(
+        url,
+        Credentials::SharedSecret(secret.clone()),
+        ClientOptions::default(),
+    )?)
+}
+
+/// Pages of random namespaces at random offsets, the same sequence for both servers.
+fn page_queries(namespaces: &[String], n: usize) -> Vec<ListQuery> {
+    let mut rng = Rng::new(7);
+    (0..n)
+        .map(|_| ListQuery {
+            filter: Some(json!({"namespace_id": rng.pick(namespaces)})),
+            order_by: ORDER.into(),
+            offset: rng.below(PAGES_PER_NAMESPACE as usize) as u64 * PAGE,
+            limit: PAGE,
+        })
+        .collect()
+}
+
+async fn list_page(client: &Client, q: &ListQuery) -> anyhow::Result<Vec<String>> {
+    let (items, total) = client.list_accounts(q).await?;
+    let expected = PAGE.min(total.saturating_sub(q.offset));
+    if items.len() as u64 != expected || total == 0 {
+        bail!(
+            "page at offset {} has {} accounts of {total}, expected {expected}",
+            q.offset,
+            items.len()
+        );
+    }
+    Ok(items.into_iter().map(|a| a.id).collect())
+}
+
+async fn time_pages(client: &Client, queries: &[ListQuery]) -> anyhow::Result<Vec<Duration>> {
+    for q in queries.iter().cycle().take(WARM_UP) {
+        list_page(client, q).await?;
+    }
+    let mut samples = Vec::with_capacity(queries.len());
+    for q in queries {
+        let t = Instant::now();
+        list_page(client, q).await?;
+        samples.push(t.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Samples of `USER_QUERIES` in turn, and per query: how many users match and its own latency summary.
+async fn time_user_queries(
+    client: &Client,
+) -> anyhow::Result<(Vec<Duration>, Vec<(&'static str, u64, Summary)>)> {
+    let mut totals = Vec::new();
+    for q in USER_QUERIES {
+        let (users, total) = client.query_users(q, 0, USER_PAGE).await?;
+        if users.len() as u64 != USER_PAGE.min(total) {
+            bail!("QueryUsers {q:?} returned {} of {total}", users.len());
+        }
+        totals.push(total);
+    }
+    let mut per_query = vec![Vec::new(); USER_QUERIES.len()];
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for i in 0..SAMPLES {
+        let q = USER_QUERIES[i % USER_QUERIES.len()];
+        let t = Instant::now();
+        client.query_users(q, 0, USER_PAGE).await?;
+        let d = t.elapsed();
+        samples.push(d);
+        per_query[i % USER_QUERIES.len()].push(d);
+    }
+    let breakdown = USER_QUERIES
+        .into_iter()
+        .zip(totals)
+        .zip(per_query)
+        .map(|((q, total), s)| (q, total, summarize(s)))
+        .collect();
+    Ok((samples, breakdown))
+}
+
+/// `CREATE_CLIENTS` clients (each with its own connection pool) creating accounts back to back for
+/// `CREATE_DURATION`. Returns (created, failed, elapsed, per-request latencies).
+async fn sustained_creates(
+    url: &str,
+    secret: &SharedSecret,
+    namespaces: &[String],
+) -> anyhow::Result<(usize, usize, Duration, Vec<Duration>)> {
+    let started = Instant::now();
+    let deadline = started + CREATE_DURATION;
+    let mut tasks = Vec::new();
+    for c in 0..CREATE_CLIENTS {
+        let client = client(url, secret)?;
+        let namespaces = namespaces.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::new(1000 + c as u64);
+            let (mut ok, mut failed, mut latencies) = (0usize, 0usize, Vec::new());
+            while Instant::now() < deadline {
+                let expires = (!rng.chance(25))
+                    .then(|| Utc::now() + chrono::Duration::days(1 + rng.below(365) as i64));
+                let account = wire::ServiceAccount {
+                    namespace_id: Some(rng.pick(&namespaces).clone()),
+                    user_id: Some(format!("svc-bench-load-{c}-{}", ok + failed)),
+                    description: Some("Created by the API benchmark".into()),
+                    expires_at: expires.map(sacon::api::json::chrono_to_timestamp),
+                    ..Default::default()
+                };
+                let t = Instant::now();
+                match client.create_account(account).await {
+                    Ok(_) => {
+                        ok += 1;
+                        latencies.push(t.elapsed());
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        if failed <= 3 {
+                            eprintln!("create failed: {e}");
+                        }
+                    }
+                }
+            }
+            (ok, failed, latencies)
+        }));
+    }
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+    for t in tasks {
+        let (o, f, l) = t.await.context("a create client panicked")?;
+        ok += o;
+        failed += f;
+        latencies.extend(l);
+    }
+    Ok((ok, failed, started.elapsed(), latencies))
+}
+
+fn bench_list_page(c: &mut Criterion) {
+    let s = shared();
+    let mut group = c.benchmark_group("list_page_50_ns_-expires_at");
+    // Flat sampling: the baseline's calls are slow enough that linear sampling overruns the time budget.
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("sacon", |b| {
+        b.to_async(&s.rt).iter(|| async {
+            let i = s.next.fetch_add(1, Ordering::Relaxed);
+            let q = &s.pages[i % s.pages.len()];
+            s.ours.list_accounts(q).await.expect("list page (sacon)")
+        })
+    });
+    group.bench_function("load_all_baseline", |b| {
+        b.to_async(&s.rt).iter(|| async {
+            let i = s.next.fetch_add(1, Ordering::Relaxed);
+            let q = &s.pages[i % s.pages.len()];
+            s.baseline
+                .list_accounts(q)
+                .await
+                .expect("list page (baseline)")
+        })
+    });
+    group.finish();
+}
+
+fn bench_query_users(c: &mut Criterion) {
+    let s = shared();
+    let mut group = c.benchmark_group("query_users_3_letters");
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("sacon", |b| {
+        b.to_async(&s.rt).iter(|| async {
+            let i = s.next.fetch_add(1, Ordering::Relaxed);
+            let q = USER_QUERIES[i % USER_QUERIES.len()];
+            s.ours
+                .query_users(q, 0, USER_PAGE)
+                .await
+                .expect("QueryUsers")
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = latency;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_list_page, bench_query_users
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / MB as f64)
+}
+
+fn within(s: &Summary, target: Duration) -> Option<bool> {
+    Some(s.median <= target)
+}
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let data = rt.block_on(dataset::ensure())?;
+    let copy_started = Instant::now();
+    let run_dir = data.fresh_run_dir()?;
+    eprintln!(
+        "bench: copied the data set to {} ({:.1} s)",
+        run_dir.display(),
+        copy_started.elapsed().as_secs_f64()
+    );
+    let secret = SharedSecret::load(&sacon::config::secret_path(&run_dir))?;
+    let server = ServerProcess::start(&run_dir)?;
+    eprintln!(
+        "bench: sacon serve (pid {}) at {}",
+        server.pid(),
+        server.url
+    );
+
+    // The baseline: a load-everything server in this process, over the same database file.
+    let baseline_server = rt.block_on(BaselineServer::start(
+        &sacon::config::database_path(&run_dir),
+        secret.clone(),
+    ))?;
+
+    let ours = client(&server.url, &secret)?;
+    let baseline = client(&baseline_server.url, &secret)?;
+    let namespaces: Vec<String> = rt
+        .block_on(ours.list_namespaces())?
+        .into_iter()
+        .filter(|n| !n.parent_id.is_empty())
+        .map(|n| n.id)
+        .collect();
+    if namespaces.len() != dataset::NAMESPACES {
+        bail!(
+            "the data set has {} namespaces, expected {}",
+            namespaces.len(),
+            dataset::NAMESPACES
+        );
+    }
+    let pages = page_queries(&namespaces, SAMPLES);
+
+    // Both servers must return the same pages, or the comparison means nothing.
+    rt.block_on(async {
+        for q in pages.iter().take(25) {
+            if list_page(&ours, q).await? != list_page(&baseline, q).await? {
+                bail!("sacon and the baseline disagree on {q:?}");
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    let plan = rt.block_on(async {
+        let store = SqliteStore::open(&sacon::config::database_path(&run_dir)).await?;
+        let q = AccountQuery {
+            filter: Some(
+                filter::parse_filter(&json!({"namespace_id": namespaces[0]}))
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            order: filter::parse_order_by(ORDER).map_err(anyhow::Error::msg)?,
+            offset: 0,
+            limit: PAGE,
+        };
+        let mut plan = store.explain_list_accounts(&q).await?;
+        plan.extend(store.explain_count_accounts(&q).await?);
+        plan.extend(store.explain_query_users("xav").await?);
+        store.close().await;
+        anyhow::Ok(plan)
+    });
+    match plan {
+        Ok(lines) => eprintln!("bench: query plans:\n  {}", lines.join("\n  ")),
+        Err(e) => eprintln!("bench: no query plan: {e}"),
+    }
+
+    eprintln!("bench: list pages (sacon)");
+    let ours_pages = summarize(rt.block_on(time_pages(&ours, &pages))?);
+    eprintln!("bench: list pages (load-all baseline)");
+    let base_pages = summarize(rt.block_on(time_pages(&baseline, &pages))?);
+    eprintln!("bench: QueryUsers");
+    let (user_samples, breakdown) = rt.block_on(time_user_queries(&ours))?;
+    let users = summarize(user_samples);
+    eprintln!("bench: QueryUsers per query (matches: median, p95):");
+    for (q, total, s) in &breakdown {
+        eprintln!("  {q:?} {total:>6}: {} {}", ms(s.median), ms(s.p95));
+    }
+
+    let _ = SHARED.set(Shared {
+        rt,
+        ours: ours.clone(),
+        baseline,
+        pages,
+        next: AtomicUsize::new(0),
+    });
+    latency();
+    let rt = &shared().rt;
+
+    eprintln!(
+        "bench: sustained creates ({CREATE_CLIENTS} clients, {} s)",
+        CREATE_DURATION.as_secs()
+    );
+    let (created, failed, elapsed, create_latencies) =
+        rt.block_on(sustained_creates(&server.url, &secret, &namespaces))?;
+    let rate = created as f64 / elapsed.as_secs_f64();
+    let create_latency = summarize(create_latencies);
+    let (rss, hwm) = server.memory()?;
+
+    rt.block_on(baseline_server.shutdown());
+    drop(server);
+    // The copy is a gigabyte; the next run makes a fresh one anyway.
+    if let Err(e) = std::fs::remove_dir_all(&run_dir) {
+        eprintln!("bench: cannot remove {}: {e}", run_dir.display());
+    }
+
+    let mut table = Table::default();
+    table.row(
+        "ListServiceAccounts page of 50, namespace filter, -expires_at, 1M accounts/1,000 namespaces (median)",
+        "<= 10 ms",
+        ours_pages.describe(),
+        within(&ours_pages, TARGET_PAGE),
+    );
+    table.row(
+        "  same page, load-all-then-sort baseline (median)",
+        "-",
+        base_pages.describe(),
+        None,
+    );
+    let ratio = ours_pages.median.as_secs_f64() / base_pages.median.as_secs_f64();
+    table.row(
+        "  ratio sacon/baseline (median)",
+        "< 1",
+        format!("{ratio:.3} ({:.1}x faster)", 1.0 / ratio),
+        Some(ratio < 1.0),
+    );
+    table.row(
+        "QueryUsers 3-letter query, 200,000 users, page of 20 (median)",
+        "<= 10 ms",
+        users.describe(),
+        within(&users, TARGET_USERS),
+    );
+    if let Some((q, total, s)) = breakdown.iter().max_by_key(|(_, _, s)| s.median) {
+        table.row(
+            &format!("  slowest query {q:?} ({total} matches, median)"),
+            "-",
+            s.describe(),
+            None,
+        );
+    }
+    table.row(
+        "CreateServiceAccount sustained, 4 concurrent clients",
+        ">= 200/s",
+        format!(
+            "{rate:.0}/s ({created} in {:.1} s, {failed} failed, p50 {}, p95 {})",
+            elapsed.as_secs_f64(),
+            ms(create_latency.median),
+            ms(create_latency.p95)
+        ),
+        Some(rate >= TARGET_CREATES_PER_SEC && failed == 0),
+    );
+    table.row(
+        "server RSS with 1M accounts, after the load above",
+        "<= 150 MB",
+        format!("{} now, peak {} (VmRSS/VmHWM)", mb(rss), mb(hwm)),
+        Some(hwm <= TARGET_RSS),
+    );
+    println!("\n{}\n", table.render());
+    Criterion::default().configure_from_args().final_summary();
+    Ok(())
+}
