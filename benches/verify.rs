@@ -6,7 +6,8 @@
 //!
 //! Knobs (environment): `SACON_BENCH_CONNECTIONS` (default 32), `SACON_BENCH_CLIENT_THREADS` (default 1),
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
-//! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_ONLY_TABLE=1` (skip
+//! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_BIN` (another build of
+//! `sacon` to serve, e.g. an older commit's, for before/after numbers), `SACON_BENCH_ONLY_TABLE=1` (skip
 //! criterion).
 
 mod verify_support;
@@ -202,7 +203,8 @@ fn main() -> anyhow::Result<()> {
     );
 
     let dir = tempfile::tempdir()?;
-    let sacon = procs::start_sacon(dir.path())?;
+    let binary = std::env::var_os("SACON_BENCH_BIN").map(std::path::PathBuf::from);
+    let sacon = procs::start_sacon(dir.path(), binary.as_deref())?;
     let secret = SharedSecret::load(&sacon::config::secret_path(dir.path()))?;
     let admin = Client::new(
         &sacon.url(),

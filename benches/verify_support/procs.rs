@@ -121,9 +121,11 @@ fn with_listening_line(mut child: Child, what: &str) -> anyhow::Result<Server> {
     Ok(guard)
 }
 
-/// `sacon serve --listen 127.0.0.1:0 --data-dir DIR`, ready once it has printed its address.
-pub fn start_sacon(data_dir: &Path) -> anyhow::Result<Server> {
-    let child = Command::new(env!("CARGO_BIN_EXE_sacon"))
+/// `sacon serve --listen 127.0.0.1:0 --data-dir DIR`, ready once it has printed its address. `binary` replaces
+/// the one built with this benchmark (to compare builds of other commits).
+pub fn start_sacon(data_dir: &Path, binary: Option<&Path>) -> anyhow::Result<Server> {
+    let exe = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_sacon")));
+    let child = Command::new(exe)
         .arg("serve")
         .arg("--listen")
         .arg("127.0.0.1:0")
@@ -133,7 +135,7 @@ pub fn start_sacon(data_dir: &Path) -> anyhow::Result<Server> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .context("cannot start sacon serve")?;
+        .with_context(|| format!("cannot start {} serve", exe.display()))?;
     with_listening_line(child, "sacon serve")
 }
 

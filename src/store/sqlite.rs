@@ -4,11 +4,13 @@
 
 mod accounts;
 mod audit;
+mod inline_read;
 mod namespaces;
 mod user_search;
 mod users;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -40,6 +42,8 @@ pub struct SqliteStore {
     /// Exactly one connection: writers queue here instead of spinning on SQLite's busy handler.
     write: SqlitePool,
     read: SqlitePool,
+    /// `/verify`'s point reads, on the caller's thread; `read` is their fallback.
+    inline: Arc<inline_read::InlineReaders>,
 }
 
 /// Per-connection settings as SQLite reports them, to check that the pragmas took effect.
@@ -82,13 +86,22 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(base.pragma("query_only", "ON"))
             .await?;
-        let store = SqliteStore { write, read };
-        namespaces::ensure_root(&store.write, Utc::now()).await?;
+        namespaces::ensure_root(&write, Utc::now()).await?;
+        let inline = inline_read::InlineReaders::open(path, CACHE_KIB).map_err(|e| {
+            StoreError::Internal(format!("opening the database for inline reads: {e}"))
+        })?;
+        let store = SqliteStore {
+            write,
+            read,
+            inline: Arc::new(inline),
+        };
         Ok(store)
     }
 
-    /// Closes both pools, waiting for connections to finish (so the WAL is checkpointed on close).
+    /// Closes the inline readers and both pools, waiting for connections to finish (so the WAL is checkpointed on
+    /// close).
     pub async fn close(&self) {
+        self.inline.close();
         self.read.close().await;
         self.write.close().await;
     }
@@ -289,15 +302,14 @@ impl Store for SqliteStore {
         id: &str,
         with_namespaces: bool,
     ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>)> {
-        let mut conn = self.read.acquire().await?;
-        if with_namespaces {
-            Ok(match accounts::get_with_namespaces(&mut conn, id).await? {
-                Some((record, namespaces)) => (Some(record), namespaces),
-                None => (None, Vec::new()),
-            })
-        } else {
-            Ok((accounts::get(&mut conn, id).await?, Vec::new()))
+        if let Some(read) = self
+            .inline
+            .try_read(|conn| accounts::get_for_verify_inline(conn, id, with_namespaces))
+        {
+            return read;
         }
+        let mut conn = self.read.acquire().await?;
+        accounts::get_for_verify(&mut conn, id, with_namespaces).await
     }
 
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {

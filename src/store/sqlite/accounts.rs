@@ -1,7 +1,10 @@
 //! Service accounts: create/update/delete with their audit rows, use tracking, and the filtered, ordered page
 //! whose filter and order are compiled to SQL (`filter::Sql`) so paging never loads more than one page.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use serde_json::json;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -85,56 +88,129 @@ pub(super) async fn get(
     row.map(Row::into_record).transpose()
 }
 
-/// A namespace as `get_with_namespaces` carries it: `[id, parent_id, name, originator_id, created_at,
+/// What `/verify` reads: the account, and the namespaces when asked (empty otherwise).
+pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>);
+
+/// A namespace as `VERIFY_WITH_NAMESPACES_SQL` carries it: `[id, parent_id, name, originator_id, created_at,
 /// modified_at]`.
 type NamespaceTuple = (String, Option<String>, String, String, i64, i64);
 
-/// The account and every namespace from one statement: one round trip to the connection's worker thread and
-/// one snapshot. The namespaces ride along as one JSON array of [`NamespaceTuple`]s, computed only when the
-/// account exists.
-pub(super) async fn get_with_namespaces(
+static VERIFY_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM service_accounts WHERE id = ?1"));
+
+/// The account and every namespace from one statement: one round trip and one snapshot. The namespaces ride
+/// along as one JSON array of [`NamespaceTuple`]s, computed only when the account exists.
+static VERIFY_WITH_NAMESPACES_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, \
+         (SELECT json_group_array(json_array(n.id, n.parent_id, n.name, n.originator_id, n.created_at, \
+                                             n.modified_at)) \
+          FROM namespaces n) AS namespaces \
+         FROM service_accounts WHERE id = ?1"
+    )
+});
+
+fn verify_sql(with_namespaces: bool) -> &'static str {
+    if with_namespaces {
+        &VERIFY_WITH_NAMESPACES_SQL
+    } else {
+        &VERIFY_SQL
+    }
+}
+
+fn assemble(row: Option<(Row, Option<String>)>) -> StoreResult<VerifyRead> {
+    let Some((row, namespaces)) = row else {
+        return Ok((None, Vec::new()));
+    };
+    let namespaces = match namespaces {
+        None => Vec::new(),
+        Some(json) => {
+            let tuples: Vec<NamespaceTuple> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Internal(format!("reading the namespaces: {e}")))?;
+            tuples
+                .into_iter()
+                .map(
+                    |(id, parent_id, name, originator_id, created_at, modified_at)| {
+                        Ok(Namespace {
+                            id,
+                            parent_id: parent_id.unwrap_or_default(),
+                            name,
+                            created_at: from_micros(created_at)?,
+                            modified_at: from_micros(modified_at)?,
+                            originator_id,
+                            route_count: 0,
+                            policy_count: 0,
+                        })
+                    },
+                )
+                .collect::<StoreResult<Vec<_>>>()?
+        }
+    };
+    Ok((Some(row.into_record()?), namespaces))
+}
+
+/// `/verify`'s read through the pool (a round trip to the connection's worker thread).
+pub(super) async fn get_for_verify(
     conn: &mut SqliteConnection,
     id: &str,
-) -> StoreResult<Option<(AccountRecord, Vec<Namespace>)>> {
+    with_namespaces: bool,
+) -> StoreResult<VerifyRead> {
     #[derive(sqlx::FromRow)]
     struct WithNamespaces {
         #[sqlx(flatten)]
         row: Row,
         namespaces: String,
     }
-    let row: Option<WithNamespaces> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, \
-         (SELECT json_group_array(json_array(n.id, n.parent_id, n.name, n.originator_id, n.created_at, \
-                                             n.modified_at)) \
-          FROM namespaces n) AS namespaces \
-         FROM service_accounts WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let Some(WithNamespaces { row, namespaces }) = row else {
-        return Ok(None);
+    let sql = sqlx::AssertSqlSafe(verify_sql(with_namespaces));
+    let row = if with_namespaces {
+        sqlx::query_as::<_, WithNamespaces>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .map(|w| (w.row, Some(w.namespaces)))
+    } else {
+        sqlx::query_as::<_, Row>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .map(|row| (row, None))
     };
-    let tuples: Vec<NamespaceTuple> = serde_json::from_str(&namespaces)
-        .map_err(|e| StoreError::Internal(format!("reading the namespaces: {e}")))?;
-    let namespaces = tuples
-        .into_iter()
-        .map(
-            |(id, parent_id, name, originator_id, created_at, modified_at)| {
-                Ok(Namespace {
-                    id,
-                    parent_id: parent_id.unwrap_or_default(),
-                    name,
-                    created_at: from_micros(created_at)?,
-                    modified_at: from_micros(modified_at)?,
-                    originator_id,
-                    route_count: 0,
-                    policy_count: 0,
-                })
-            },
-        )
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Some((row.into_record()?, namespaces)))
+    assemble(row)
+}
+
+/// `/verify`'s read on a rusqlite connection, synchronously on the caller's thread. The outer error is SQLite's
+/// (the caller falls back to the pool); the inner one is about what was stored.
+pub(super) fn get_for_verify_inline(
+    conn: &rusqlite::Connection,
+    id: &str,
+    with_namespaces: bool,
+) -> rusqlite::Result<StoreResult<VerifyRead>> {
+    let mut stmt = conn.prepare_cached(verify_sql(with_namespaces))?;
+    let row = stmt
+        .query_row([id], |r| {
+            let row = Row {
+                id: r.get("id")?,
+                namespace_id: r.get("namespace_id")?,
+                originator_id: r.get("originator_id")?,
+                description: r.get("description")?,
+                user_id: r.get("user_id")?,
+                expires_at: r.get("expires_at")?,
+                created_at: r.get("created_at")?,
+                modified_at: r.get("modified_at")?,
+                accessed_at: r.get("accessed_at")?,
+                issued_at: r.get("issued_at")?,
+                grace_from: r.get("grace_from")?,
+                grace_until: r.get("grace_until")?,
+            };
+            let namespaces = if with_namespaces {
+                Some(r.get("namespaces")?)
+            } else {
+                None
+            };
+            Ok((row, namespaces))
+        })
+        .optional()?;
+    Ok(assemble(row))
 }
 
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
