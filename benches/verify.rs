@@ -166,9 +166,11 @@ fn measure(
             result.statuses
         );
     }
-    let r = &result;
+    let run = Run { name, result };
+    let r = &run.result;
     println!(
-        "{name}: {} requests in {:?}, {}, p50 {}, p99 {}, p99.9 {}, max {}; CPU server {:?}, client {:?}",
+        "{name}: {} requests in {:?}, {}, p50 {}, p99 {}, p99.9 {}, max {}; CPU per request: server {:.1} us, \
+         client {:.1} us; server + client used {:.0}% of the machine; load average {}",
         r.latencies.len(),
         r.window,
         per_sec(r.per_sec()),
@@ -176,10 +178,34 @@ fn measure(
         ms(percentile(&r.latencies, 99.0)),
         ms(percentile(&r.latencies, 99.9)),
         ms(percentile(&r.latencies, 100.0)),
-        r.cpu[0],
-        r.cpu[1],
+        cpu_per_request(&run, 0),
+        cpu_per_request(&run, 1),
+        machine_share(&run) * 100.0,
+        load_average(),
     );
-    Ok(Run { name, result })
+    Ok(run)
+}
+
+/// The share of all cores that server and client together used during the window: well under 1 means other
+/// processes had the rest (the requests per second then say more about the machine than about the server).
+fn machine_share(run: &Run) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let used = (run.result.cpu[0] + run.result.cpu[1]).as_secs_f64();
+    used / (run.result.window.as_secs_f64() * cores)
+}
+
+/// Requests per second all cores would sustain at the measured CPU cost per request (server plus client).
+fn cpu_bound_rate(run: &Run) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    cores * 1e6 / (cpu_per_request(run, 0) + cpu_per_request(run, 1)).max(f64::EPSILON)
+}
+
+/// The one-minute load average, for the record.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// CPU microseconds per request of one side (0 server, 1 client).
@@ -276,9 +302,23 @@ fn main() -> anyhow::Result<()> {
         ms(percentile(&v.latencies, 50.0)),
     );
     table.row(
-        "/verify server CPU per request",
+        "/verify CPU per request: server, client",
         "-",
-        format!("{:.1} us", cpu_per_request(&verify, 0)),
+        format!(
+            "{:.1} us, {:.1} us",
+            cpu_per_request(&verify, 0),
+            cpu_per_request(&verify, 1)
+        ),
+    );
+    table.row(
+        "/verify share of the machine's CPU it got",
+        "-",
+        format!("{:.0}%", machine_share(&verify) * 100.0),
+    );
+    table.row(
+        "/verify CPU-bound rate (cores / CPU per request)",
+        "-",
+        per_sec(cpu_bound_rate(&verify)),
     );
     let ceilings: Vec<&Run> = nginx.iter().chain([&noop]).collect();
     for c in &ceilings {
@@ -294,16 +334,30 @@ fn main() -> anyhow::Result<()> {
             ms(percentile(&r.latencies, 99.0)),
         );
         table.row(
-            format!("ceiling: {} server CPU per request", c.name),
+            format!("ceiling: {} CPU per request: server, client", c.name),
             "-",
-            format!("{:.1} us", cpu_per_request(c, 0)),
+            format!(
+                "{:.1} us, {:.1} us",
+                cpu_per_request(c, 0),
+                cpu_per_request(c, 1)
+            ),
+        );
+        table.row(
+            format!("ceiling: {} share of the machine's CPU it got", c.name),
+            "-",
+            format!("{:.0}%", machine_share(c) * 100.0),
         );
     }
     for c in &ceilings {
         table.row(
-            format!("ratio /verify / {}", c.name),
+            format!("ratio /verify / {}: requests per second", c.name),
             "-",
             format!("{:.2}", rate / c.result.per_sec()),
+        );
+        table.row(
+            format!("ratio /verify / {}: CPU-bound rates", c.name),
+            "-",
+            format!("{:.2}", cpu_bound_rate(&verify) / cpu_bound_rate(c)),
         );
     }
     println!("\n{}\n", table.render());

@@ -16,6 +16,7 @@ use crate::store::{
     AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
 };
 
+/// `get_for_verify_inline` reads these by position: keep the order in step.
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
                        created_at, modified_at, accessed_at, issued_at, grace_from, grace_until";
 
@@ -188,22 +189,23 @@ pub(super) fn get_for_verify_inline(
     let mut stmt = conn.prepare_cached(verify_sql(with_namespaces))?;
     let row = stmt
         .query_row([id], |r| {
+            // By position, in `COLUMNS` order: a lookup by name costs a scan of the column names per field.
             let row = Row {
-                id: r.get("id")?,
-                namespace_id: r.get("namespace_id")?,
-                originator_id: r.get("originator_id")?,
-                description: r.get("description")?,
-                user_id: r.get("user_id")?,
-                expires_at: r.get("expires_at")?,
-                created_at: r.get("created_at")?,
-                modified_at: r.get("modified_at")?,
-                accessed_at: r.get("accessed_at")?,
-                issued_at: r.get("issued_at")?,
-                grace_from: r.get("grace_from")?,
-                grace_until: r.get("grace_until")?,
+                id: r.get(0)?,
+                namespace_id: r.get(1)?,
+                originator_id: r.get(2)?,
+                description: r.get(3)?,
+                user_id: r.get(4)?,
+                expires_at: r.get(5)?,
+                created_at: r.get(6)?,
+                modified_at: r.get(7)?,
+                accessed_at: r.get(8)?,
+                issued_at: r.get(9)?,
+                grace_from: r.get(10)?,
+                grace_until: r.get(11)?,
             };
             let namespaces = if with_namespaces {
-                Some(r.get("namespaces")?)
+                Some(r.get(12)?)
             } else {
                 None
             };
