@@ -190,7 +190,7 @@ async fn create_save_and_impersonate_through_the_console() {
     console.wait_for("token view closed");
     console.wait("the new row", |s| {
         s.lines().any(|l| {
-            l.contains("e2e-bot") && l.contains("made by the e2e test") && l.contains("in 89d")
+            l.contains("e2e-bot") && l.contains("made by the e2e test") && l.contains("in 90d")
         })
     });
     console.keys(&["q"]);
