@@ -689,16 +689,22 @@ async fn namespace_page_plans_use_an_index_without_sorting() {
 }
 
 /// Plan lines of `query_users`, checked to read only through the search indexes: the trigram index, the
-/// prefix-term range, rowid lookups, and (for dense matches only) a walk of the name-order index bounded by the
-/// page size. Returns the plan for further checks.
+/// prefix-term range, a range of the name-order index, rowid lookups, the sorted keys of one page (subqueries
+/// limited to the page), and walks of the name-order index (bounded by a window the store sizes from the match
+/// counts). Returns the plan for further checks.
 async fn user_plan(store: &SqliteStore, q: &str) -> String {
     let plan = store.explain_query_users(q).await.unwrap();
     for line in &plan {
-        let (_, step) = line.split_once(": ").unwrap();
+        let (label, step) = line.split_once(": ").unwrap();
         if step.starts_with("SCAN ") {
             assert!(
                 step.starts_with("SCAN users_fts VIRTUAL TABLE INDEX")
-                    || step == "SCAN u USING INDEX users_by_sort_key",
+                    // The page's sorted keys, already limited to the page.
+                    || (label.ends_with("(sort)")
+                        && (step == "SCAN p" || step.starts_with("SCAN (subquery-")))
+                    || (label.ends_with("(walk)")
+                        && (step == "SCAN users USING COVERING INDEX users_by_sort_key"
+                            || step == "SCAN w")),
                 "{q}: {line}\n{}",
                 plan_text(&plan)
             );
@@ -707,30 +713,14 @@ async fn user_plan(store: &SqliteStore, q: &str) -> String {
     plan_text(&plan)
 }
 
+fn ids_of(page: sacon::store::Page<DirectoryUser>) -> Vec<String> {
+    page.items.into_iter().map(|u| u.id).collect()
+}
+
 #[tokio::test]
 async fn user_query_plans_use_the_search_indexes() {
     let (_dir, store) = open().await;
     store.upsert_users(&directory(), &change(0)).await.unwrap();
-    // Few matches: read them by rowid from the indexes and sort them.
-    for q in ["ali", "alice nguyen", "a", "al"] {
-        let plan = user_plan(&store, q).await;
-        assert!(
-            plan.contains("USING PRIMARY KEY (term>? AND term<?)"),
-            "{q}: {plan}"
-        );
-        assert!(
-            plan.contains("SEARCH u USING INTEGER PRIMARY KEY"),
-            "{q}: {plan}"
-        );
-        assert!(!plan.contains("SCAN u "), "{q}: {plan}");
-        if q.len() >= 3 {
-            assert!(
-                plan.contains("total: SCAN users_fts VIRTUAL TABLE INDEX"),
-                "{q}: {plan}"
-            );
-        }
-    }
-    // Many matches: walk the name order and stop when the page is full, with no sort.
     let many: Vec<DirectoryUser> = (0..3000)
         .map(|i| {
             let name = match i % 3 {
@@ -742,16 +732,77 @@ async fn user_query_plans_use_the_search_indexes() {
         })
         .collect();
     store.upsert_users(&many, &change(1)).await.unwrap();
+
+    // Few matches: fetched through the prefix-term range and the trigram index, then sorted.
+    for q in ["7f3a", "malice", "ma"] {
+        let plan = user_plan(&store, q).await;
+        assert!(plan.contains("matches (sort)"), "{q}: {plan}");
+        assert!(!plan.contains("(walk)"), "{q}: {plan}");
+        assert!(
+            plan.contains("USING PRIMARY KEY (term>? AND term<?)"),
+            "{q}: {plan}"
+        );
+        assert!(
+            plan.contains("SEARCH u USING INTEGER PRIMARY KEY"),
+            "{q}: {plan}"
+        );
+        if q.len() >= 3 {
+            assert!(
+                plan.contains("total: SCAN users_fts VIRTUAL TABLE INDEX"),
+                "{q}: {plan}"
+            );
+        }
+    }
+    assert_eq!(
+        ids_of(store.query_users("7f3a", 0, 50).await.unwrap()),
+        ["u-7f3a"]
+    );
+
+    // Many matches: walk the name order and stop when the page is full.
     let plan = user_plan(&store, "ali").await;
+    assert!(plan.contains("prefix matches (walk)"), "{plan}");
+    assert!(!plan.contains("(sort)"), "{plan}");
+
+    // Matches clustered at the end of the name order: the walk's window falls short, so they are sorted.
+    let late: Vec<DirectoryUser> = (0..300)
+        .map(|i| user(&format!("z{i:03}"), &format!("Zyx Late{i:03}"), "", &[]))
+        .collect();
+    store.upsert_users(&late, &change(2)).await.unwrap();
+    let plan = user_plan(&store, "zyx").await;
     assert!(
-        plan.contains("prefix matches: SCAN u USING INDEX users_by_sort_key"),
+        plan.contains("prefix matches (walk)") && plan.contains("prefix matches (sort)"),
         "{plan}"
     );
-    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    let page = store.query_users("zyx", 10, 5).await.unwrap();
+    assert_eq!(page.total, 300);
+    assert_eq!(ids_of(page), ["z010", "z011", "z012", "z013", "z014"]);
+
+    // Few prefix matches from both sources, merged by name: a name that starts with the query, a later word of
+    // a name, an e-mail.
+    let few = [
+        user("q1", "Quinn Alpha", "", &[]),
+        user("q2", "Bob Quist", "", &[]),
+        user("q3", "Xavier Q", "quinn.x@example.com", &[]),
+        user("q4", "Someone Else", "", &["aquila"]),
+    ];
+    store.upsert_users(&few, &change(3)).await.unwrap();
+    let plan = user_plan(&store, "qui").await;
+    assert!(
+        plan.contains("prefix matches (sort)") && !plan.contains("(walk)"),
+        "{plan}"
+    );
+    let page = store.query_users("qui", 0, 10).await.unwrap();
+    assert_eq!(page.total, 4);
+    assert_eq!(ids_of(page), ["q2", "q1", "q3", "q4"]);
+    assert_eq!(
+        ids_of(store.query_users("QUI", 1, 2).await.unwrap()),
+        ["q1", "q3"]
+    );
 
     // Pages across the boundary between prefix and substring matches agree with the ranking done by hand.
     let mut all = directory();
     all.extend(many);
+    all.extend(few);
     let rank = |u: &DirectoryUser| {
         let lower = |s: &str| s.to_lowercase();
         let prefix = lower(&u.id).starts_with("ali")
@@ -774,9 +825,12 @@ async fn user_query_plans_use_the_search_indexes() {
     for offset in (0..want.len() as u64 + 40).step_by(97) {
         let page = store.query_users("ALI", offset, 97).await.unwrap();
         assert_eq!(page.total, 2004);
-        got.extend(page.items.into_iter().map(|u| u.id));
+        got.extend(ids_of(page));
     }
-    assert_eq!(got, want);
+    assert!(
+        got == want,
+        "paged lookahead differs from the ranking by hand"
+    );
 
     // Everyone (the empty query) is the name-order index read from the start; counting them reads it all.
     let plan = plan_text(&store.explain_query_users("").await.unwrap());

@@ -1,8 +1,9 @@
 //! The directory lookahead: a ranked page (prefix matches first, then substring matches, each by name and id)
 //! and an exact total, read only through indexes. Matches come from the trigram index `users_fts` (queries of
 //! three or more characters) and `user_terms` (prefix matches; the only source for shorter queries). Each part
-//! of the page is read one of two ways, whichever reads fewer rows for the match counts at hand: sort the
-//! matches, or walk the name-order index and keep the matches until the page is full (dense matches).
+//! of the page is read by walking a bounded window of the name-order index when matches are dense enough to
+//! fill the page early, and otherwise (or when the window falls short, as with matches clustered late in name
+//! order) by fetching the matches through their indexes and sorting them.
 
 use sqlx::SqliteConnection;
 
@@ -14,8 +15,14 @@ use crate::store::{Page, StoreResult};
 
 /// Shortest query the trigram index can answer; shorter ones use prefix matches only.
 const TRIGRAM: usize = 3;
-/// One step of an index walk costs about this fraction of fetching and sorting one match by rowid.
-const WALK_STEP_COST: f64 = 0.1;
+/// Walks expected to take more index steps than this sort instead.
+const MAX_EXPECTED_WALK: u64 = 10_000;
+/// A walk reads this many times the steps it is expected to need before giving up and sorting.
+const WALK_SLACK: u64 = 4;
+const MIN_WINDOW: u64 = 1_000;
+/// A walk tests prefix matches against the list of substring matches first when that list is at most this many
+/// times the window: listing a match costs a fraction of probing the term index for one walked user.
+const PREFILTER_RATIO: u64 = 10;
 
 const COLUMNS: &str = "u.id, u.name, u.email, u.groups";
 
@@ -47,43 +54,89 @@ impl Search {
             .bind(Bind::Text(self.q_end.clone()));
     }
 
-    /// `u` is a substring match. `walk` keeps the planner from using this term to pick rows, so it walks the
-    /// name-order index instead.
-    fn substring(&self, sql: &mut Sql, walk: bool, phrase: &str) {
-        sql.push(if walk { "+u.num" } else { "u.num" });
-        sql.push(" IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
+    /// The user numbered `num` is a substring match.
+    fn substring(&self, sql: &mut Sql, num: &str, phrase: &str) {
+        sql.push(num)
+            .push(" IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
         sql.bind(Bind::Text(phrase.to_string())).push(")");
     }
 
-    /// `u` has a term that starts with the query, probed through `user_terms_by_user`.
-    fn prefix_probe(&self, sql: &mut Sql, negate: bool) {
+    /// The user numbered `num` has a term that starts with the query, probed through `user_terms_by_user`.
+    fn prefix_probe(&self, sql: &mut Sql, num: &str, negate: bool) {
         sql.push(if negate { "NOT EXISTS" } else { "EXISTS" });
-        sql.push(" (SELECT 1 FROM user_terms t WHERE t.user_num = u.num AND ");
+        sql.push(" (SELECT 1 FROM user_terms t WHERE t.user_num = ")
+            .push(num)
+            .push(" AND ");
         self.term_range(sql, "t.term");
         // `LIMIT 1` keeps SQLite 3.51 from turning the EXISTS into a join, which then counts a user once per
         // matching term toward OFFSET and skips rows on later pages.
         sql.push(" LIMIT 1)");
     }
 
-    /// `u` is a prefix match, taken from the range of `user_terms`' primary key.
-    fn prefix_set(&self, sql: &mut Sql) {
-        sql.push("u.num IN (SELECT user_num FROM user_terms WHERE ");
-        self.term_range(sql, "term");
-        sql.push(")");
+    /// The walk's condition on the user numbered `num` for one part of the page: prefix matches (`prefix`), or
+    /// substring matches that are not prefix matches. Prefixes are probed per user, as a walk sees few.
+    /// (Without a substring search there are only prefix matches.)
+    ///
+    /// Prefix matches are substring matches too, so `prefilter` may test that first against the list of
+    /// substring matches (built once, in memory) to spare most walked users the probe of the term index.
+    fn walk_condition(&self, sql: &mut Sql, num: &str, prefix: bool, prefilter: bool) {
+        if let Some(phrase) = &self.phrase
+            && (prefilter || !prefix)
+        {
+            self.substring(sql, num, phrase);
+            sql.push(" AND ");
+        }
+        self.prefix_probe(sql, num, !prefix);
+    }
+
+    /// The keys `(num, sort_key, id)` of rows `[offset, offset + limit)` of one part, in name order, read from
+    /// indexes without touching user rows.
+    ///
+    /// Prefix matches are merged from two ordered sources: users whose name (sort key) starts with the query,
+    /// a contiguous range of the name-order index however late it lies; and the other prefix matches (on the
+    /// id, e-mail, a later word, a group), picked from the term range by the sort key each term carries.
+    fn page_keys(&self, sql: &mut Sql, prefix: bool, offset: u64, limit: u64) {
+        let want = offset.saturating_add(limit);
+        if prefix {
+            sql.push(
+                "SELECT * FROM (SELECT num, sort_key, id FROM users INDEXED BY users_by_sort_key WHERE ",
+            );
+            self.term_range(sql, "sort_key");
+            sql.push(" ORDER BY sort_key, id");
+            limit_offset(sql, 0, want);
+            sql.push(
+                ") UNION ALL SELECT * FROM (SELECT DISTINCT user_num, sort_key, user_id \
+                 FROM user_terms WHERE ",
+            );
+            self.term_range(sql, "term");
+            sql.push(" AND NOT (");
+            self.term_range(sql, "sort_key");
+            sql.push(") ORDER BY sort_key, user_id");
+            limit_offset(sql, 0, want);
+            sql.push(") ORDER BY 2, 3");
+        } else {
+            sql.push("SELECT u.num, u.sort_key, u.id FROM users u WHERE ");
+            if let Some(phrase) = &self.phrase {
+                self.substring(sql, "u.num", phrase);
+                sql.push(" AND ");
+            }
+            self.prefix_probe(sql, "u.num", true);
+            sql.push(" ORDER BY u.sort_key, u.id");
+        }
+        limit_offset(sql, offset, limit);
     }
 }
 
-/// Whether walking the name-order index to collect `want` rows out of `matches` (spread over `population`
-/// users) reads less than sorting `candidates` rows.
-fn walk_is_cheaper(want: u64, population: u64, matches: u64, candidates: u64) -> bool {
-    let steps = want as f64 * population as f64 / matches.max(1) as f64;
-    steps * WALK_STEP_COST < candidates as f64
+fn limit_offset(sql: &mut Sql, offset: u64, limit: u64) {
+    sql.push(" LIMIT ").bind(Bind::Int(clamp_i64(limit)));
+    sql.push(" OFFSET ").bind(Bind::Int(clamp_i64(offset)));
 }
 
-fn page_tail(sql: &mut Sql, offset: u64, limit: u64) {
-    sql.push(" ORDER BY u.sort_key, u.id LIMIT ")
-        .bind(Bind::Int(clamp_i64(limit)));
-    sql.push(" OFFSET ").bind(Bind::Int(clamp_i64(offset)));
+/// How many name-order steps a walk may take to collect `want` rows from `matches` users spread over
+/// `population`, or `None` when sorting the matches is the better plan.
+fn walk_window(want: u64, population: u64, matches: u64) -> Option<u64> {
+    let expected = want.saturating_mul(population) / matches.max(1);
+    (expected <= MAX_EXPECTED_WALK).then(|| expected.saturating_mul(WALK_SLACK).max(MIN_WINDOW))
 }
 
 /// Runs statements on one connection; with `plan` set it also records each one's query plan, labelled.
@@ -121,6 +174,52 @@ impl Runner<'_> {
                 .await?;
         rows.into_iter().map(Row::into_user).collect()
     }
+
+    /// Rows `[offset, offset + limit)` of one part of the ranking (`prefix` or substring-only matches), in name
+    /// order; `matches` estimates how many users the part holds.
+    async fn part(
+        &mut self,
+        search: &Search,
+        prefix: bool,
+        (offset, limit): (u64, u64),
+        population: u64,
+        matches: u64,
+    ) -> StoreResult<Vec<DirectoryUser>> {
+        let label = if prefix {
+            "prefix matches"
+        } else {
+            "substring matches"
+        };
+        if let Some(window) = walk_window(offset.saturating_add(limit), population, matches) {
+            // The first `window` users in name order, read from the covering index, filtered in that order.
+            let mut walk = sql();
+            walk.push("SELECT ").push(COLUMNS).push(
+                " FROM (SELECT num, sort_key, id FROM users INDEXED BY users_by_sort_key \
+                 ORDER BY sort_key, id LIMIT ",
+            );
+            walk.bind(Bind::Int(clamp_i64(window)));
+            // CROSS JOIN and `+w.num` keep the name order driving: left free, the planner starts from the
+            // matches and sorts them, which is what the walk is there to avoid.
+            walk.push(") w CROSS JOIN users u ON u.num = w.num WHERE ");
+            // Building the list of substring matches pays when the window is long next to it.
+            let prefilter = matches <= window.saturating_mul(PREFILTER_RATIO);
+            search.walk_condition(&mut walk, "+w.num", prefix, prefilter);
+            walk.push(" ORDER BY w.sort_key, w.id");
+            limit_offset(&mut walk, offset, limit);
+            let rows = self.rows(&format!("{label} (walk)"), walk).await?;
+            // A full page from the window is the page: every match before the window's end is in it. So is a
+            // short one when the window held everyone.
+            if rows.len() as u64 == limit || window >= population {
+                return Ok(rows);
+            }
+        }
+        // Order only the candidates' keys, then read the page's users.
+        let mut sorted = sql();
+        sorted.push("SELECT ").push(COLUMNS).push(" FROM (");
+        search.page_keys(&mut sorted, prefix, offset, limit);
+        sorted.push(") p CROSS JOIN users u ON u.num = p.num ORDER BY p.sort_key, p.id");
+        self.rows(&format!("{label} (sort)"), sorted).await
+    }
 }
 
 fn sql() -> Sql {
@@ -143,25 +242,24 @@ pub(super) async fn query(
         count.push("SELECT count(*) FROM users");
         let total = run.count("total", count).await?;
         let mut page = sql();
-        page.push("SELECT ").push(COLUMNS).push(" FROM users u");
-        page_tail(&mut page, offset, limit);
+        page.push("SELECT ")
+            .push(COLUMNS)
+            .push(" FROM users u ORDER BY u.sort_key, u.id");
+        limit_offset(&mut page, offset, limit);
         let items = run.rows("everyone", page).await?;
         return Ok(Page { items, total });
     }
     let search = Search::new(q);
 
-    // Cheap figures for choosing how to read: the number of users (rowids are never reused, so the largest is
-    // close), and the number of (term, user) pairs in the prefix range, an upper bound of the prefix matches.
+    // The number of users, for judging how dense the matches are (rowids are never reused, so the largest is
+    // close).
     let mut population = sql();
     population.push("SELECT coalesce(max(num), 0) FROM users");
     let population = run.count("population", population).await?;
-    let mut pairs = sql();
-    pairs.push("SELECT count(*) FROM user_terms WHERE ");
-    search.term_range(&mut pairs, "term");
-    let pairs = run.count("prefix pairs", pairs).await?;
 
-    // With a substring search, the results are exactly its matches (prefix matches are among them); without,
-    // they are the prefix matches.
+    // With a substring search, the results are exactly its matches: prefix matches are among them, as every term
+    // is a lowercased piece of a field the trigram index holds, and the index folds case the same way. Without
+    // one, the results are the prefix matches.
     let total = match &search.phrase {
         Some(phrase) => {
             let mut count = sql();
@@ -183,65 +281,30 @@ pub(super) async fn query(
         });
     }
 
-    // Prefix matches, by name.
-    let want = offset.saturating_add(limit);
-    let mut page = sql();
-    page.push("SELECT ").push(COLUMNS).push(" FROM users u");
-    if walk_is_cheaper(want, population, (pairs / 2).max(1), pairs) {
-        page.push(" INDEXED BY users_by_sort_key WHERE ");
-        if let Some(phrase) = &search.phrase {
-            search.substring(&mut page, true, phrase);
-            page.push(" AND ");
-        }
-        search.prefix_probe(&mut page, false);
-    } else {
-        page.push(" WHERE ");
-        search.prefix_set(&mut page);
-        if let Some(phrase) = &search.phrase {
-            page.push(" AND ");
-            search.substring(&mut page, false, phrase);
-        }
-    }
-    page_tail(&mut page, offset, limit);
-    let mut items = run.rows("prefix matches", page).await?;
+    // Prefix matches first. How many there are is unknown until read; all matches is the guess that favours a
+    // walk, and a walk that finds too few falls back to sorting.
+    let mut items = run
+        .part(&search, true, (offset, limit), population, total)
+        .await?;
     let got = items.len() as u64;
-    let Some(phrase) = &search.phrase else {
-        return Ok(Page { items, total });
-    };
-    if got == limit {
+    if search.phrase.is_none() || got == limit {
         return Ok(Page { items, total });
     }
 
-    // Then substring matches, by name, after however many prefix matches there are.
+    // Then substring matches, after however many prefix matches there are.
     let prefixed = if got > 0 {
         offset + got
     } else {
         let mut count = sql();
-        count.push("SELECT count(*) FROM users u WHERE ");
-        search.prefix_set(&mut count);
-        count.push(" AND ");
-        search.substring(&mut count, false, phrase);
+        count.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
+        search.term_range(&mut count, "term");
         run.count("prefix matches", count).await?
     };
     let rest = total.saturating_sub(prefixed);
-    if rest == 0 {
-        return Ok(Page { items, total });
+    if rest > 0 {
+        let window = (offset.saturating_sub(prefixed), limit - got);
+        items.extend(run.part(&search, false, window, population, rest).await?);
     }
-    let rest_offset = offset.saturating_sub(prefixed);
-    let rest_limit = limit - got;
-    let mut page = sql();
-    page.push("SELECT ").push(COLUMNS).push(" FROM users u");
-    let walk = walk_is_cheaper(rest_offset + rest_limit, population, rest, total);
-    page.push(if walk {
-        " INDEXED BY users_by_sort_key WHERE "
-    } else {
-        " WHERE "
-    });
-    search.substring(&mut page, walk, phrase);
-    page.push(" AND ");
-    search.prefix_probe(&mut page, true);
-    page_tail(&mut page, rest_offset, rest_limit);
-    items.extend(run.rows("substring matches", page).await?);
     Ok(Page { items, total })
 }
 
@@ -250,13 +313,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walking_wins_only_for_dense_matches() {
-        // 20 rows out of 8,000 matches among 200,000 users: a short walk.
-        assert!(walk_is_cheaper(20, 200_000, 8_000, 8_000));
+    fn walking_only_for_dense_matches() {
+        // 20 rows out of 8,000 matches among 200,000 users: a short walk, with slack.
+        assert_eq!(walk_window(20, 200_000, 8_000), Some(2_000));
+        assert_eq!(walk_window(2, 200_000, 8_000), Some(MIN_WINDOW));
         // 5 matches: walking would read the whole index.
-        assert!(!walk_is_cheaper(20, 200_000, 5, 5));
+        assert_eq!(walk_window(20, 200_000, 5), None);
         // Deep pages make walking dear again.
-        assert!(!walk_is_cheaper(100_000, 200_000, 8_000, 8_000));
+        assert_eq!(walk_window(100_000, 200_000, 8_000), None);
     }
 
     #[test]
