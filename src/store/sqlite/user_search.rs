@@ -75,10 +75,9 @@ impl Search {
 
     /// The walk's condition on the user numbered `num` for one part of the page: prefix matches (`prefix`), or
     /// substring matches that are not prefix matches. Prefixes are probed per user, as a walk sees few.
-    /// (Without a substring search there are only prefix matches.)
-    ///
-    /// Prefix matches are substring matches too, so `prefilter` may test that first against the list of
-    /// substring matches (built once, in memory) to spare most walked users the probe of the term index.
+    /// (Without a substring search there are only prefix matches.) Prefix matches are substring matches too, so
+    /// `prefilter` may test that first against the list of substring matches (built once, in memory) to spare
+    /// most walked users the probe of the term index.
     fn walk_condition(&self, sql: &mut Sql, num: &str, prefix: bool, prefilter: bool) {
         if let Some(phrase) = &self.phrase
             && (prefilter || !prefix)
@@ -90,9 +89,7 @@ impl Search {
     }
 
     /// The keys `(num, sort_key, id)` of rows `[offset, offset + limit)` of one part, in name order, read from
-    /// indexes without touching user rows.
-    ///
-    /// Prefix matches are merged from two ordered sources: users whose name (sort key) starts with the query,
+    /// indexes without touching user rows. Prefix matches are merged from two ordered sources: users whose name (sort key) starts with the query,
     /// a contiguous range of the name-order index however late it lies; and the other prefix matches (on the
     /// id, e-mail, a later word, a group), picked from the term range by the sort key each term carries.
     fn page_keys(&self, sql: &mut Sql, prefix: bool, offset: u64, limit: u64) {
