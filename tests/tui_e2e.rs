@@ -298,3 +298,32 @@ async fn create_save_and_impersonate_through_the_console() {
         "alternate screen left:\n{screen}"
     );
 }
+
+/// A closed terminal (an SSH session dropped, a tmux server killed) ends the console instead of leaving it
+/// running, and never leaves it spinning on the dead terminal.
+#[test]
+fn a_closed_terminal_ends_the_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let socket = format!("sacon-e2e-hup-{}", std::process::id());
+    let console = Console::start(&socket, &data_dir, tmp.path());
+    console.wait_for("Namespaces");
+    let out = console.tmux(&["display", "-p", "-t", "console", "#{pane_pid}"]);
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "pid {pid:?}");
+    // Killing the tmux server closes the pane's terminal under the console.
+    let _ = console.tmux(&["kill-server"]);
+    let deadline = Instant::now() + WAIT;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie has exited; only its parent (gone with tmux) would reap it.
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the console outlived its terminal: {state}"
+        );
+        std::thread::sleep(POLL);
+    }
+}

@@ -7,14 +7,11 @@ use std::io::{Stdout, Write};
 use std::path::PathBuf;
 use std::sync::Once;
 
-use crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
-};
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
@@ -96,7 +93,7 @@ pub async fn run(
     let first = update::init(&mut model);
     perform(&mut effects, &mut terminal, first);
 
-    let mut events = EventStream::new();
+    let mut events = spawn_terminal_reader();
     // SIGTERM and SIGHUP (a closed SSH session) end the console the way `q` does, restoring the terminal.
     let mut term = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
@@ -112,7 +109,7 @@ pub async fn run(
         let deadline = model.next_deadline().map(tokio::time::Instant::from_std);
         let mut batch: Vec<Msg> = Vec::new();
         tokio::select! {
-            event = events.next() => match event {
+            event = events.recv() => match event {
                 Some(Ok(e)) => batch.extend(to_msg(e)),
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal: {e}")),
                 None => break,
@@ -123,7 +120,9 @@ pub async fn run(
             _ = hangup.recv() => break,
         }
         // Take everything else that is already waiting, so a burst of keys or results draws once.
-        drain_events(&mut events, &mut batch).await;
+        while let Ok(Ok(e)) = events.try_recv() {
+            batch.extend(to_msg(e));
+        }
         while let Ok(msg) = rx.try_recv() {
             batch.push(msg);
         }
@@ -141,19 +140,26 @@ pub async fn run(
     Ok(())
 }
 
-/// Takes the terminal events that are already waiting. Polled from this task (never with a dummy waker: the
-/// stream would then wake nobody when the next key comes).
-async fn drain_events(events: &mut EventStream, batch: &mut Vec<Msg>) {
-    loop {
-        tokio::select! {
-            biased;
-            event = events.next() => match event {
-                Some(Ok(e)) => batch.extend(to_msg(e)),
-                _ => break,
-            },
-            () = std::future::ready(()) => break,
-        }
+/// Reads terminal events on a thread of their own and hands them over a channel. crossterm's reader can spin
+/// inside one call once the terminal is gone (a read of a hung-up tty returns nothing, again and again); on its
+/// own thread that cannot stop the driver from seeing SIGHUP and quitting, and the process ends with it.
+fn spawn_terminal_reader() -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("terminal-events".into())
+        .spawn(move || {
+            loop {
+                let event = crossterm::event::read();
+                let failed = event.is_err();
+                if tx.send(event).is_err() || failed {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the terminal reader");
     }
+    rx
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
