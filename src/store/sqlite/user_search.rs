@@ -278,24 +278,37 @@ pub(super) async fn query(
         });
     }
 
-    // Prefix matches first. How many there are is unknown until read; all matches is the guess that favours a
-    // walk, and a walk that finds too few falls back to sorting.
-    let mut items = run
-        .part(&search, true, (offset, limit), population, total)
-        .await?;
+    // Prefix matches first, unless there are none at all (one probe of the term index tells). How many there
+    // are is unknown until read; all matches is the guess that favours a walk, and a walk that finds too few
+    // falls back to the merge.
+    let mut any = sql();
+    any.push("SELECT EXISTS (SELECT 1 FROM user_terms WHERE ");
+    search.term_range(&mut any, "term");
+    any.push(")");
+    let mut items = Vec::new();
+    let mut prefixed = None;
+    if run.count("any prefix match", any).await? == 0 {
+        prefixed = Some(0);
+    } else {
+        items = run
+            .part(&search, true, (offset, limit), population, total)
+            .await?;
+    }
     let got = items.len() as u64;
     if search.phrase.is_none() || got == limit {
         return Ok(Page { items, total });
     }
 
     // Then substring matches, after however many prefix matches there are.
-    let prefixed = if got > 0 {
-        offset + got
-    } else {
-        let mut count = sql();
-        count.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
-        search.term_range(&mut count, "term");
-        run.count("prefix matches", count).await?
+    let prefixed = match prefixed {
+        Some(n) => n,
+        None if got > 0 => offset + got,
+        None => {
+            let mut count = sql();
+            count.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
+            search.term_range(&mut count, "term");
+            run.count("prefix matches", count).await?
+        }
     };
     let rest = total.saturating_sub(prefixed);
     if rest > 0 {
