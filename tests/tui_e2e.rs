@@ -278,12 +278,14 @@ async fn create_save_and_impersonate_through_the_console() {
             "-p",
             "-t",
             "console",
-            "#{pane_dead} #{pane_dead_status}",
+            "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}",
         ]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
+    // tmux marks the pane dead when its terminal closes and fills in the exit status a moment later, when it
+    // has reaped the process: wait for both.
     let deadline = Instant::now() + WAIT;
-    while !dead(&console).starts_with('1') {
+    while !(dead(&console).starts_with("1 ") && dead(&console).len() > 2) {
         assert!(Instant::now() < deadline, "still running after SIGTERM");
         std::thread::sleep(POLL);
     }
