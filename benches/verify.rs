@@ -12,6 +12,7 @@
 
 mod verify_support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -269,12 +270,11 @@ fn main() -> anyhow::Result<()> {
         load_mix.len(),
     );
     let verify = measure("sacon /verify", &sacon, &load_mix, config)?;
-    let noop = {
-        let server = procs::start_noop()?;
-        measure("axum no-op (child process)", &server, &plain, config)?
-    };
-    let nginx = match procs::start_nginx()? {
-        Some(server) => Some(measure("nginx return 200", &server, &plain, config)?),
+    let noop_server = procs::start_noop()?;
+    let noop = measure("axum no-op (child process)", &noop_server, &plain, config)?;
+    let nginx_server = procs::start_nginx()?;
+    let nginx = match &nginx_server {
+        Some(server) => Some(measure("nginx return 200", server, &plain, config)?),
         None => {
             println!("nginx is not installed: the ceiling is the axum no-op server alone");
             None
@@ -363,39 +363,43 @@ fn main() -> anyhow::Result<()> {
     println!("\n{}\n", table.render());
 
     if std::env::var_os("SACON_BENCH_ONLY_TABLE").is_none() {
-        run_criterion(&sacon, &mix)?;
+        let scoped = mix
+            .iter()
+            .find(|r| r.path.contains("namespace=Global/"))
+            .context("the mix has a request scoped by path")?;
+        let mut targets = vec![
+            ("verify", sacon.addr, mix[0].clone()),
+            ("verify_scoped_by_path", sacon.addr, scoped.clone()),
+            ("axum_noop", noop_server.addr, plain[0].clone()),
+        ];
+        if let Some(server) = &nginx_server {
+            targets.push(("nginx_return_200", server.addr, plain[0].clone()));
+        }
+        run_criterion(&targets)?;
     }
     drop(sacon);
     Ok(())
 }
 
-/// One request at a time over one keep-alive connection: an unscoped verify, a verify scoped by path.
-fn run_criterion(sacon: &Server, mix: &[Req]) -> anyhow::Result<()> {
+/// One request at a time over one keep-alive connection per target: the round trip of a lone request, whose
+/// time on an idle machine is mostly waking the server's thread and the client's.
+fn run_criterion(targets: &[(&str, SocketAddr, Req)]) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut sender = rt.block_on(load::connect(sacon.addr))?;
-    let unscoped = mix[0].clone();
-    let scoped = mix
-        .iter()
-        .find(|r| r.path.contains("namespace=Global/"))
-        .context("the mix has a request scoped by path")?
-        .clone();
     let mut c = Criterion::default()
         .configure_from_args()
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1));
-    let mut group = c.benchmark_group("verify");
-    for (name, req) in [
-        ("one_request", &unscoped),
-        ("one_request_scoped_by_path", &scoped),
-    ] {
-        group.bench_function(name, |b| {
+    let mut group = c.benchmark_group("one_request");
+    for (name, addr, req) in targets {
+        let mut sender = rt.block_on(load::connect(*addr))?;
+        group.bench_function(*name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        let (status, _) = load::send(&mut sender, sacon.addr, req)
+                        let (status, _) = load::send(&mut sender, *addr, req)
                             .await
                             .expect("the server answers");
                         assert_eq!(status, StatusCode::OK);
