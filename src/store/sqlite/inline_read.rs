@@ -131,6 +131,15 @@ mod tests {
         assert_eq!(record.unwrap().account.user_id, "user-a1");
         assert_eq!(namespaces.len(), 1);
 
+        // The inline connections are query-only: a write fails (and falls back), and changes nothing.
+        assert!(
+            store
+                .inline
+                .try_read(|c| c.execute("DELETE FROM service_accounts", []))
+                .is_none()
+        );
+        assert!(store.get_account("a1").await.unwrap().is_some());
+
         // Every inline connection busy: the same answer through the pool.
         let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
         assert!(store.inline.try_read(|_| Ok(())).is_none());
