@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration as StdDuration, Instant};
+use std::process::{Command, Stdio};
 
 use axum::http::HeaderMap;
 use chrono::Duration;
@@ -14,15 +13,16 @@ use sacon::api::json::chrono_to_timestamp;
 use sacon::api::wire;
 
 struct Nginx {
-    child: Child,
+    pid_file: std::path::PathBuf,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
+            let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
+        }
     }
 }
 
@@ -69,7 +69,7 @@ fn start_nginx(sacon: &str, upstream: u16) -> Nginx {
         )
     };
     let config = format!(
-        "daemon off;
+        "daemon on;
         master_process off;
         worker_processes 1;
         pid {d}/nginx.pid;
@@ -96,7 +96,9 @@ fn start_nginx(sacon: &str, upstream: u16) -> Nginx {
         protected("/finance/", "finance"),
     );
     std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-    let child = Command::new(nginx_binary())
+    // Daemonized, nginx's foreground process exits only after the listening socket is bound: when this
+    // returns, nginx is ready (no polling for the port).
+    let status = Command::new(nginx_binary())
         .arg("-p")
         .arg(dir.path())
         .arg("-e")
@@ -105,22 +107,18 @@ fn start_nginx(sacon: &str, upstream: u16) -> Nginx {
         .arg(dir.path().join("nginx.conf"))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .spawn()
+        .status()
         .unwrap();
+    assert!(
+        status.success(),
+        "nginx did not start; see its error log above"
+    );
     let nginx = Nginx {
-        child,
+        pid_file: dir.path().join("nginx.pid"),
         port,
         _dir: dir,
     };
-    // Ready when it accepts connections; bounded so a broken nginx fails the test instead of hanging it.
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not start; see its error log above"
-        );
-        std::thread::sleep(StdDuration::from_millis(20));
-    }
+    std::net::TcpStream::connect(("127.0.0.1", port)).expect("nginx listens once started");
     nginx
 }
 

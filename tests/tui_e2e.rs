@@ -3,9 +3,11 @@
 //! Checks a unique account created and saved from the console (file mode, JWT signature and claims, the
 //! account as the API lists it) and an impersonated one picked through the lookahead search.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use sacon::api::{Client, ClientOptions, Credentials, ListQuery};
@@ -15,20 +17,45 @@ use sacon::token::{SharedSecret, verify_service_account};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(40);
-const POLL: Duration = Duration::from_millis(50);
 
-/// One tmux server (its own socket) running the console; killed on drop.
+/// One tmux server (its own socket) running the console; killed on drop. Waits are driven by events, never by
+/// sleeping: a tmux control-mode client reports every burst of output from the pane (each one triggers a fresh
+/// look at the screen), and a FIFO held open by the console and its wrapper shell reaches end-of-file only when
+/// both are gone, carrying the console's exit status when the shell lived to write it.
 struct Console {
     socket: String,
+    control: Child,
+    _control_stdin: ChildStdin,
+    output: Receiver<()>,
+    exit: Receiver<Option<i32>>,
+    _fifo_dir: tempfile::TempDir,
 }
 
 impl Console {
     fn start(socket: &str, data_dir: &Path, cwd: &Path) -> Console {
-        let console = Console {
-            socket: socket.to_string(),
-        };
+        let fifo_dir = tempfile::tempdir().unwrap();
+        let fifo = fifo_dir.path().join("exit");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let (exit_tx, exit) = mpsc::channel();
+        let reader_path = fifo.clone();
+        std::thread::spawn(move || {
+            // Opening blocks until the wrapper opens its end; end-of-file comes when every writer is gone.
+            let mut text = String::new();
+            if let Ok(mut f) = std::fs::File::open(&reader_path) {
+                let _ = f.read_to_string(&mut text);
+            }
+            let _ = exit_tx.send(text.trim().parse::<i32>().ok());
+        });
+        // The console inherits fd 3; the shell writes the exit status to it after the console is done.
         let command = format!(
-            "{} --data-dir {}",
+            "exec 3>'{}'; '{}' --data-dir '{}'; echo $? >&3",
+            fifo.display(),
             env!("CARGO_BIN_EXE_sacon"),
             data_dir.display()
         );
@@ -42,7 +69,37 @@ impl Console {
             .status()
             .expect("tmux must be installed for the end-to-end test");
         assert!(status.success(), "tmux new-session failed");
-        console
+
+        let mut control = Command::new("tmux")
+            .args(["-L", socket, "-C", "attach", "-t", "console"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tmux control mode");
+        let mut control_stdin = control.stdin.take().unwrap();
+        // A control client has no size of its own: keep the pane at 100×30.
+        control_stdin
+            .write_all(b"refresh-client -C 100x30\n")
+            .unwrap();
+        let stdout = control.stdout.take().unwrap();
+        let (output_tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                if line.starts_with(b"%output ") && output_tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        Console {
+            socket: socket.to_string(),
+            control,
+            _control_stdin: control_stdin,
+            output,
+            exit,
+            _fifo_dir: fifo_dir,
+        }
     }
 
     fn tmux(&self, args: &[&str]) -> std::process::Output {
@@ -74,13 +131,8 @@ impl Console {
             .into_owned()
     }
 
-    fn running(&self) -> bool {
-        self.tmux(&["has-session", "-t", "console"])
-            .status
-            .success()
-    }
-
-    /// Polls the screen until `pred` holds; fails with the last screen after the deadline.
+    /// Looks at the screen now and again after every output from the pane, until `pred` holds; fails with
+    /// the last screen after the deadline.
     fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
@@ -88,11 +140,21 @@ impl Console {
             if pred(&screen) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen was:\n{screen}"
-            );
-            std::thread::sleep(POLL);
+            match self
+                .output
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                // Coalesce a burst of output into one more look.
+                Ok(()) => while self.output.try_recv().is_ok() {},
+                Err(_) => {
+                    let screen = self.screen();
+                    assert!(
+                        pred(&screen),
+                        "timed out waiting for {what}; the screen was:\n{screen}"
+                    );
+                    return screen;
+                }
+            }
         }
     }
 
@@ -100,22 +162,34 @@ impl Console {
         self.wait(text, |s| s.contains(text))
     }
 
-    fn wait_exit(&self) {
-        let deadline = Instant::now() + WAIT;
-        while self.running() {
-            assert!(
-                Instant::now() < deadline,
-                "the console did not quit:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(POLL);
-        }
+    /// Waits until the console process is gone; its exit status when the wrapper shell could report it.
+    fn wait_exit(&self) -> Option<i32> {
+        self.exit
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("the console did not quit:\n{}", self.screen()))
+    }
+
+    /// The console's pid: the only child of the pane's wrapper shell.
+    fn console_pid(&self) -> String {
+        let out = self.tmux(&["display", "-p", "-t", "console", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        let kids: Vec<&str> = children.split_whitespace().collect();
+        assert_eq!(
+            kids.len(),
+            1,
+            "the wrapper shell runs only the console: {kids:?}"
+        );
+        kids[0].to_string()
     }
 }
 
 impl Drop for Console {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
+        let _ = self.control.kill();
+        let _ = self.control.wait();
     }
 }
 
@@ -263,8 +337,7 @@ async fn create_save_and_impersonate_through_the_console() {
             .status
             .success()
     );
-    let pid = console.tmux(&["display", "-p", "-t", "console", "#{pane_pid}"]);
-    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    let pid = console.console_pid();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -272,26 +345,9 @@ async fn create_save_and_impersonate_through_the_console() {
             .unwrap()
             .success()
     );
-    let dead = |c: &Console| {
-        let out = c.tmux(&[
-            "display",
-            "-p",
-            "-t",
-            "console",
-            "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}",
-        ]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    // tmux marks the pane dead when its terminal closes and fills in the exit status a moment later, when it
-    // has reaped the process: wait for both.
-    let deadline = Instant::now() + WAIT;
-    while !(dead(&console).starts_with("1 ") && dead(&console).len() > 2) {
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(POLL);
-    }
     assert_eq!(
-        dead(&console),
-        "1 0",
+        console.wait_exit(),
+        Some(0),
         "exited cleanly, not killed by the signal"
     );
     let screen = console.screen();
@@ -310,22 +366,15 @@ fn a_closed_terminal_ends_the_console() {
     let socket = format!("sacon-e2e-hup-{}", std::process::id());
     let console = Console::start(&socket, &data_dir, tmp.path());
     console.wait_for("Namespaces");
-    let out = console.tmux(&["display", "-p", "-t", "console", "#{pane_pid}"]);
-    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let pid = console.console_pid();
     assert!(Path::new(&format!("/proc/{pid}")).exists(), "pid {pid:?}");
-    // Killing the tmux server closes the pane's terminal under the console.
+    // Killing the tmux server closes the pane's terminal under the console (and its wrapper shell).
     let _ = console.tmux(&["kill-server"]);
-    let deadline = Instant::now() + WAIT;
-    while Path::new(&format!("/proc/{pid}")).exists() {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // A zombie has exited; only its parent (gone with tmux) would reap it.
-        if state.split_whitespace().nth(2) == Some("Z") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the console outlived its terminal: {state}"
-        );
-        std::thread::sleep(POLL);
-    }
+    // The FIFO reaches end-of-file only once the console has let go of it, i.e. has exited.
+    console.wait_exit();
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
+        "the console outlived its terminal: {state}"
+    );
 }
