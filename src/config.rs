@@ -1,4 +1,4 @@
-//! Settings and paths: the default data directory and the files inside it.
+//! Settings and paths: the default data directory, the files inside it, and the rule that they stay private.
 
 use std::path::{Path, PathBuf};
 
@@ -31,4 +31,53 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+/// Refuses a data directory that group or others can reach, or a secret or database file they can read or write,
+/// as ssh refuses loose key files: the message names the path and the `chmod` that fixes it.
+pub fn check_private(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read the data directory {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        anyhow::bail!("the data directory {} is not a directory", dir.display());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        anyhow::bail!(
+            "the data directory {} belongs to uid {}, not to this user (uid {me}); use a directory of your own",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "the data directory {} is accessible by group or others (mode {mode:04o}); run: chmod 700 {}",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let db = database_path(dir);
+    let mut files = vec![secret_path(dir), db.clone()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    for file in files {
+        let Ok(meta) = std::fs::symlink_metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{} is readable or writable by group or others (mode {mode:04o}); run: chmod 600 {}",
+                file.display(),
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -891,10 +891,14 @@ async fn data_dir_files_are_private() {
 
 #[tokio::test]
 async fn a_bad_shared_secret_is_refused_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("shared_secret"), "c2hvcnQ=\n").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    sacon::config::ensure_private_dir(&dir).unwrap();
+    let secret = dir.join("shared_secret");
+    std::fs::write(&secret, "c2hvcnQ=\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = sacon::server::start(sacon::server::ServerConfig::new(dir.path()), listener)
+    let err = sacon::server::start(sacon::server::ServerConfig::new(&dir), listener)
         .await
         .err()
         .unwrap();

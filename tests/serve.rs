@@ -91,7 +91,7 @@ fn serves_logs_without_credentials_and_stops_gracefully_on_sigterm() {
 
     let log = std::fs::read_to_string(sacon::config::log_path(&dir)).unwrap();
     assert!(
-        log.contains("/verify") && log.contains("[redacted]"),
+        log.contains("/verify") && log.contains("other headers not logged"),
         "debug request logs are written: {log}"
     );
     let signature = |t: &str| t.rsplit('.').next().unwrap().to_string();
@@ -125,8 +125,12 @@ fn serves_logs_without_credentials_and_stops_gracefully_on_sigterm() {
 #[test]
 fn a_shared_secret_of_the_wrong_size_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("shared_secret"), "AAAA\n").unwrap();
-    let out = serve(tmp.path()).output().unwrap();
+    let dir = tmp.path().join("data");
+    sacon::config::ensure_private_dir(&dir).unwrap();
+    let secret = dir.join("shared_secret");
+    std::fs::write(&secret, "AAAA\n").unwrap();
+    std::fs::set_permissions(&secret, PermissionsExt::from_mode(0o600)).unwrap();
+    let out = serve(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();

@@ -1,11 +1,14 @@
-//! The API server: opens the data directory (0700 dir, 0600 shared secret, database with the root namespace),
-//! serves the Connect API with axum over any `Store`, and shuts down gracefully.
+//! The API server: opens the data directory (0700 dir, 0600 shared secret, database with the root namespace; a
+//! looser mode refuses to start), serves the Connect API with axum over any `Store` on a guarded listener (plain
+//! or TLS), and shuts down gracefully.
 
 pub mod auth;
 pub mod clock;
 pub mod connect;
 pub mod handlers;
+pub mod listen;
 pub mod log;
+pub mod throttle;
 pub mod verify;
 
 use std::io::Write;
@@ -17,7 +20,7 @@ use anyhow::Context;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
@@ -31,6 +34,10 @@ pub struct AppState<S: Store> {
     pub secret: Arc<SharedSecret>,
     pub clock: Arc<dyn Clock>,
     pub access: Arc<verify::AccessThrottle>,
+    /// Failed admin authentications per source address.
+    pub auth_failures: Arc<throttle::AuthFailures>,
+    /// Refusals logged at a bounded rate, and counted.
+    pub refusals: Arc<log::Refusals>,
 }
 
 impl<S: Store> AppState<S> {
@@ -40,6 +47,8 @@ impl<S: Store> AppState<S> {
             secret: Arc::new(secret),
             clock,
             access: Arc::default(),
+            auth_failures: Arc::default(),
+            refusals: Arc::default(),
         }
     }
 }
@@ -51,6 +60,8 @@ impl<S: Store> Clone for AppState<S> {
             secret: self.secret.clone(),
             clock: self.clock.clone(),
             access: self.access.clone(),
+            auth_failures: self.auth_failures.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -70,8 +81,11 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             axum::routing::get(verify::verify::<S>).post(verify::verify::<S>),
         )
         .fallback(connect::dispatch::<S>)
+        .layer(axum::middleware::from_fn_with_state(
+            state.refusals.clone(),
+            log::log_request,
+        ))
         .with_state(state)
-        .layer(axum::middleware::from_fn(log::log_request))
 }
 
 /// How `sacon serve` (or the embedded console) starts a server.
@@ -81,6 +95,10 @@ pub struct ServerConfig {
     /// Load the demo directory into a database this start creates.
     pub seed_demo: bool,
     pub clock: Arc<dyn Clock>,
+    /// Connection bounds (timeouts and the connection cap).
+    pub limits: listen::Limits,
+    /// Serve TLS with this acceptor (`--tls-cert`/`--tls-key`).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl ServerConfig {
@@ -89,6 +107,8 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             seed_demo: false,
             clock: Arc::new(SystemClock),
+            limits: listen::Limits::for_open_files(listen::open_file_limit()),
+            tls: None,
         }
     }
 }
@@ -103,10 +123,12 @@ pub struct DataDir {
     pub seeded: bool,
 }
 
-/// Creates the directory (0700), the shared secret (0600) and the database as needed, and opens them.
+/// Creates the directory (0700), the shared secret (0600) and the database as needed, and opens them. Like ssh
+/// with its keys, refuses a directory or file that others can reach, naming the `chmod` that fixes it.
 pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
     let dir = &config.data_dir;
     create_private_dir(dir)?;
+    config::check_private(dir)?;
     let secret = SharedSecret::load_or_create(&config::secret_path(dir))?;
     let db_path = config::database_path(dir);
     let created = !db_path.exists();
@@ -148,20 +170,20 @@ pub struct ServerHandle {
     /// This start created the database (and seeded the demo when asked).
     pub created: bool,
     pub seeded: bool,
-    stop: Option<oneshot::Sender<()>>,
+    tls: bool,
+    stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ServerHandle {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops accepting connections, lets in-flight requests finish, closes the store.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -170,9 +192,7 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }
 
@@ -180,47 +200,38 @@ impl Drop for ServerHandle {
 pub async fn start(config: ServerConfig, listener: TcpListener) -> anyhow::Result<ServerHandle> {
     let data = open_data_dir(&config).await?;
     let (created, seeded) = (data.created, data.seeded);
-    let (stop, task) = spawn(data.store, data.secret, config.clock, listener)?;
+    let addr = listener.local_addr()?;
+    let tls = config.tls.is_some();
+    let state = AppState::new(data.store, data.secret, config.clock);
+    let (stop, task) = spawn(state, listener, config.tls, config.limits);
     Ok(ServerHandle {
-        addr: task.0,
+        addr,
         created,
         seeded,
-        stop: Some(stop),
-        task: Some(task.1),
+        tls,
+        stop,
+        task: Some(task),
     })
 }
 
-type Spawned = (
-    oneshot::Sender<()>,
-    (SocketAddr, tokio::task::JoinHandle<()>),
-);
-
-/// Serves any store on `listener` until the returned sender fires (or is dropped).
+/// Serves any store on `listener` until the returned sender fires (or is dropped), then closes the store.
 pub fn spawn<S>(
-    store: S,
-    secret: SharedSecret,
-    clock: Arc<dyn Clock>,
+    state: AppState<S>,
     listener: TcpListener,
-) -> anyhow::Result<Spawned>
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: listen::Limits,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
 where
     S: Store + StoreClose,
 {
-    let addr = listener.local_addr()?;
-    let state = AppState::new(store.clone(), secret, clock);
+    let store = state.store.clone();
     let app = router(state);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
+        listen::serve(listener, tls, limits, app, stop_rx).await;
         store.close().await;
     });
-    Ok((stop_tx, (addr, task)))
+    (stop_tx, task)
 }
 
 /// Stores that hold resources to release at shutdown (a connection pool).
@@ -234,12 +245,34 @@ impl StoreClose for SqliteStore {
     }
 }
 
-/// `sacon serve`: opens `config.data_dir`, binds `listen`, prints `listening on http://HOST:PORT` as the first
-/// line on stdout, and serves until SIGINT/SIGTERM.
-pub async fn serve_forever(listen: &str, config: ServerConfig) -> anyhow::Result<()> {
+/// `sacon serve`: opens `config.data_dir`, binds `listen`, prints `listening on http://HOST:PORT` (or https) as
+/// the first line on stdout, and serves until SIGINT/SIGTERM. Plaintext on an address other than loopback is
+/// refused unless `insecure_plaintext` says a TLS-terminating proxy is in front.
+pub async fn serve_forever(
+    listen: &str,
+    config: ServerConfig,
+    insecure_plaintext: bool,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    if config.tls.is_none() && !local.ip().is_loopback() && !insecure_plaintext {
+        anyhow::bail!(
+            "refusing to serve plaintext HTTP on {local}: admin credentials and tokens would cross the network \
+             in clear. Give --tls-cert FILE --tls-key FILE, or --insecure-plaintext when a TLS-terminating \
+             proxy is in front"
+        );
+    }
+    if config.tls.is_none() && !local.ip().is_loopback() {
+        tracing::warn!(addr = %local, "serving plaintext HTTP off loopback (--insecure-plaintext)");
+    }
+    tracing::info!(
+        max_connections = config.limits.max_connections,
+        header_timeout_s = config.limits.header_timeout.as_secs_f64(),
+        idle_timeout_s = config.limits.idle_timeout.as_secs_f64(),
+        "connection limits"
+    );
     let handle = start(config, listener).await?;
     {
         let mut out = std::io::stdout().lock();

@@ -1,16 +1,18 @@
 //! `GET|POST /verify`: forward authentication for reverse proxies (nginx `auth_request`, Traefik ForwardAuth,
 //! Envoy ext_authz). Accepts a service-account JWT only when its signature, times, account, expiry, rotation
 //! state and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
-//! logs the reason (never the token). A successful check records use of the account, throttled.
+//! logs the reason (never the token) at a bounded rate. A successful check records use of the account, throttled.
+//! The namespace scope comes from `X-Sacon-Namespace` or `?namespace=`; a scope that is present but empty, or
+//! given more than once with different values, is refused with 400 — never ignored.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
 
 use super::AppState;
 use crate::model::NamespaceTree;
@@ -44,9 +46,41 @@ impl AccessThrottle {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct VerifyParams {
-    namespace: Option<String>,
+/// The longest namespace id or path a scope may name.
+pub const MAX_SCOPE: usize = 1024;
+
+/// The request's namespace scope: every `X-Sacon-Namespace` header and `namespace` query value must agree.
+pub fn scope(
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Option<String>, &'static str> {
+    let mut values = Vec::new();
+    for v in headers.get_all("x-sacon-namespace") {
+        values.push(
+            v.to_str()
+                .map_err(|_| "X-Sacon-Namespace is not visible ASCII")?
+                .trim(),
+        );
+    }
+    values.extend(
+        query
+            .iter()
+            .filter(|(k, _)| k == "namespace")
+            .map(|(_, v)| v.trim()),
+    );
+    let Some(first) = values.first() else {
+        return Ok(None);
+    };
+    if values.iter().any(|v| v.is_empty()) {
+        return Err("the namespace scope is present but empty");
+    }
+    if values.iter().any(|v| v != first) {
+        return Err("the namespace scope is given more than once with different values");
+    }
+    if first.len() > MAX_SCOPE {
+        return Err("the namespace scope is longer than 1024 bytes");
+    }
+    Ok(Some(first.to_string()))
 }
 
 /// What the check concluded about a token.
@@ -114,19 +148,38 @@ impl Verdict {
 
 pub async fn verify<S: Store>(
     State(state): State<AppState<S>>,
-    Query(params): Query<VerifyParams>,
+    Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let resp = decide(&state, &query, &headers).await;
+    super::connect::drained(resp, &headers, body).await
+}
+
+async fn decide<S: Store>(
+    state: &AppState<S>,
+    query: &[(String, String)],
+    headers: &HeaderMap,
 ) -> Response {
     let now = state.clock.now();
+    let namespace = match scope(headers, query) {
+        Ok(n) => n,
+        Err(reason) => {
+            crate::log_refusal!(state.refusals, "verify_bad_scope", reason, "verify refused");
+            return uniform(StatusCode::BAD_REQUEST);
+        }
+    };
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let namespace = get("x-sacon-namespace")
-        .map(str::to_string)
-        .or(params.namespace);
     let Some((form, jwt)) = token::token_from_headers(get) else {
-        tracing::info!(reason = "no token", "verify refused");
+        crate::log_refusal!(
+            state.refusals,
+            "verify_refused",
+            reason = "no token",
+            "verify refused"
+        );
         return uniform(StatusCode::UNAUTHORIZED);
     };
-    match check(&state, jwt, namespace.as_deref(), now).await {
+    match check(state, jwt, namespace.as_deref(), now).await {
         Ok(Verdict {
             kind: VerdictKind::Valid,
             record: Some(record),
@@ -158,7 +211,15 @@ pub async fn verify<S: Store>(
                 .as_ref()
                 .map(|r| r.account.id.as_str())
                 .unwrap_or("-");
-            tracing::info!(verdict = verdict.kind.as_str(), reason = %verdict.reason, account, "verify refused");
+            let reason = crate::server::log::bounded_to(&verdict.reason, 400);
+            crate::log_refusal!(
+                state.refusals,
+                "verify_refused",
+                verdict = verdict.kind.as_str(),
+                %reason,
+                account = %crate::server::log::bounded(account),
+                "verify refused"
+            );
             uniform(verdict.kind.status())
         }
         Err(e) => {
@@ -173,6 +234,7 @@ fn uniform(status: StatusCode) -> Response {
         StatusCode::OK => "ok\n",
         StatusCode::UNAUTHORIZED => "unauthorized\n",
         StatusCode::FORBIDDEN => "forbidden\n",
+        StatusCode::BAD_REQUEST => "bad request\n",
         _ => "unavailable\n",
     };
     (
