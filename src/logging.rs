@@ -9,10 +9,16 @@ pub const MAX_LOG_BYTES: usize = 10 * 1024 * 1024;
 /// Rotated files kept beside the current one.
 pub const KEPT_LOGS: usize = 5;
 
-/// Sends tracing output to `path`, rotated by size. `RUST_LOG` sets the level (default `info`). Returns false
-/// when the file cannot be opened; logging is then off rather than on the terminal.
+/// Sends tracing output to `path`, rotated by size. `RUST_LOG` sets the level (default `info`) and
+/// `SACON_LOG_MAX_BYTES` the rotation size. Returns false when the file cannot be opened; logging is then off
+/// rather than on the terminal.
 pub fn init_file(path: &Path) -> bool {
-    init_rotating(path, MAX_LOG_BYTES, KEPT_LOGS)
+    let max = std::env::var("SACON_LOG_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_LOG_BYTES);
+    init_rotating(path, max, KEPT_LOGS)
 }
 
 /// `init_file` with explicit bounds.

@@ -211,7 +211,7 @@ async fn decide<S: Store>(
                 .as_ref()
                 .map(|r| r.account.id.as_str())
                 .unwrap_or("-");
-            let reason = crate::server::log::bounded_to(&verdict.reason, 400);
+            let reason = crate::server::log::bounded_to(&verdict.reason, 256);
             crate::log_refusal!(
                 state.refusals,
                 "verify_refused",
