@@ -2,7 +2,8 @@
 //! a closed-loop client with keep-alive connections hammers `GET /verify` with valid tokens of several accounts
 //! in all three header forms (a quarter of them scoped with `?namespace=`, by id or by path), then the same
 //! client runs against two ceilings: nginx `return 200;` and an axum server whose handler does nothing (this
-//! binary re-run as a child). Prints `metric | target | measured`, then runs criterion on single requests.
+//! binary re-run as a child). The same load runs once more while 1,000 idle and 300 slowloris connections are
+//! held open. Prints `metric | target | measured`, then runs criterion on single requests.
 //!
 //! Knobs (environment): `SACON_BENCH_CONNECTIONS` (default 32), `SACON_BENCH_CLIENT_THREADS` (default 1),
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
@@ -21,12 +22,17 @@ use hyper::StatusCode;
 use hyper::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use sacon::api::{Client, ClientOptions, Credentials, wire};
 use sacon::token::SharedSecret;
+use verify_support::attack;
 use verify_support::load::{self, LoadConfig, LoadResult, Req};
 use verify_support::procs::{self, Server};
 use verify_support::table::{Table, ms, per_sec, percentile};
 
 const TARGET_PER_SEC: f64 = 20_000.0;
 const TARGET_P99: Duration = Duration::from_millis(5);
+/// `/verify` p99 while abusive connections are open.
+const TARGET_P99_UNDER_ATTACK: Duration = Duration::from_millis(10);
+const IDLE_CONNECTIONS: usize = 1000;
+const SLOWLORIS_CONNECTIONS: usize = 300;
 /// Accounts the load is spread over.
 const ACCOUNTS: usize = 12;
 /// Three header forms, four requests each.
@@ -270,6 +276,17 @@ fn main() -> anyhow::Result<()> {
         load_mix.len(),
     );
     let verify = measure("sacon /verify", &sacon, &load_mix, config)?;
+    // The bench holds well over a thousand sockets itself.
+    rlimit::increase_nofile_limit(u64::MAX)?;
+    let attack = attack::start(sacon.addr, IDLE_CONNECTIONS, SLOWLORIS_CONNECTIONS)?;
+    let under_attack = {
+        let probe = || [sacon.cpu_time(), procs::own_cpu_time()];
+        load::run(sacon.addr, &load_mix, config, &probe)
+    };
+    let lorises_closed = attack
+        .closed_by_server
+        .load(std::sync::atomic::Ordering::Relaxed);
+    drop(attack);
     let noop_server = procs::start_noop()?;
     let noop = measure("axum no-op (child process)", &noop_server, &plain, config)?;
     let nginx_server = procs::start_nginx()?;
@@ -295,6 +312,39 @@ fn main() -> anyhow::Result<()> {
         "/verify p99 latency",
         format!("<= {}", ms(TARGET_P99)),
         format!("{}{}", ms(p99), ok(p99 <= TARGET_P99)),
+    );
+    match &under_attack {
+        Ok(r) => {
+            let p99 = percentile(&r.latencies, 99.0);
+            table.row(
+                format!(
+                    "/verify p99, {IDLE_CONNECTIONS} idle + {SLOWLORIS_CONNECTIONS} slowloris conns open"
+                ),
+                format!("<= {}", ms(TARGET_P99_UNDER_ATTACK)),
+                format!("{}{}", ms(p99), ok(p99 <= TARGET_P99_UNDER_ATTACK)),
+            );
+            let errors = r.unexpected(StatusCode::OK);
+            table.row(
+                "/verify errors with them open",
+                "0",
+                format!("{errors}{}", ok(errors == 0)),
+            );
+            table.row(
+                "/verify requests per second with them open",
+                "-",
+                per_sec(r.per_sec()),
+            );
+        }
+        Err(e) => table.row(
+            "/verify with idle + slowloris conns open",
+            "0 errors",
+            format!("failed: {e:#}  (MISSED)"),
+        ),
+    }
+    table.row(
+        "slowloris connections the server closed in the window",
+        "-",
+        lorises_closed.to_string(),
     );
     table.row(
         "/verify p50 latency",

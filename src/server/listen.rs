@@ -1,7 +1,8 @@
 //! The listening socket: accepts TCP (optionally TLS) connections and serves HTTP/1.1 on each, with a header-read
 //! timeout, an idle keep-alive timeout, a body-read bound and a cap on open connections. At the cap the
-//! longest-open connection with no request in progress is closed to make room, so idle or slow clients can never
-//! lock real ones out; when every connection is busy a newcomer gets a short 503 instead of a hang.
+//! connection with no request in progress that finished a request longest ago (or never did) is closed to make
+//! room, so idle or slow clients can never lock real ones out, while a proxy's busy keep-alive pool is the last to
+//! go; when every connection is busy a newcomer gets a short 503 instead of a hang.
 
 use std::collections::HashMap;
 use std::io;
@@ -134,15 +135,26 @@ const HEAD: u8 = 1;
 const BUSY: u8 = 2;
 
 struct Tracked {
-    opened: Instant,
+    /// When the connection last finished a request (or opened), in milliseconds since the registry began.
+    last_done: AtomicU64,
     phase: AtomicU8,
     kill: Notify,
 }
 
-#[derive(Default)]
 struct Registry {
     conns: Mutex<HashMap<u64, Arc<Tracked>>>,
     next: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry {
+            conns: Mutex::default(),
+            next: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
 }
 
 impl Registry {
@@ -154,10 +166,14 @@ impl Registry {
         self.lock().len()
     }
 
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
     fn insert(&self) -> (u64, Arc<Tracked>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let tracked = Arc::new(Tracked {
-            opened: Instant::now(),
+            last_done: AtomicU64::new(self.now_ms()),
             phase: AtomicU8::new(IDLE),
             kill: Notify::new(),
         });
@@ -169,13 +185,14 @@ impl Registry {
         self.lock().remove(&id);
     }
 
-    /// Closes the longest-open connection that has no request in progress; false when every one is busy.
+    /// Closes the connection with no request in progress that has been quiet longest; false when every one is
+    /// busy.
     fn evict_one(&self) -> bool {
         let mut conns = self.lock();
         let victim = conns
             .iter()
             .filter(|(_, t)| t.phase.load(Ordering::Relaxed) != BUSY)
-            .min_by_key(|(_, t)| t.opened)
+            .min_by_key(|(id, t)| (t.last_done.load(Ordering::Relaxed), **id))
             .map(|(id, _)| *id);
         match victim.and_then(|id| conns.remove(&id)) {
             Some(t) => {
@@ -355,6 +372,7 @@ pub async fn serve(
             limits,
             peer,
             tracked,
+            registry: registry.clone(),
             stop: stop.clone(),
         };
         let tls = tls.clone();
@@ -418,6 +436,7 @@ struct Conn {
     limits: Limits,
     peer: SocketAddr,
     tracked: Arc<Tracked>,
+    registry: Arc<Registry>,
     stop: watch::Receiver<bool>,
 }
 
@@ -427,20 +446,24 @@ impl Conn {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let guarded = Guarded::new(io, self.tracked.clone(), self.limits);
-        let (router, peer, limits, tracked) = (
+        let (router, peer, limits, tracked, registry) = (
             self.router.clone(),
             self.peer,
             self.limits,
             self.tracked.clone(),
+            self.registry.clone(),
         );
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             tracked.phase.store(BUSY, Ordering::Relaxed);
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut()
                 .insert(BodyTimeout(limits.body_timeout));
-            let (router, tracked) = (router.clone(), tracked.clone());
+            let (router, tracked, registry) = (router.clone(), tracked.clone(), registry.clone());
             async move {
                 let response = router.oneshot(req.map(axum::body::Body::new)).await;
+                tracked
+                    .last_done
+                    .store(registry.now_ms(), Ordering::Relaxed);
                 tracked.phase.store(IDLE, Ordering::Relaxed);
                 response
             }
