@@ -28,7 +28,12 @@ fn the_keymap_in_the_readme_is_the_keymap_table() {
 }
 
 #[test]
-fn the_readme_starts_with_the_two_commands() {
+fn the_readme_starts_with_the_two_commands_and_ci_runs_the_second() {
     let head: String = README.lines().take(20).collect::<Vec<_>>().join("\n");
-    assert!(head.contains("cargo run --release") && head.contains("cargo test --locked"));
+    assert!(head.contains("cargo run --release") && head.contains("\nscripts/test "));
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    assert!(ci.lines().any(|l| l.trim() == "bash scripts/test"), "{ci}");
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test")).unwrap();
+    assert!(script.contains("exec cargo test --locked"), "{script}");
 }
