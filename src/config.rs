@@ -67,17 +67,25 @@ pub fn check_private(dir: &Path) -> anyhow::Result<()> {
         files.push(PathBuf::from(name));
     }
     for file in files {
-        let Ok(meta) = std::fs::symlink_metadata(&file) else {
-            continue;
-        };
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            anyhow::bail!(
-                "{} is readable or writable by group or others (mode {mode:04o}); run: chmod 600 {}",
-                file.display(),
-                file.display()
-            );
+        if file.exists() {
+            check_private_file(&file)?;
         }
+    }
+    Ok(())
+}
+
+/// Refuses a secret file that group or others can read or write (as ssh refuses a loose private key).
+pub fn check_private_file(file: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "{} is readable or writable by group or others (mode {mode:04o}); run: chmod 600 {}",
+            file.display(),
+            file.display()
+        );
     }
     Ok(())
 }

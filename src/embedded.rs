@@ -127,6 +127,7 @@ fn remote_credentials(options: &ConnectOptions) -> anyhow::Result<Credentials> {
         return Ok(Credentials::Token(Zeroizing::new(token.to_string())));
     }
     if let Some(path) = &options.shared_secret_file {
+        config::check_private_file(path)?;
         return Ok(Credentials::SharedSecret(SharedSecret::load(path)?));
     }
     if let Some(dir) = &options.data_dir {

@@ -732,6 +732,24 @@ fn loose_permissions_are_refused_with_the_fix() {
         std::fs::set_permissions(&file, PermissionsExt::from_mode(0o600)).unwrap();
     }
     drop(start_serve_in(&dir));
+
+    // A client refuses a shared-secret file that others can read, too.
+    let loose = tmp.path().join("secret-copy");
+    std::fs::copy(sacon::config::secret_path(&dir), &loose).unwrap();
+    std::fs::set_permissions(&loose, PermissionsExt::from_mode(0o644)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sacon"))
+        .args(["--api-url", "http://127.0.0.1:9", "--shared-secret-file"])
+        .arg(&loose)
+        .args(["namespaces", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("chmod 600 {}", loose.display())),
+        "{err}"
+    );
 }
 
 /// Starts `sacon serve` on an existing data directory and waits for its first line.

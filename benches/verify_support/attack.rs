@@ -80,7 +80,10 @@ async fn trickle(addr: SocketAddr, mut stop: watch::Receiver<bool>, closed: Arc<
         let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
             return;
         };
-        if s.write_all(b"GET /verify HTTP/1.1\r\nHost: x\r\n").await.is_err() {
+        if s.write_all(b"GET /verify HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .is_err()
+        {
             continue;
         }
         let mut tick = tokio::time::interval(Duration::from_secs(3));
