@@ -7,16 +7,21 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// The `sub` of the bootstrap admin JWT that Pomerium's own SDK sends.
+/// The `jti` of the bootstrap admin JWT that Pomerium's own SDK sends; never a service account's id.
+pub const BOOTSTRAP_ID: &str = "014e587b-3f4b-4fcf-90a9-f6ecdf8154af";
+/// The `sub` of the bootstrap admin JWT that Pomerium's own SDK sends; never a service account's user id.
 pub const BOOTSTRAP_SUBJECT: &str = "bootstrap-014e587b-3f4b-4fcf-90a9-f6ecdf8154af.pomerium";
 /// The exact JOSE header of every token sacon signs.
 const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-/// How long a credential made from the shared secret stays valid.
+/// How long a credential sacon makes from the shared secret stays valid.
 const ADMIN_TOKEN_LIFETIME: Duration = Duration::minutes(5);
+/// How long after its `iat` a bootstrap token without `exp` (the form Pomerium's SDK and terraform provider send)
+/// is accepted: long enough for a provider run that signs once, short enough that a leaked one dies.
+pub const BOOTSTRAP_MAX_AGE: Duration = Duration::hours(24);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -168,7 +173,8 @@ fn sign_json(secret: &SharedSecret, claims_json: &[u8]) -> Zeroizing<String> {
     message
 }
 
-/// Signs a service account's JWT.
+/// Signs a service account's JWT. The caller guarantees neither id is reserved ([`is_reserved_identity`]):
+/// the handlers refuse such accounts and the store cannot hold one.
 pub fn sign_service_account(
     secret: &SharedSecret,
     account_id: &str,
@@ -198,27 +204,71 @@ pub enum TokenError {
     NotYetValid(DateTime<Utc>),
     #[error("expired at {0}")]
     Expired(DateTime<Utc>),
+    #[error("issued at {0}, in the future")]
+    IssuedInFuture(DateTime<Utc>),
+    #[error("carries the bootstrap admin identity, which no service account has")]
+    ReservedIdentity,
 }
 
-/// Verifies signature (HS256 only) and `nbf`/`exp` against `now` with `leeway`; returns the claims.
+/// The latest time a JWT may name (9999-12-31T23:59:59Z): larger values are attacks on date arithmetic, not
+/// times, and would read as 1970 once they overflow.
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799;
+
+/// Clock skew tolerated on the admin tokens' `iat`, `nbf` and `exp`; the same as `/verify`'s.
+const ADMIN_LEEWAY: Duration = Duration::seconds(5);
+
+/// Whether `value` is, ignoring case, the bootstrap id or subject: never a service account's id or user id,
+/// so that no account's token can take the bootstrap form.
+pub fn is_reserved_identity(value: &str) -> bool {
+    let lower = value.to_lowercase();
+    lower == BOOTSTRAP_ID || lower == BOOTSTRAP_SUBJECT
+}
+
+/// Verifies signature (HS256 only), claim types and `iat`/`nbf`/`exp` against `now` with `leeway`; returns the
+/// claims. A service-account token has exactly `jti`, `sub`, `iat`, `nbf` and optionally `exp`, and neither id
+/// is the bootstrap identity.
 pub fn verify_service_account(
     secret: &SharedSecret,
     jwt: &str,
     now: DateTime<Utc>,
     leeway: Duration,
 ) -> Result<Claims, TokenError> {
-    let claims: Claims = decode_verified(secret, jwt)?;
-    check_times(Some(claims.nbf), claims.exp, now, leeway)?;
-    Ok(claims)
+    let claims = VerifiedClaims::parse(secret, jwt)?;
+    claims.only(&["jti", "sub", "iat", "nbf", "exp"])?;
+    let jti = claims.required_string("jti")?;
+    let sub = claims.required_string("sub")?;
+    let iat = claims.required_time("iat")?;
+    let nbf = claims.required_time("nbf")?;
+    let exp = claims.time("exp")?;
+    if is_reserved_identity(jti) || is_reserved_identity(sub) {
+        return Err(TokenError::ReservedIdentity);
+    }
+    check_times(Some(iat), Some(nbf), exp, now, leeway)?;
+    Ok(Claims {
+        jti: jti.to_string(),
+        sub: sub.to_string(),
+        iat,
+        nbf,
+        exp,
+    })
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 fn check_times(
+    iat: Option<i64>,
     nbf: Option<i64>,
     exp: Option<i64>,
     now: DateTime<Utc>,
     leeway: Duration,
 ) -> Result<(), TokenError> {
-    let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+    if let Some(iat) = iat
+        && now + leeway < at(iat)
+    {
+        return Err(TokenError::IssuedInFuture(at(iat)));
+    }
     if let Some(nbf) = nbf
         && now + leeway < at(nbf)
     {
@@ -236,31 +286,153 @@ fn check_times(
 /// the verifier, not a credential.
 pub const MAX_TOKEN_LEN: usize = 4096;
 
-fn decode_verified<T: serde::de::DeserializeOwned>(
-    secret: &SharedSecret,
-    jwt: &str,
-) -> Result<T, TokenError> {
-    if jwt.len() > MAX_TOKEN_LEN {
+/// A JSON object whose keys are unique: with a duplicate `jti` or `exp`, two parsers could read two different
+/// tokens out of one signature.
+struct UniqueObject(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueObject, A::Error> {
+                let mut out = serde_json::Map::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("duplicate key {k:?}")));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(UniqueObject(out))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// Base64url (unpadded, canonical) of a JSON object with unique keys and no `null` values: an absent claim
+/// and a `null` one must not mean two different things to two readers.
+fn json_object(
+    part: &str,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed(format!("{what} is not base64url")))?;
+    let UniqueObject(object) = serde_json::from_slice(&bytes)
+        .map_err(|e| TokenError::Malformed(format!("{what} is not a JSON object ({e})")))?;
+    if let Some((name, _)) = object.iter().find(|(_, v)| v.is_null()) {
         return Err(TokenError::Malformed(format!(
-            "longer than {MAX_TOKEN_LEN} bytes"
+            "{what} field {name:?} is null"
         )));
     }
-    let header =
-        jsonwebtoken::decode_header(jwt).map_err(|e| TokenError::Malformed(e.to_string()))?;
-    if header.alg != Algorithm::HS256 {
-        return Err(TokenError::WrongAlgorithm(format!("{:?}", header.alg)));
+    Ok(object)
+}
+
+/// The claims of a JWT whose header and HS256 signature have been checked, read once from the token.
+struct VerifiedClaims(serde_json::Map<String, serde_json::Value>);
+
+impl VerifiedClaims {
+    /// Splits the token, reads the header, checks the signature (constant time, over the bytes as sent) and
+    /// only then reads the claims. The header must say HS256, may say `typ` JWT, and must not name critical
+    /// extensions (`crit`), which sacon implements none of.
+    fn parse(secret: &SharedSecret, jwt: &str) -> Result<VerifiedClaims, TokenError> {
+        if jwt.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed(format!(
+                "longer than {MAX_TOKEN_LEN} bytes"
+            )));
+        }
+        let mut parts = jwt.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed(
+                "a JWT has three dot-separated parts".into(),
+            ));
+        };
+        let head = json_object(header, "header")?;
+        match head.get("alg") {
+            Some(serde_json::Value::String(alg)) if alg == "HS256" => {}
+            Some(serde_json::Value::String(alg)) => {
+                return Err(TokenError::WrongAlgorithm(alg.clone()));
+            }
+            Some(other) => return Err(TokenError::WrongAlgorithm(other.to_string())),
+            None => return Err(TokenError::Malformed("header has no alg".into())),
+        }
+        if head.contains_key("crit") {
+            return Err(TokenError::Malformed(
+                "header names critical extensions (crit); none are supported".into(),
+            ));
+        }
+        if let Some(typ) = head.get("typ")
+            && !typ.as_str().is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(TokenError::Malformed(format!(
+                "header typ {typ} is not JWT"
+            )));
+        }
+        let message = &jwt[..header.len() + 1 + claims.len()];
+        let verified = jsonwebtoken::crypto::verify(
+            signature,
+            message.as_bytes(),
+            &secret.decoding_key(),
+            Algorithm::HS256,
+        )
+        .unwrap_or(false);
+        if !verified {
+            return Err(TokenError::BadSignature);
+        }
+        Ok(VerifiedClaims(json_object(claims, "claims")?))
     }
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<T>(jwt, &secret.decoding_key(), &validation)
-        .map(|d| d.claims)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-            _ => TokenError::Malformed(e.to_string()),
-        })
+
+    /// Refuses any claim not in `allowed`: each kind of token has a fixed layout, and the layouts are what tells
+    /// an admin credential from an account's.
+    fn only(&self, allowed: &[&str]) -> Result<(), TokenError> {
+        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(TokenError::Malformed(format!("unexpected claim {k:?}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn required_string(&self, name: &str) -> Result<&str, TokenError> {
+        match self.0.get(name) {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(_) => Err(TokenError::Malformed(format!("{name} is not a string"))),
+            None => Err(TokenError::Malformed(format!("claim {name} is missing"))),
+        }
+    }
+
+    /// An integer number of seconds in `0..=MAX_TIMESTAMP`; a float, string or out-of-range value is refused.
+    fn time(&self, name: &str) -> Result<Option<i64>, TokenError> {
+        let Some(value) = self.0.get(name) else {
+            return Ok(None);
+        };
+        let secs = match value {
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64(),
+            _ => {
+                return Err(TokenError::Malformed(format!(
+                    "{name} is not an integer number of seconds"
+                )));
+            }
+        };
+        match secs.filter(|s| (0..=MAX_TIMESTAMP).contains(s)) {
+            Some(s) => Ok(Some(s)),
+            None => Err(TokenError::Malformed(format!(
+                "{name} {value} is out of range (0 to {MAX_TIMESTAMP})"
+            ))),
+        }
+    }
+
+    fn required_time(&self, name: &str) -> Result<i64, TokenError> {
+        self.time(name)?
+            .ok_or_else(|| TokenError::Malformed(format!("claim {name} is missing")))
+    }
 }
 
 /// Decodes a JWT's header and claims without checking anything, for `token inspect`.
@@ -283,24 +455,29 @@ pub fn decode_unverified(jwt: &str) -> Result<(serde_json::Value, serde_json::Va
     Ok((part(h, "header")?, part(c, "claims")?))
 }
 
-#[derive(Serialize, Deserialize)]
+/// The bootstrap form in Pomerium's layout (`jti`, `sub`, `iat`, `nbf`), plus an `exp` of sacon's own.
+#[derive(Serialize)]
 struct BootstrapClaims {
-    sub: String,
+    jti: &'static str,
+    sub: &'static str,
     iat: i64,
+    nbf: i64,
     exp: i64,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct ExpOnlyClaims {
     exp: i64,
 }
 
-/// The bootstrap admin JWT (`Authorization: Pomerium <jwt>`), as Pomerium's SDK makes from the shared secret.
+/// The bootstrap admin JWT (`Authorization: Pomerium <jwt>`) in the layout Pomerium's SDK makes from the shared
+/// secret, with a 5-minute `exp` so that a copied token does not stay a root credential for a day.
 pub fn bootstrap_token(secret: &SharedSecret, now: DateTime<Utc>) -> Zeroizing<String> {
     let claims = BootstrapClaims {
-        sub: BOOTSTRAP_SUBJECT.to_string(),
+        jti: BOOTSTRAP_ID,
+        sub: BOOTSTRAP_SUBJECT,
         iat: now.timestamp(),
+        nbf: now.timestamp(),
         exp: (now + ADMIN_TOKEN_LIFETIME).timestamp(),
     };
     sign_json(secret, &serde_json::to_vec(&claims).unwrap_or_default())
@@ -314,25 +491,37 @@ pub fn exp_only_token(secret: &SharedSecret, now: DateTime<Utc>) -> Zeroizing<St
     sign_json(secret, &serde_json::to_vec(&claims).unwrap_or_default())
 }
 
-/// Accepts a bootstrap admin JWT: right signature, `sub` is the bootstrap subject, `exp` (if any) in the future.
+/// Accepts a bootstrap admin JWT: right signature, `jti` the bootstrap id and `sub` the bootstrap subject
+/// (exactly), no claims but `jti`, `sub`, `iat`, `nbf`, `exp`, and in its time window. Pomerium's SDK sends no
+/// `exp`: a token is accepted until its `exp` or [`BOOTSTRAP_MAX_AGE`] after its `iat`, whichever is first, and
+/// one with neither is refused.
 pub fn verify_bootstrap(
     secret: &SharedSecret,
     jwt: &str,
     now: DateTime<Utc>,
 ) -> Result<(), TokenError> {
-    #[derive(Deserialize)]
-    struct Loose {
-        sub: String,
-        #[serde(default)]
-        exp: Option<i64>,
-        #[serde(default)]
-        nbf: Option<i64>,
-    }
-    let claims: Loose = decode_verified(secret, jwt)?;
-    if claims.sub != BOOTSTRAP_SUBJECT {
+    let claims = VerifiedClaims::parse(secret, jwt)?;
+    claims.only(&["jti", "sub", "iat", "nbf", "exp"])?;
+    if claims.required_string("jti")? != BOOTSTRAP_ID
+        || claims.required_string("sub")? != BOOTSTRAP_SUBJECT
+    {
         return Err(TokenError::Malformed("not a bootstrap token".into()));
     }
-    check_times(claims.nbf, claims.exp, now, Duration::seconds(5))
+    let iat = claims.time("iat")?;
+    // Never longer than the age bound after `iat`, even with a later `exp`: a bootstrap token is a short-lived
+    // root credential, and a long-lived one in this layout can only be a leak.
+    let latest = iat.map(|iat| iat.saturating_add(BOOTSTRAP_MAX_AGE.num_seconds()));
+    let exp = match (claims.time("exp")?, latest) {
+        (Some(exp), Some(latest)) => exp.min(latest),
+        (Some(exp), None) => exp,
+        (None, Some(latest)) => latest,
+        (None, None) => {
+            return Err(TokenError::Malformed(
+                "a bootstrap token needs an exp or an iat".into(),
+            ));
+        }
+    };
+    check_times(iat, claims.time("nbf")?, Some(exp), now, ADMIN_LEEWAY)
 }
 
 /// Accepts an exp-only admin JWT: right signature, `exp` its only claim, and in the future.
@@ -341,8 +530,10 @@ pub fn verify_exp_only(
     jwt: &str,
     now: DateTime<Utc>,
 ) -> Result<(), TokenError> {
-    let claims: ExpOnlyClaims = decode_verified(secret, jwt)?;
-    check_times(None, Some(claims.exp), now, Duration::seconds(5))
+    let claims = VerifiedClaims::parse(secret, jwt)?;
+    claims.only(&["exp"])?;
+    let exp = claims.required_time("exp")?;
+    check_times(None, None, Some(exp), now, ADMIN_LEEWAY)
 }
 
 /// The three ways a client presents a service-account JWT, in the order Pomerium reads them.
@@ -436,6 +627,21 @@ mod tests {
         );
     }
 
+    fn signed(secret: &SharedSecret, header: &str, claims: &str) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let sig = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &secret.encoding_key(),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        format!("{message}.{sig}")
+    }
+
     #[test]
     fn admin_tokens() {
         let secret = SharedSecret::generate();
@@ -443,9 +649,111 @@ mod tests {
         verify_bootstrap(&secret, &bootstrap_token(&secret, now), now).unwrap();
         verify_exp_only(&secret, &exp_only_token(&secret, now), now).unwrap();
         assert!(verify_exp_only(&secret, &bootstrap_token(&secret, now), now).is_err());
+        assert!(verify_bootstrap(&secret, &exp_only_token(&secret, now), now).is_err());
+        assert_eq!(
+            verify_service_account(
+                &secret,
+                &bootstrap_token(&secret, now),
+                now,
+                Duration::seconds(5)
+            ),
+            Err(TokenError::ReservedIdentity)
+        );
         let sa = sign_service_account(&secret, "a", "u", now, None);
         assert!(verify_bootstrap(&secret, &sa, now).is_err());
         assert!(verify_exp_only(&secret, &sa, now).is_err());
+        let (_, claims) = decode_unverified(&bootstrap_token(&secret, now)).unwrap();
+        assert_eq!(claims["jti"], BOOTSTRAP_ID);
+        assert_eq!(claims["sub"], BOOTSTRAP_SUBJECT);
+        assert_eq!(claims["exp"], (now + ADMIN_TOKEN_LIFETIME).timestamp());
+    }
+
+    #[test]
+    fn pomerium_sdk_bootstrap_lives_a_bounded_time_from_iat() {
+        let secret = SharedSecret::generate();
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+        let t = now.timestamp();
+        let sdk = |iat: i64, nbf: i64| {
+            signed(
+                &secret,
+                HEADER_JSON,
+                &format!(
+                    r#"{{"jti":"{BOOTSTRAP_ID}","sub":"{BOOTSTRAP_SUBJECT}","iat":{iat},"nbf":{nbf}}}"#
+                ),
+            )
+        };
+        verify_bootstrap(&secret, &sdk(t, t - 1), now).unwrap();
+        verify_bootstrap(
+            &secret,
+            &sdk(t, t),
+            now + BOOTSTRAP_MAX_AGE - Duration::seconds(1),
+        )
+        .unwrap();
+        // The same leeway as every other `exp`.
+        let stale = now + BOOTSTRAP_MAX_AGE + Duration::seconds(5);
+        assert!(verify_bootstrap(&secret, &sdk(t, t), stale).is_err());
+        let far_exp = signed(
+            &secret,
+            HEADER_JSON,
+            &format!(
+                r#"{{"jti":"{BOOTSTRAP_ID}","sub":"{BOOTSTRAP_SUBJECT}","iat":{t},"exp":{}}}"#,
+                t + 86400 * 365
+            ),
+        );
+        assert!(verify_bootstrap(&secret, &far_exp, now + Duration::days(2)).is_err());
+        let timeless = signed(
+            &secret,
+            HEADER_JSON,
+            &format!(r#"{{"jti":"{BOOTSTRAP_ID}","sub":"{BOOTSTRAP_SUBJECT}"}}"#),
+        );
+        assert!(verify_bootstrap(&secret, &timeless, now).is_err());
+    }
+
+    #[test]
+    fn claims_are_read_strictly() {
+        let secret = SharedSecret::generate();
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+        let t = now.timestamp();
+        let leeway = Duration::seconds(5);
+        let ok = format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t}}}"#);
+        verify_service_account(&secret, &signed(&secret, HEADER_JSON, &ok), now, leeway).unwrap();
+        for claims in [
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":4611686018427387904}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t}.0}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":-1}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t},"exp":null}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t},"exp":1e12}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t},"aud":"x"}}"#),
+            format!(r#"{{"jti":"a","jti":"b","sub":"u","iat":{t},"nbf":{t}}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{},"nbf":{t}}}"#, t + 6),
+        ] {
+            let jwt = signed(&secret, HEADER_JSON, &claims);
+            assert!(
+                verify_service_account(&secret, &jwt, now, leeway).is_err(),
+                "{claims}"
+            );
+        }
+        for header in [
+            r#"{"alg":"HS256","typ":"JWT","crit":["exp"]}"#,
+            r#"{"alg":"HS256","typ":null}"#,
+            r#"{"alg":"HS256","typ":"JWS"}"#,
+            r#"{"alg":"HS256","alg":"none"}"#,
+        ] {
+            let jwt = signed(&secret, header, &ok);
+            assert!(
+                verify_service_account(&secret, &jwt, now, leeway).is_err(),
+                "{header}"
+            );
+        }
+        assert!(matches!(
+            verify_service_account(
+                &secret,
+                &signed(&secret, r#"{"alg":"HS512"}"#, &ok),
+                now,
+                leeway
+            ),
+            Err(TokenError::WrongAlgorithm(_))
+        ));
     }
 
     #[test]

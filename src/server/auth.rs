@@ -1,5 +1,7 @@
 //! Admin authentication for the API: a bootstrap JWT in `Authorization: Pomerium <jwt>` or an exp-only JWT in a
-//! `jwt` header, both HS256 over the shared secret. Service-account JWTs are not API credentials.
+//! `jwt` header, both HS256 over the shared secret. Service-account JWTs are never API credentials, by structure:
+//! the bootstrap form needs `jti` = the bootstrap id, which no account id can be, and the exp-only form needs
+//! `exp` alone, while an account's token always carries `jti`, `sub`, `iat` and `nbf` (see `token`).
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};

@@ -19,7 +19,7 @@ use crate::model::NamespaceTree;
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
 
-/// Clock skew tolerated on `nbf` and `exp`.
+/// Clock skew tolerated on `iat`, `nbf` and `exp`.
 pub const LEEWAY: Duration = Duration::seconds(5);
 /// At most one `accessedAt` write per account in this interval.
 pub const ACCESS_WRITE_INTERVAL: Duration = Duration::seconds(5);
@@ -97,6 +97,12 @@ pub enum VerdictKind {
     Superseded,
     UnknownNamespace,
     OutsideNamespace,
+    /// `iat` beyond the leeway ahead of now.
+    IssuedInFuture,
+    /// Signed with the secret, but naming the bootstrap admin identity: an admin token, never an account's.
+    ReservedIdentity,
+    /// `iat` after the account's recorded issue time: no token of this server carries it.
+    NotIssuedHere,
 }
 
 impl VerdictKind {
@@ -114,6 +120,9 @@ impl VerdictKind {
             VerdictKind::Superseded => "superseded",
             VerdictKind::UnknownNamespace => "unknown_namespace",
             VerdictKind::OutsideNamespace => "outside_namespace",
+            VerdictKind::IssuedInFuture => "issued_in_future",
+            VerdictKind::ReservedIdentity => "reserved_identity",
+            VerdictKind::NotIssuedHere => "not_issued_here",
         }
     }
 
@@ -263,6 +272,8 @@ pub async fn check<S: Store>(
                 TokenError::BadSignature => VerdictKind::BadSignature,
                 TokenError::NotYetValid(_) => VerdictKind::NotYetValid,
                 TokenError::Expired(_) => VerdictKind::TokenExpired,
+                TokenError::IssuedInFuture(_) => VerdictKind::IssuedInFuture,
+                TokenError::ReservedIdentity => VerdictKind::ReservedIdentity,
                 TokenError::Malformed(_) | TokenError::WrongAlgorithm(_) => VerdictKind::Malformed,
             };
             return Ok(Verdict::no(kind, e.to_string(), None));
@@ -311,17 +322,34 @@ pub async fn check<S: Store>(
             Some(record),
         ));
     }
+    // Only the recorded issue time is current: a later `iat` was never issued here (a forged or replayed-
+    // across-deletion token would otherwise outlive every rotation), an earlier one only inside a running grace.
     let iat = DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
-    if iat < record.issued_at {
-        let in_grace = record.grace_from.is_some_and(|from| iat >= from)
-            && record.grace_until.is_some_and(|until| now < until);
-        if !in_grace {
+    match claims.iat.cmp(&record.issued_at.timestamp()) {
+        std::cmp::Ordering::Equal => {}
+        std::cmp::Ordering::Greater => {
             let reason = format!(
-                "token issued {} was superseded by a rotation at {}",
+                "token issued {} is newer than the account's current token ({}): not issued by this server",
                 crate::api::json::format_time(iat),
                 crate::api::json::format_time(record.issued_at)
             );
-            return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
+            return Ok(Verdict::no(
+                VerdictKind::NotIssuedHere,
+                reason,
+                Some(record),
+            ));
+        }
+        std::cmp::Ordering::Less => {
+            let in_grace = record.grace_from.is_some_and(|from| iat >= from)
+                && record.grace_until.is_some_and(|until| now < until);
+            if !in_grace {
+                let reason = format!(
+                    "token issued {} was superseded by a rotation at {}",
+                    crate::api::json::format_time(iat),
+                    crate::api::json::format_time(record.issued_at)
+                );
+                return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
+            }
         }
     }
     if let Some(wanted) = wanted {

@@ -7,7 +7,7 @@ pub mod sqlite;
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::api::{Code, ConnectError};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
@@ -25,6 +25,9 @@ pub enum StoreError {
     FailedPrecondition(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// Refused for now; the same request succeeds later (the message says when).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Internal(String),
 }
@@ -42,6 +45,7 @@ impl From<StoreError> for ConnectError {
             StoreError::AlreadyExists(_) => Code::AlreadyExists,
             StoreError::FailedPrecondition(_) => Code::FailedPrecondition,
             StoreError::InvalidArgument(_) => Code::InvalidArgument,
+            StoreError::Unavailable(_) => Code::Unavailable,
             // Details of storage failures go to the log, not to callers.
             StoreError::Internal(_) => return ConnectError::internal("internal storage error"),
         };
@@ -78,6 +82,10 @@ pub struct AccountRecord {
     pub grace_from: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
 }
+
+/// How far ahead of the requested issue time a create may move a token's `iat` to clear a deleted account's
+/// tombstone: within `/verify`'s leeway, so the new token verifies at once.
+pub const MAX_ISSUE_AHEAD: Duration = Duration::seconds(5);
 
 /// Which editable fields an update replaces.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -176,7 +184,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<ImportCounts>> + Send;
 
     // ---- service accounts ----
-    /// `AlreadyExists` when the id is taken; `InvalidArgument` when the namespace does not exist.
+    /// `AlreadyExists` when the id is taken; `InvalidArgument` when the namespace does not exist or the id or
+    /// user id is the bootstrap identity. `issued_at` is the earliest issue time: when an account with this id
+    /// was deleted, the token is issued the second after the deleted one's newest (the returned record says
+    /// when), so no token of the deleted account verifies again; `Unavailable` when that is more than
+    /// [`MAX_ISSUE_AHEAD`] later.
     fn create_account(
         &self,
         account: &ServiceAccount,
@@ -211,7 +223,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         query: &AccountQuery,
     ) -> impl Future<Output = StoreResult<Page<ServiceAccount>>> + Send;
     /// Applies `patch`, sets `modified_at`, and when `reissue` is given records the new token's issue state.
-    /// Audited as `update` when a field's value changed, otherwise as `rotate`. `NotFound` for an unknown id.
+    /// Audited as `update` when a field's value changed, otherwise as `rotate`. `NotFound` for an unknown id;
+    /// `InvalidArgument` for the bootstrap identity as user id; `Unavailable` when `reissue` is not later than
+    /// the current token (a concurrent rotation won).
     fn update_account(
         &self,
         id: &str,
@@ -219,7 +233,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         reissue: Option<Reissue>,
         change: &Change,
     ) -> impl Future<Output = StoreResult<AccountRecord>> + Send;
-    /// Returns whether an account was deleted; an unknown id is not an error.
+    /// Returns whether an account was deleted; an unknown id is not an error. Leaves a tombstone with the
+    /// deleted account's newest issue time, in the same transaction.
     fn delete_account(
         &self,
         id: &str,

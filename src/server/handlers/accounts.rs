@@ -4,13 +4,15 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::validate::{self, MAX_DESCRIPTION, MAX_USER_ID};
-use crate::api::ConnectError;
 use crate::api::json::opt_struct::struct_to_json;
 use crate::api::json::{snake_to_camel, timestamp_to_chrono};
 use crate::api::wire::{self, ServerType};
+use crate::api::{Code, ConnectError};
 use crate::model::ServiceAccount;
 use crate::server::{AppState, Caller};
-use crate::store::{AccountPatch, AccountQuery, AccountRecord, Change, Reissue, Store, filter};
+use crate::store::{
+    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Reissue, Store, filter,
+};
 use crate::token;
 
 /// Page size when the request names none, and the most one page may hold.
@@ -42,6 +44,17 @@ fn time(
 /// JWT times are whole seconds; the stored issue time matches the token's `iat` exactly.
 fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::seconds(1)).unwrap_or(t)
+}
+
+/// The bootstrap id and subject are the admin token's identity: an account named by either (in any case) would
+/// blur the line between the two kinds of token.
+fn not_reserved(field: &str, value: &str) -> Result<(), ConnectError> {
+    if token::is_reserved_identity(value) {
+        return Err(ConnectError::invalid(format!(
+            "{field} is reserved for the bootstrap admin token and cannot name a service account"
+        )));
+    }
+    Ok(())
 }
 
 fn change(caller: &Caller) -> Change {
@@ -87,6 +100,8 @@ pub async fn create<S: Store>(
         Some(id) => validate::identifier("id", Some(id), MAX_USER_ID)?,
         None => uuid::Uuid::new_v4().to_string(),
     };
+    not_reserved("id", &id)?;
+    not_reserved("userId", &user_id)?;
     let originator_id = sa.originator_id.unwrap_or_default();
     validate::text("originatorId", &originator_id, MAX_USER_ID)?;
     let now = caller.now;
@@ -111,16 +126,16 @@ pub async fn create<S: Store>(
         modified_at: now,
         accessed_at: None,
     };
-    let issued_at = whole_seconds(now);
+    // The store may issue a little later than now, after a deleted account of the same id: sign what it recorded.
     let record = state
         .store
-        .create_account(&account, issued_at, &change(caller))
+        .create_account(&account, whole_seconds(now), &change(caller))
         .await?;
     let jwt = token::sign_service_account(
         &state.secret,
         &record.account.id,
         &record.account.user_id,
-        issued_at,
+        record.issued_at,
         record.account.expires_at,
     );
     tracing::info!(account = %record.account.id, actor = caller.actor, "service account created");
@@ -223,11 +238,9 @@ pub async fn update<S: Store>(
 
     let mut patch = AccountPatch::default();
     if masked("user_id") {
-        patch.user_id = Some(validate::identifier(
-            "userId",
-            sa.user_id.as_deref(),
-            MAX_USER_ID,
-        )?);
+        let user_id = validate::identifier("userId", sa.user_id.as_deref(), MAX_USER_ID)?;
+        not_reserved("userId", &user_id)?;
+        patch.user_id = Some(user_id);
     }
     if masked("description") {
         let d = sa.description.unwrap_or_default();
@@ -247,10 +260,20 @@ pub async fn update<S: Store>(
         }
     }
 
-    // A new token must be told apart from every earlier one by its whole-second `iat`.
-    let mut issued_at = whole_seconds(caller.now);
+    // A new token must be told apart from every earlier one by its whole-second `iat`, and still verify at once.
+    let now_secs = whole_seconds(caller.now);
+    let mut issued_at = now_secs;
     if issued_at <= existing.issued_at {
         issued_at = existing.issued_at + Duration::seconds(1);
+    }
+    if issued_at - now_secs > MAX_ISSUE_AHEAD {
+        let wait = (issued_at - now_secs - MAX_ISSUE_AHEAD)
+            .num_seconds()
+            .max(1);
+        return Err(ConnectError::new(
+            Code::Unavailable,
+            format!("service account {id:?} was rotated too often this second; retry in {wait} s"),
+        ));
     }
     let reissue = reissue(&existing, issued_at, caller.now, req.grace_period)?;
     let record = state

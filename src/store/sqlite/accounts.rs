@@ -1,9 +1,10 @@
-//! Service accounts: create/update/delete with their audit rows, use tracking, and the filtered, ordered page
-//! whose filter and order are compiled to SQL (`filter::Sql`) so paging never loads more than one page.
+//! Service accounts: create/update/delete with their audit rows and the tombstones that keep a deleted account's
+//! tokens dead, use tracking, and the filtered, ordered page whose filter and order are compiled to SQL
+//! (`filter::Sql`) so paging never loads more than one page.
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use rusqlite::OptionalExtension;
 use serde_json::json;
 use sqlx::{SqliteConnection, SqlitePool};
@@ -13,8 +14,10 @@ use super::{arguments, clamp_i64, from_micros, micros, opt_from_micros};
 use crate::model::{Namespace, ServiceAccount};
 use crate::store::filter::{Bind, Dialect, Expr, Sql};
 use crate::store::{
-    AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
+    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Page, Reissue, StoreError,
+    StoreResult,
 };
+use crate::token::is_reserved_identity;
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
@@ -70,6 +73,50 @@ async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<
         .fetch_optional(conn)
         .await?;
     Ok(hit.is_some())
+}
+
+fn reserved(field: &str) -> StoreError {
+    StoreError::InvalidArgument(format!(
+        "{field}: the bootstrap admin identity is reserved and cannot name a service account"
+    ))
+}
+
+/// The issue time of the newest token of a deleted account with this id, if there was one.
+async fn tombstone(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT issued_at FROM account_tombstones WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    at.map(from_micros).transpose()
+}
+
+/// When a new account with `id` may issue its first token: `earliest`, or the whole second after a deleted
+/// account's newest token, since JWT times are whole seconds and an equal `iat` would make the old token
+/// byte-identical to the new one.
+async fn first_issue(
+    conn: &mut SqliteConnection,
+    id: &str,
+    earliest: DateTime<Utc>,
+) -> StoreResult<DateTime<Utc>> {
+    let Some(dead) = tombstone(conn, id).await? else {
+        return Ok(earliest);
+    };
+    if dead
+        < earliest
+            .duration_trunc(Duration::seconds(1))
+            .unwrap_or(earliest)
+    {
+        return Ok(earliest);
+    }
+    let next = dead.duration_trunc(Duration::seconds(1)).unwrap_or(dead) + Duration::seconds(1);
+    if next - earliest > MAX_ISSUE_AHEAD {
+        let wait = (next - earliest - MAX_ISSUE_AHEAD).num_seconds().max(1);
+        return Err(StoreError::Unavailable(format!(
+            "service account id {id:?} was deleted moments ago; retry in {wait} s"
+        )));
+    }
+    Ok(next)
 }
 
 fn unknown_namespace(id: &str) -> StoreError {
@@ -228,9 +275,16 @@ pub(super) async fn create(
     if account.user_id.is_empty() {
         return Err(StoreError::InvalidArgument("userId: required".into()));
     }
+    if is_reserved_identity(&account.id) {
+        return Err(reserved("id"));
+    }
+    if is_reserved_identity(&account.user_id) {
+        return Err(reserved("userId"));
+    }
     if !namespace_exists(conn, &account.namespace_id).await? {
         return Err(unknown_namespace(&account.namespace_id));
     }
+    let issued_at = first_issue(conn, &account.id, issued_at).await?;
     let at = micros(change.at);
     let inserted = sqlx::query(
         "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
@@ -308,6 +362,9 @@ pub(super) async fn update(
         if user.is_empty() {
             return Err(StoreError::InvalidArgument("userId: required".into()));
         }
+        if is_reserved_identity(user) {
+            return Err(reserved("userId"));
+        }
         if *user != current.account.user_id {
             next.account.user_id = user.clone();
             changed.push("userId");
@@ -326,6 +383,13 @@ pub(super) async fn update(
         changed.push("expiresAt");
     }
     if let Some(r) = reissue {
+        // Read in this transaction: two rotations computed from the same old state must not both issue at one
+        // `iat`, or their tokens could not be told apart.
+        if r.issued_at <= current.issued_at {
+            return Err(StoreError::Unavailable(format!(
+                "service account {id:?} was rotated meanwhile; retry"
+            )));
+        }
         next.issued_at = r.issued_at;
         next.grace_from = r.grace_from;
         next.grace_until = r.grace_until;
@@ -377,14 +441,23 @@ pub(super) async fn delete(
     id: &str,
     change: &Change,
 ) -> StoreResult<bool> {
-    let gone: Option<(String, String)> =
-        sqlx::query_as("DELETE FROM service_accounts WHERE id = ? RETURNING user_id, namespace_id")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((user_id, namespace_id)) = gone else {
+    let gone: Option<(String, String, i64)> = sqlx::query_as(
+        "DELETE FROM service_accounts WHERE id = ? RETURNING user_id, namespace_id, issued_at",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((user_id, namespace_id, issued_at)) = gone else {
         return Ok(false);
     };
+    sqlx::query(
+        "INSERT INTO account_tombstones (id, issued_at) VALUES (?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET issued_at = max(issued_at, excluded.issued_at)",
+    )
+    .bind(id)
+    .bind(issued_at)
+    .execute(&mut *conn)
+    .await?;
     let target = Target {
         action: "delete",
         kind: "service_account",
