@@ -613,6 +613,11 @@ fn exit_codes_for_api_io_and_usage_errors() {
         "secret",
         &format!("{}\n", SharedSecret::generate().to_base64().as_str()),
     );
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let out = s.run(&[
         "--api-url",
         &dead,

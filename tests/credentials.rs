@@ -20,10 +20,18 @@ fn header() -> Value {
 }
 
 /// How the admin API answers `jwt` presented as each admin form: (`Authorization: Pomerium`, `jwt:`).
+/// The admin API's answers to `jwt` in the two admin forms. Each probe comes from its own loopback address, so
+/// the many refusals here are never slowed by the per-address throttle of failed authentications.
 async fn admin_statuses(s: &TestServer, jwt: &str) -> (u16, u16) {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let from = std::net::Ipv4Addr::new(127, 1, (n / 250) as u8 % 250, (n % 250) as u8 + 1);
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(from))
+        .build()
+        .unwrap();
     let call = |name: &'static str, value: String| {
-        s.http
-            .post(format!("{}{}", s.url, paths::LIST_SERVICE_ACCOUNTS))
+        http.post(format!("{}{}", s.url, paths::LIST_SERVICE_ACCOUNTS))
             .header("Content-Type", "application/json")
             .header(name, value)
             .body("{}")
