@@ -164,7 +164,7 @@ async fn sustained_creates(
                     namespace_id: Some(rng.pick(&namespaces).clone()),
                     user_id: Some(format!("svc-bench-load-{c}-{}", ok + failed)),
                     description: Some("Created by the API benchmark".into()),
-                    expires_at: expires.map(sacon::api::json::chrono_to_timestamp),
+                    expires_at: expires.map(sacon::api::convert::chrono_to_timestamp),
                     ..Default::default()
                 };
                 let t = Instant::now();

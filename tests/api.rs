@@ -65,7 +65,7 @@ async fn account_lifecycle_and_jwt_layout() {
             user_id: Some("ci-bot".into()),
             description: Some("deploys".into()),
             namespace_id: Some(root.clone()),
-            expires_at: Some(sacon::api::json::chrono_to_timestamp(expires)),
+            expires_at: Some(sacon::api::convert::chrono_to_timestamp(expires)),
             ..Default::default()
         })
         .await
@@ -538,7 +538,7 @@ async fn binary_proto_round_trip() {
     assert_eq!((status, code.as_str()), (404, "not_found"));
 
     // A filter travels as a google.protobuf.Struct.
-    let filter = sacon::api::json::opt_struct::json_to_struct(
+    let filter = sacon::api::convert::json_to_struct(
         json!({"user_id": {"$startsWith": "proto"}})
             .as_object()
             .unwrap()
@@ -573,7 +573,8 @@ async fn seed_for_filters(s: &TestServer) -> (String, String, String) {
         user_id: Some(user.into()),
         namespace_id: Some(ns.into()),
         description: Some(desc.into()),
-        expires_at: days.map(|d| sacon::api::json::chrono_to_timestamp(t0() + Duration::days(d))),
+        expires_at: days
+            .map(|d| sacon::api::convert::chrono_to_timestamp(t0() + Duration::days(d))),
         ..Default::default()
     };
     for a in [

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use axum::http::HeaderMap;
 use chrono::Duration;
 use common::TestServer;
-use sacon::api::json::chrono_to_timestamp;
+use sacon::api::convert::chrono_to_timestamp;
 use sacon::api::wire;
 
 struct Nginx {

@@ -6,7 +6,7 @@ mod common;
 
 use chrono::Duration;
 use common::{TestServer, forge};
-use sacon::api::json::chrono_to_timestamp;
+use sacon::api::convert::chrono_to_timestamp;
 use sacon::api::wire;
 use serde_json::json;
 

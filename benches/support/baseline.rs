@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{DateTime, Utc};
-use sacon::api::json::opt_struct::struct_to_json;
+use sacon::api::convert::struct_to_json;
 use sacon::api::wire::{self, paths};
 use sacon::api::{Codec, ConnectError};
 use sacon::model::ServiceAccount;
@@ -28,10 +28,6 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// The real server's page size when a request names none, and its largest page.
-const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 1000;
 
 struct Baseline {
     pool: SqlitePool,
@@ -99,7 +95,8 @@ async fn answer(b: &Baseline, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8
     authenticate(headers, &b.secret, Utc::now())?;
     let req: wire::ListServiceAccountsRequest = Codec::Json.decode(body)?;
     let namespace = namespace_filter(req.filter.as_ref())?;
-    let order = filter::parse_order_by(&req.order_by).map_err(ConnectError::invalid)?;
+    let order = filter::parse_order_by(req.order_by.as_deref().unwrap_or(""))
+        .map_err(ConnectError::invalid)?;
     // Every matching row…
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, namespace_id, originator_id, description, user_id, expires_at, created_at, \
@@ -115,13 +112,10 @@ async fn answer(b: &Baseline, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8
         .collect::<Result<Vec<_>, _>>()?;
     // …sorted and sliced in memory.
     sort(&mut items, &order)?;
-    let limit = match req.limit {
-        0 => DEFAULT_PAGE,
-        n => n.min(MAX_PAGE),
-    };
+    let limit = req.limit.unwrap_or(u64::MAX);
     let page = items
         .iter()
-        .skip(usize::try_from(req.offset).unwrap_or(usize::MAX))
+        .skip(usize::try_from(req.offset.unwrap_or(0)).unwrap_or(usize::MAX))
         .take(limit as usize)
         .map(Into::into)
         .collect();
@@ -132,7 +126,7 @@ async fn answer(b: &Baseline, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8
 }
 
 /// The namespace of `{"namespace_id": "<id>"}` (or `namespaceId`), the only filter the baseline serves.
-fn namespace_filter(f: Option<&prost_types::Struct>) -> Result<String, ConnectError> {
+fn namespace_filter(f: Option<&pbjson_types::Struct>) -> Result<String, ConnectError> {
     let unsupported =
         || ConnectError::invalid("the baseline serves only {\"namespace_id\": \"<id>\"}");
     let json = struct_to_json(f.ok_or_else(unsupported)?);

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use super::codec::Codec;
+use super::convert::json_to_struct;
 use super::error::{Code, ConnectError};
-use super::json::opt_struct::json_to_struct;
 use super::wire::{self, paths};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 use crate::token::{self, SharedSecret};
@@ -240,10 +240,10 @@ impl Client {
             .call(
                 paths::LIST_SERVICE_ACCOUNTS,
                 &wire::ListServiceAccountsRequest {
-                    offset: query.offset,
-                    limit: query.limit,
+                    offset: (query.offset > 0).then_some(query.offset),
+                    limit: Some(query.limit),
                     filter,
-                    order_by: query.order_by.clone(),
+                    order_by: (!query.order_by.is_empty()).then(|| query.order_by.clone()),
                 },
             )
             .await?;
@@ -306,10 +306,10 @@ impl Client {
         mask: Option<&[&str]>,
         grace: Option<Duration>,
     ) -> Result<(ServiceAccount, Jwt), ConnectError> {
-        let update_mask = mask.map(|paths| prost_types::FieldMask {
+        let update_mask = mask.map(|paths| super::wkt::FieldMask {
             paths: paths
                 .iter()
-                .map(|p| super::json::camel_to_snake(p))
+                .map(|p| super::convert::camel_to_snake(p))
                 .collect(),
         });
         let mut resp: wire::UpdateServiceAccountResponse = self
@@ -318,7 +318,7 @@ impl Client {
                 &wire::UpdateServiceAccountRequest {
                     service_account: Some(account),
                     update_mask,
-                    grace_period: grace.map(|g| prost_types::Duration {
+                    grace_period: grace.map(|g| pbjson_types::Duration {
                         seconds: i64::try_from(g.as_secs()).unwrap_or(i64::MAX),
                         nanos: g.subsec_nanos() as i32,
                     }),
@@ -418,6 +418,7 @@ impl Client {
                     query: query.to_string(),
                     offset: i64::try_from(offset).unwrap_or(i64::MAX),
                     limit: i64::try_from(limit).unwrap_or(i64::MAX),
+                    cluster_id: None,
                 },
             )
             .await?;
@@ -433,7 +434,8 @@ impl Client {
             .call(
                 paths::GET_USER_INFO,
                 &wire::GetUserInfoRequest {
-                    user_id: user_id.to_string(),
+                    user_id: Some(user_id.to_string()),
+                    cluster_id: None,
                 },
             )
             .await;

@@ -57,12 +57,38 @@ impl Codec {
                         "empty request body: send `{}` for an empty message",
                     ));
                 }
-                serde_json::from_slice(body)
-                    .map_err(|e| ConnectError::invalid(format!("malformed JSON request: {e}")))
+                let malformed = |e: serde_json::Error| {
+                    ConnectError::invalid(format!("malformed JSON request: {e}"))
+                };
+                let mut value: serde_json::Value =
+                    serde_json::from_slice(body).map_err(malformed)?;
+                drop_nulls(&mut value);
+                T::deserialize(value).map_err(malformed)
             }
             Codec::Proto => T::decode(body)
                 .map_err(|e| ConnectError::invalid(format!("malformed protobuf request: {e}"))),
         }
+    }
+}
+
+/// Fields whose value is a `google.protobuf.Struct`, where `null` is a value and not "unset" (a schema test keeps
+/// this list complete).
+pub const STRUCT_FIELDS: [&str; 1] = ["filter"];
+
+/// The protobuf JSON mapping reads `null` as "unset" for every field; pbjson refuses it for scalars and repeated
+/// fields, so nulls are dropped before decoding — except inside `Struct` values, where `null` is data.
+fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            for (k, v) in map.iter_mut() {
+                if !STRUCT_FIELDS.contains(&k.as_str()) {
+                    drop_nulls(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -76,7 +102,7 @@ mod tests {
         let resp = ListServiceAccountsResponse {
             service_accounts: vec![ServiceAccount {
                 id: Some("a".into()),
-                expires_at: Some(prost_types::Timestamp {
+                expires_at: Some(crate::api::wkt::Timestamp {
                     seconds: 1_801_353_600,
                     nanos: 0,
                 }),

@@ -1,12 +1,69 @@
-//! Conversions between wire messages and domain types; the one place that decides how absent wire fields map.
+//! Conversions between wire messages and domain types (the one place that decides how absent wire fields map),
+//! and between the well-known wire types and chrono / serde_json.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use pbjson_types::Struct;
 
-use super::json::{chrono_to_timestamp, timestamp_to_chrono};
+pub use super::wkt::Timestamp;
+
 use super::wire;
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
-fn time(ts: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+pub fn timestamp_to_chrono(ts: &Timestamp) -> Option<DateTime<Utc>> {
+    ts.to_chrono()
+}
+
+pub fn chrono_to_timestamp(t: DateTime<Utc>) -> Timestamp {
+    Timestamp::from_chrono(t)
+}
+
+/// RFC 3339 in UTC ending in `Z`, with only as many fraction digits as needed.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A `Struct` as the JSON object it stands for.
+pub fn struct_to_json(st: &Struct) -> serde_json::Value {
+    serde_json::to_value(st).unwrap_or_else(|_| serde_json::Value::Object(Default::default()))
+}
+
+/// A JSON object as a `Struct`.
+pub fn json_to_struct(m: serde_json::Map<String, serde_json::Value>) -> Struct {
+    serde_json::from_value(serde_json::Value::Object(m)).unwrap_or_default()
+}
+
+/// `expires_at` -> `expiresAt`, as the JSON mapping spells field names.
+pub fn snake_to_camel(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut upper = false;
+    for c in s.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `expiresAt` -> `expires_at`, the proto name a FieldMask carries.
+pub fn camel_to_snake(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn time(ts: &Option<Timestamp>) -> Option<DateTime<Utc>> {
     ts.as_ref().and_then(timestamp_to_chrono)
 }
 
@@ -14,11 +71,11 @@ fn epoch() -> DateTime<Utc> {
     Utc.timestamp_opt(0, 0).single().unwrap_or_default()
 }
 
-pub fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+pub fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
     Some(chrono_to_timestamp(t))
 }
 
-pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
     t.map(chrono_to_timestamp)
 }
 
@@ -28,7 +85,8 @@ impl From<&ServiceAccount> for wire::ServiceAccount {
             id: Some(a.id.clone()),
             namespace_id: Some(a.namespace_id.clone()),
             originator_id: (!a.originator_id.is_empty()).then(|| a.originator_id.clone()),
-            description: Some(a.description.clone()),
+            // Unset upstream is absent, never "".
+            description: (!a.description.is_empty()).then(|| a.description.clone()),
             user_id: Some(a.user_id.clone()),
             expires_at: opt_ts(a.expires_at),
             created_at: ts(a.created_at),
@@ -66,6 +124,7 @@ impl From<&Namespace> for wire::Namespace {
             route_count: n.route_count,
             policy_count: n.policy_count,
             originator_id: n.originator_id.clone(),
+            cluster_id: None,
         }
     }
 }

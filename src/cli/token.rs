@@ -114,8 +114,8 @@ async fn inspect(
                     "userId": a.user_id,
                     "namespaceId": a.namespace_id,
                     "description": a.description,
-                    "expiresAt": a.expires_at.map(crate::api::json::format_time),
-                    "accessedAt": a.accessed_at.map(crate::api::json::format_time),
+                    "expiresAt": a.expires_at.map(crate::api::convert::format_time),
+                    "accessedAt": a.accessed_at.map(crate::api::convert::format_time),
                 })),
             }))?;
         }
@@ -142,7 +142,7 @@ async fn inspect(
                                 .as_i64()
                                 .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
                             {
-                                Some(t) => crate::api::json::format_time(t),
+                                Some(t) => crate::api::convert::format_time(t),
                                 None => sanitize(&claim_text(v)),
                             },
                         };
@@ -158,7 +158,7 @@ async fn inspect(
                 }
                 let used = a
                     .accessed_at
-                    .map(crate::api::json::format_time)
+                    .map(crate::api::convert::format_time)
                     .unwrap_or_else(|| "never".into());
                 lines.push(format!("last used   {used}"));
             }

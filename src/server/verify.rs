@@ -314,7 +314,7 @@ pub async fn check<S: Store>(
         let reason = format!(
             "account {} expired at {}",
             account.id,
-            crate::api::json::format_time(exp)
+            crate::api::convert::format_time(exp)
         );
         return Ok(Verdict::no(
             VerdictKind::AccountExpired,
@@ -330,8 +330,8 @@ pub async fn check<S: Store>(
         std::cmp::Ordering::Greater => {
             let reason = format!(
                 "token issued {} is newer than the account's current token ({}): not issued by this server",
-                crate::api::json::format_time(iat),
-                crate::api::json::format_time(record.issued_at)
+                crate::api::convert::format_time(iat),
+                crate::api::convert::format_time(record.issued_at)
             );
             return Ok(Verdict::no(
                 VerdictKind::NotIssuedHere,
@@ -345,8 +345,8 @@ pub async fn check<S: Store>(
             if !in_grace {
                 let reason = format!(
                     "token issued {} was superseded by a rotation at {}",
-                    crate::api::json::format_time(iat),
-                    crate::api::json::format_time(record.issued_at)
+                    crate::api::convert::format_time(iat),
+                    crate::api::convert::format_time(record.issued_at)
                 );
                 return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
             }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::validate::{self, MAX_DESCRIPTION, MAX_USER_ID};
-use crate::api::json::opt_struct::struct_to_json;
-use crate::api::json::{snake_to_camel, timestamp_to_chrono};
+use crate::api::convert::struct_to_json;
+use crate::api::convert::{snake_to_camel, timestamp_to_chrono};
 use crate::api::wire::{self, ServerType};
 use crate::api::{Code, ConnectError};
 use crate::model::ServiceAccount;
@@ -14,10 +14,6 @@ use crate::store::{
     AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Reissue, Store, filter,
 };
 use crate::token;
-
-/// Page size when the request names none, and the most one page may hold.
-pub const DEFAULT_PAGE: u64 = 100;
-pub const MAX_PAGE: u64 = 1000;
 
 pub async fn server_info<S: Store>(
     _state: &AppState<S>,
@@ -31,7 +27,7 @@ pub async fn server_info<S: Store>(
 
 fn time(
     field: &str,
-    ts: &Option<prost_types::Timestamp>,
+    ts: &Option<crate::api::wkt::Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, ConnectError> {
     match ts {
         None => Ok(None),
@@ -111,7 +107,7 @@ pub async fn create<S: Store>(
     {
         return Err(ConnectError::invalid(format!(
             "expiresAt {} is not in the future",
-            crate::api::json::format_time(e)
+            crate::api::convert::format_time(e)
         )));
     }
     let namespace_id = namespace_or_root(state, sa.namespace_id.as_deref()).await?;
@@ -153,17 +149,16 @@ pub async fn list<S: Store>(
         None => None,
         Some(st) => Some(filter::parse_filter(&struct_to_json(st)).map_err(ConnectError::invalid)?),
     };
-    let order = filter::parse_order_by(&req.order_by).map_err(ConnectError::invalid)?;
-    let limit = match req.limit {
-        0 => DEFAULT_PAGE,
-        n => n.min(MAX_PAGE),
-    };
+    let order = filter::parse_order_by(req.order_by.as_deref().unwrap_or(""))
+        .map_err(ConnectError::invalid)?;
+    // Upstream semantics: an absent limit is every match, 0 is none (the total still counts them).
+    let limit = req.limit.unwrap_or(u64::MAX);
     let page = state
         .store
         .list_accounts(&AccountQuery {
             filter,
             order,
-            offset: req.offset,
+            offset: req.offset.unwrap_or(0),
             limit,
         })
         .await?;
@@ -212,7 +207,14 @@ pub async fn update<S: Store>(
         .clone()
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ConnectError::invalid("serviceAccount.id is required"))?;
-    let paths: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
+    // Upstream semantics: no mask replaces every editable field; a present mask, even an empty one, names
+    // exactly the fields to change.
+    let mask: Option<Vec<String>> = req
+        .update_mask
+        .as_ref()
+        .map(|m| m.paths.iter().filter(|p| !p.is_empty()).cloned().collect());
+    let replace_all = mask.is_none();
+    let paths = mask.unwrap_or_default();
     for p in &paths {
         if READ_ONLY.contains(&p.as_str()) {
             return Err(ConnectError::invalid(format!(
@@ -227,8 +229,6 @@ pub async fn update<S: Store>(
             )));
         }
     }
-    // No mask (or an empty one) replaces every editable field.
-    let replace_all = paths.is_empty();
     let masked = |field: &str| replace_all || paths.iter().any(|p| p == field);
     let existing = state
         .store
@@ -304,7 +304,7 @@ fn reissue(
     existing: &AccountRecord,
     issued_at: DateTime<Utc>,
     now: DateTime<Utc>,
-    grace: Option<prost_types::Duration>,
+    grace: Option<pbjson_types::Duration>,
 ) -> Result<Reissue, ConnectError> {
     let grace = match grace {
         None => Duration::zero(),

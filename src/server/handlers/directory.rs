@@ -41,12 +41,14 @@ pub async fn get<S: Store>(
     state: &AppState<S>,
     req: wire::GetUserInfoRequest,
 ) -> Result<wire::GetUserInfoResponse, ConnectError> {
-    if req.user_id.is_empty() {
+    let user_id = req.user_id.as_deref().unwrap_or("");
+    if user_id.is_empty() {
         return Err(ConnectError::invalid("userId is required"));
     }
-    let user = state.store.get_user(&req.user_id).await?.ok_or_else(|| {
-        ConnectError::not_found(format!("no directory user with id {:?}", req.user_id))
-    })?;
+    let user =
+        state.store.get_user(user_id).await?.ok_or_else(|| {
+            ConnectError::not_found(format!("no directory user with id {user_id:?}"))
+        })?;
     Ok(wire::GetUserInfoResponse {
         user_info: Some((&user).into()),
     })

@@ -33,7 +33,7 @@ pub async fn inspect<S: Store>(
             kind = "deleted".into();
             reason = format!(
                 "account {jti} was deleted at {} by {}",
-                crate::api::json::format_time(deleted.at),
+                crate::api::convert::format_time(deleted.at),
                 deleted.actor
             );
         }
