@@ -287,14 +287,15 @@ async fn protocol_errors() {
         resp.headers()["accept-post"],
         "application/json, application/proto"
     );
-    // 405 for GET on a method.
+    // 405 for GET on a method with side effects (the ones without take Connect GET).
     let resp = s
         .http
-        .get(format!("{}{}", s.url, LIST))
+        .get(format!("{}{}", s.url, CREATE))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
     // 404 unimplemented for a path naming no method.
     let (status, code, _) = error_of(
         s.post(

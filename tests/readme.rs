@@ -1,4 +1,5 @@
-//! README.md stays true: its keymap is the console's keymap table, and it shows the two set-up commands.
+//! README.md stays true: its keymap is the console's keymap table, its API table the server's dispatch table, and
+//! it shows the two set-up commands.
 
 const README: &str = include_str!("../README.md");
 
@@ -36,4 +37,16 @@ fn the_readme_starts_with_the_two_commands_and_ci_runs_the_second() {
     let script =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test")).unwrap();
     assert!(script.contains("exec cargo test --locked"), "{script}");
+}
+
+#[test]
+fn the_api_table_in_the_readme_is_the_dispatch_table() {
+    let ours = between(README, "<!-- api:begin -->\n", "<!-- api:end -->");
+    let table = sacon::server::methods::markdown();
+    if ours != table {
+        println!("<<<API\n{table}API>>>");
+        panic!(
+            "README.md's API table differs from src/server/methods.rs; the current table is printed above"
+        );
+    }
 }

@@ -63,6 +63,9 @@ pub fn camel_to_snake(s: &str) -> String {
     out
 }
 
+/// `UserInfo.issuer` of users from sacon's own directory.
+pub const DIRECTORY_ISSUER: &str = "sacon";
+
 fn time(ts: &Option<Timestamp>) -> Option<DateTime<Utc>> {
     ts.as_ref().and_then(timestamp_to_chrono)
 }
@@ -151,6 +154,7 @@ impl From<&DirectoryUser> for wire::UserInfo {
             name: u.name.clone(),
             email: u.email.clone(),
             groups: u.groups.clone(),
+            issuer: DIRECTORY_ISSUER.to_string(),
             ..Default::default()
         }
     }

@@ -1,10 +1,10 @@
-//! Connect unary over HTTP: routes `POST /<package>.<Service>/<Method>` to handlers and enforces the protocol's
-//! rules (405, 404/unimplemented, 415 with Accept-Post, version header, timeout header, body limit, errors as
-//! JSON whatever the request codec). A refusal made before the body was read still reads (a bounded amount of)
+//! Connect unary over HTTP: routes `POST /<package>.<Service>/<Method>` (and Connect GET, for methods without
+//! side effects) through the dispatch table in `methods.rs`, and enforces the protocol's rules (405,
+//! 404/unimplemented, 415 with Accept-Post, version header, timeout header, body limit, errors as JSON whatever
+//! the request codec). A refusal made before the body was read still reads (a bounded amount of)
 //! it, or closes the connection, so a keep-alive client sees the error and its next call works. Failed admin
 //! authentications are slowed per source address.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -12,42 +12,19 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use prost::Message;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::listen::BodyTimeout;
-use super::{AppState, Caller, auth, handlers};
-use crate::api::wire::paths;
+use super::methods::{self, Access, Spec};
+use super::{AppState, Caller, auth};
 use crate::api::{Code, Codec, ConnectError, codec};
 use crate::store::Store;
 
-/// Request bodies above this are refused with 413.
-pub const MAX_BODY: usize = 64 * 1024;
-/// Directory imports are one atomic request, so they may be larger.
-pub const MAX_IMPORT_BODY: usize = 16 * 1024 * 1024;
 /// The most of an unread body a refusal reads before answering; a longer one closes the connection instead.
 pub const MAX_DRAIN: usize = 1024 * 1024;
 /// How long a refusal waits for the rest of a body it drains.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The body-read bound when the listener set none (a server driven without `listen::serve`).
 const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
-
-const METHODS: &[&str] = &[
-    paths::GET_SERVER_INFO,
-    paths::CREATE_SERVICE_ACCOUNT,
-    paths::LIST_SERVICE_ACCOUNTS,
-    paths::GET_SERVICE_ACCOUNT,
-    paths::UPDATE_SERVICE_ACCOUNT,
-    paths::DELETE_SERVICE_ACCOUNT,
-    paths::LIST_NAMESPACES,
-    paths::SET_NAMESPACE,
-    paths::DELETE_NAMESPACE,
-    paths::QUERY_USERS,
-    paths::GET_USER_INFO,
-    paths::IMPORT_USERS,
-    paths::INSPECT_TOKEN,
-];
 
 /// A Connect error as an HTTP response: the code's status, JSON body.
 pub fn error_response(err: &ConnectError) -> Response {
@@ -81,7 +58,7 @@ pub async fn dispatch<S: Store>(
         .get::<BodyTimeout>()
         .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
     let path = parts.uri.path();
-    let Some(&method_path) = METHODS.iter().find(|m| **m == path) else {
+    let Some(spec) = methods::spec(path) else {
         let resp = error_with_status(
             &ConnectError::new(
                 Code::Unimplemented,
@@ -91,35 +68,41 @@ pub async fn dispatch<S: Store>(
         );
         return drained(resp, &parts.headers, body).await;
     };
-    if parts.method != Method::POST {
+    let get = parts.method == Method::GET && spec.gettable();
+    if parts.method != Method::POST && !get {
+        let allow = if spec.gettable() { "GET, POST" } else { "POST" };
         let mut resp = error_with_status(
             &ConnectError::new(
                 Code::Unimplemented,
-                format!(
-                    "{} is not allowed; Connect unary calls use POST",
-                    parts.method
-                ),
+                format!("{} is not allowed; this method takes {allow}", parts.method),
             ),
             StatusCode::METHOD_NOT_ALLOWED,
         );
         resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         return drained(resp, &parts.headers, body).await;
     }
-    let (codec, timeout, caller) = match prepare(&state, &parts.headers, method_path, peer) {
+    let request = if get {
+        get_request(parts.uri.query().unwrap_or(""))
+    } else {
+        post_codec(&parts.headers).map(|codec| (codec, None))
+    };
+    let (codec, get_message) = match request {
+        Ok(r) => r,
+        Err(resp) => return drained(*resp, &parts.headers, body).await,
+    };
+    let (timeout, caller) = match prepare(&state, &parts.headers, spec, peer) {
         Ok(prepared) => prepared,
         Err(resp) => return drained(*resp, &parts.headers, body).await,
     };
-    let limit = if method_path == paths::IMPORT_USERS {
-        MAX_IMPORT_BODY
-    } else {
-        MAX_BODY
+    let body = match get_message {
+        Some(message) => message,
+        None => match read_body(&parts.headers, body, spec.body_limit, body_timeout).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        },
     };
-    let body = match read_body(&parts.headers, body, limit, body_timeout).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let call = route(&state, method_path, codec, body, caller);
+    let call = methods::call(&state, spec, codec, body, caller);
     let result = match timeout {
         // A deadline of zero has passed before the call could start.
         Some(t) if t.is_zero() => Err(ConnectError::new(
@@ -146,7 +129,7 @@ pub async fn dispatch<S: Store>(
             .into_response(),
         Err(e) => {
             if matches!(e.code, Code::Internal | Code::Unknown | Code::DataLoss) {
-                tracing::error!(method = method_path, error = %e, "call failed");
+                tracing::error!(method = spec.path, error = %e, "call failed");
             }
             error_response(&e)
         }
@@ -192,28 +175,107 @@ pub async fn drained(mut resp: Response, headers: &HeaderMap, body: Body) -> Res
     resp
 }
 
-/// Checks content type, protocol version, timeout and credentials before any body is read.
-fn prepare<S: Store>(
-    state: &AppState<S>,
-    headers: &HeaderMap,
-    method_path: &str,
-    peer: IpAddr,
-) -> Result<(Codec, Option<Duration>, Caller), Box<Response>> {
+/// The codec a POST's `Content-Type` names, or 415 with `Accept-Post`.
+fn post_codec(headers: &HeaderMap) -> Result<Codec, Box<Response>> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(codec) = Codec::from_content_type(content_type) else {
+    Codec::from_content_type(content_type).ok_or_else(|| {
         let mut resp = error_with_status(
             &ConnectError::invalid(format!(
-                "content type {content_type:?} is not supported; use application/json or application/proto"
+                "content type {:?} is not supported; use application/json or application/proto",
+                super::log::bounded(content_type)
             )),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         );
         resp.headers_mut()
             .insert("accept-post", HeaderValue::from_static(codec::ACCEPT_POST));
-        return Err(Box::new(resp));
+        Box::new(resp)
+    })
+}
+
+/// A Connect GET: `?connect=v1&encoding=json|proto&message=…[&base64=1]`, the message in the query string.
+fn get_request(query: &str) -> Result<(Codec, Option<Bytes>), Box<Response>> {
+    use base64::Engine;
+    let invalid = |msg: String| Box::new(error_response(&ConnectError::invalid(msg)));
+    let mut encoding = None;
+    let mut message = None;
+    let mut base64 = false;
+    for (key, value) in form_pairs(query) {
+        match key.as_str() {
+            "connect" if value != "v1" => {
+                return Err(invalid(format!(
+                    "connect={:?} is not supported; send connect=v1",
+                    super::log::bounded(&value)
+                )));
+            }
+            "encoding" => encoding = Some(value),
+            "message" => message = Some(value),
+            "base64" => base64 = value == "1",
+            "compression" if value != "identity" => {
+                return Err(Box::new(error_response(&ConnectError::new(
+                    Code::Unimplemented,
+                    format!(
+                        "compression {:?} is not supported",
+                        super::log::bounded(&value)
+                    ),
+                ))));
+            }
+            _ => {}
+        }
+    }
+    let codec = match encoding.as_deref() {
+        Some("json") => Codec::Json,
+        Some("proto") => Codec::Proto,
+        Some(other) => {
+            let mut resp = error_with_status(
+                &ConnectError::invalid(format!(
+                    "encoding {:?} is not supported; use json or proto",
+                    super::log::bounded(other)
+                )),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            );
+            resp.headers_mut()
+                .insert("accept-post", HeaderValue::from_static(codec::ACCEPT_POST));
+            return Err(Box::new(resp));
+        }
+        None => {
+            return Err(invalid(
+                "a Connect GET needs encoding=json or encoding=proto".into(),
+            ));
+        }
     };
+    let message = message.unwrap_or_default();
+    let bytes = if base64 {
+        let trimmed = message.trim_end_matches('=');
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(trimmed)
+            .map_err(|_| invalid("message is not URL-safe base64".into()))?
+    } else {
+        message.into_bytes()
+    };
+    if bytes.len() > methods::MAX_BODY {
+        return Err(invalid(format!(
+            "the message exceeds {} bytes",
+            methods::MAX_BODY
+        )));
+    }
+    Ok((codec, Some(Bytes::from(bytes))))
+}
+
+/// `application/x-www-form-urlencoded` pairs of a query string.
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
+}
+
+/// Checks protocol version, timeout and credentials before any body is read.
+fn prepare<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    spec: &Spec,
+    peer: IpAddr,
+) -> Result<(Option<Duration>, Caller), Box<Response>> {
     if let Some(v) = headers.get("connect-protocol-version")
         && v.as_bytes() != b"1"
     {
@@ -235,17 +297,18 @@ fn prepare<S: Store>(
         }
     };
     let now = state.clock.now();
-    let caller = if method_path == paths::GET_SERVER_INFO {
-        Caller {
+    let caller = match spec.access {
+        Access::Open => Caller {
             actor: "anonymous",
             now,
+        },
+        Access::Admin => {
+            let actor = auth::authenticate(headers, &state.secret, now)
+                .map_err(|e| Box::new(auth_refusal(state, peer, &e)))?;
+            Caller { actor, now }
         }
-    } else {
-        let actor = auth::authenticate(headers, &state.secret, now)
-            .map_err(|e| Box::new(auth_refusal(state, peer, &e)))?;
-        Caller { actor, now }
     };
-    Ok((codec, timeout, caller))
+    Ok((timeout, caller))
 }
 
 /// 401 for a failed admin authentication, or 429 with `Retry-After` once the address has failed too often.
@@ -325,50 +388,4 @@ async fn read_body(
             format!("could not read the request body: {e}"),
         ))
     })
-}
-
-async fn unary<Req, Resp, F, Fut>(
-    codec: Codec,
-    body: Bytes,
-    handler: F,
-) -> Result<Vec<u8>, ConnectError>
-where
-    Req: Message + Default + DeserializeOwned,
-    Resp: Message + Serialize,
-    F: FnOnce(Req) -> Fut,
-    Fut: Future<Output = Result<Resp, ConnectError>>,
-{
-    let request: Req = codec.decode(&body)?;
-    let response = handler(request).await?;
-    Ok(codec.encode(&response))
-}
-
-async fn route<S: Store>(
-    state: &AppState<S>,
-    method_path: &str,
-    codec: Codec,
-    body: Bytes,
-    caller: Caller,
-) -> Result<Vec<u8>, ConnectError> {
-    use handlers::{accounts, directory, namespaces, tokens};
-    let (s, c) = (state, &caller);
-    match method_path {
-        paths::GET_SERVER_INFO => unary(codec, body, |r| accounts::server_info(s, r)).await,
-        paths::CREATE_SERVICE_ACCOUNT => unary(codec, body, |r| accounts::create(s, c, r)).await,
-        paths::LIST_SERVICE_ACCOUNTS => unary(codec, body, |r| accounts::list(s, r)).await,
-        paths::GET_SERVICE_ACCOUNT => unary(codec, body, |r| accounts::get(s, r)).await,
-        paths::UPDATE_SERVICE_ACCOUNT => unary(codec, body, |r| accounts::update(s, c, r)).await,
-        paths::DELETE_SERVICE_ACCOUNT => unary(codec, body, |r| accounts::delete(s, c, r)).await,
-        paths::LIST_NAMESPACES => unary(codec, body, |r| namespaces::list(s, r)).await,
-        paths::SET_NAMESPACE => unary(codec, body, |r| namespaces::set(s, c, r)).await,
-        paths::DELETE_NAMESPACE => unary(codec, body, |r| namespaces::delete(s, c, r)).await,
-        paths::QUERY_USERS => unary(codec, body, |r| directory::query(s, r)).await,
-        paths::GET_USER_INFO => unary(codec, body, |r| directory::get(s, r)).await,
-        paths::IMPORT_USERS => unary(codec, body, |r| directory::import(s, c, r)).await,
-        paths::INSPECT_TOKEN => unary(codec, body, |r| tokens::inspect(s, c, r)).await,
-        other => Err(ConnectError::new(
-            Code::Unimplemented,
-            format!("no method at {other}"),
-        )),
-    }
 }

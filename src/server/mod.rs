@@ -8,6 +8,7 @@ pub mod connect;
 pub mod handlers;
 pub mod listen;
 pub mod log;
+pub mod methods;
 pub mod throttle;
 pub mod verify;
 

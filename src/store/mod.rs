@@ -176,6 +176,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<DirectoryUser>>> + Send;
     fn get_user(&self, id: &str)
     -> impl Future<Output = StoreResult<Option<DirectoryUser>>> + Send;
+    /// The groups directory users belong to whose name contains `query` (case-insensitively), prefix matches
+    /// first, then by name.
+    fn query_groups(
+        &self,
+        query: &str,
+        offset: u64,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Page<String>>> + Send;
+    /// Whether some directory user belongs to the group `name`.
+    fn group_exists(&self, name: &str) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Inserts or replaces users by id, all in one transaction.
     fn upsert_users(
         &self,

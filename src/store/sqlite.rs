@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod groups;
 mod inline_read;
 mod namespaces;
 mod user_search;
@@ -266,6 +267,19 @@ impl Store for SqliteStore {
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<DirectoryUser>> {
         users::get(&self.read, id).await
+    }
+
+    async fn query_groups(
+        &self,
+        query: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<String>> {
+        groups::query(&self.read, query, offset, limit).await
+    }
+
+    async fn group_exists(&self, name: &str) -> StoreResult<bool> {
+        groups::exists(&self.read, name).await
     }
 
     async fn upsert_users(

@@ -17,6 +17,7 @@ use crate::token;
 
 pub async fn server_info<S: Store>(
     _state: &AppState<S>,
+    _caller: &Caller,
     _req: wire::GetServerInfoRequest,
 ) -> Result<wire::GetServerInfoResponse, ConnectError> {
     Ok(wire::GetServerInfoResponse {
@@ -143,6 +144,7 @@ pub async fn create<S: Store>(
 
 pub async fn list<S: Store>(
     state: &AppState<S>,
+    _caller: &Caller,
     req: wire::ListServiceAccountsRequest,
 ) -> Result<wire::ListServiceAccountsResponse, ConnectError> {
     let filter = match &req.filter {
@@ -170,6 +172,7 @@ pub async fn list<S: Store>(
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
+    _caller: &Caller,
     req: wire::GetServiceAccountRequest,
 ) -> Result<wire::GetServiceAccountResponse, ConnectError> {
     if req.id.is_empty() {

@@ -1,4 +1,5 @@
-//! pomerium.dashboard.UserService (lookahead search, one user) and sacon's own atomic directory import.
+//! pomerium.dashboard.UserService (lookahead search of users and groups, one user, one group) and sacon's own
+//! atomic directory import.
 
 use super::validate::{self, MAX_USER_ID};
 use crate::api::ConnectError;
@@ -14,6 +15,7 @@ pub const MAX_IMPORT: usize = 100_000;
 
 pub async fn query<S: Store>(
     state: &AppState<S>,
+    _caller: &Caller,
     req: wire::QueryUsersRequest,
 ) -> Result<wire::QueryUsersResponse, ConnectError> {
     if req.offset < 0 {
@@ -39,6 +41,7 @@ pub async fn query<S: Store>(
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
+    _caller: &Caller,
     req: wire::GetUserInfoRequest,
 ) -> Result<wire::GetUserInfoResponse, ConnectError> {
     let user_id = req.user_id.as_deref().unwrap_or("");
@@ -87,5 +90,60 @@ pub async fn import<S: Store>(
     Ok(wire::ImportUsersResponse {
         inserted: i64::try_from(counts.inserted).unwrap_or(i64::MAX),
         updated: i64::try_from(counts.updated).unwrap_or(i64::MAX),
+    })
+}
+
+pub async fn query_groups<S: Store>(
+    state: &AppState<S>,
+    _caller: &Caller,
+    req: wire::QueryGroupsRequest,
+) -> Result<wire::QueryGroupsResponse, ConnectError> {
+    if req.offset < 0 || req.limit < 0 {
+        return Err(ConnectError::invalid(
+            "offset and limit must not be negative",
+        ));
+    }
+    validate::text("query", &req.query, MAX_USER_ID)?;
+    let limit = match req.limit {
+        0 => DEFAULT_USERS_PAGE,
+        n => n.min(MAX_USERS_PAGE),
+    };
+    let page = state
+        .store
+        .query_groups(req.query.trim(), req.offset as u64, limit as u64)
+        .await?;
+    Ok(wire::QueryGroupsResponse {
+        groups: page
+            .items
+            .into_iter()
+            .map(|name| wire::GroupInfo {
+                id: name.clone(),
+                name,
+            })
+            .collect(),
+        total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+    })
+}
+
+/// A group's id is its name in sacon's directory.
+pub async fn get_group<S: Store>(
+    state: &AppState<S>,
+    _caller: &Caller,
+    req: wire::GetGroupInfoRequest,
+) -> Result<wire::GetGroupInfoResponse, ConnectError> {
+    if req.group_id.is_empty() {
+        return Err(ConnectError::invalid("groupId is required"));
+    }
+    if !state.store.group_exists(&req.group_id).await? {
+        return Err(ConnectError::not_found(format!(
+            "no directory group {:?}",
+            req.group_id
+        )));
+    }
+    Ok(wire::GetGroupInfoResponse {
+        group_info: Some(wire::GroupInfo {
+            id: req.group_id.clone(),
+            name: req.group_id,
+        }),
     })
 }

@@ -1,4 +1,5 @@
-//! pomerium.dashboard.NamespaceService: list the tree, create or rename a namespace, delete an empty one.
+//! pomerium.dashboard.NamespaceService: list the tree, get one namespace and what lives in it, create or rename
+//! a namespace, delete an empty one.
 
 use super::validate::{self, MAX_NAME};
 use crate::api::ConnectError;
@@ -15,6 +16,7 @@ fn change(caller: &Caller) -> Change {
 
 pub async fn list<S: Store>(
     state: &AppState<S>,
+    _caller: &Caller,
     _req: wire::ListNamespacesRequest,
 ) -> Result<wire::ListNamespacesResponse, ConnectError> {
     let all = state.store.list_namespaces().await?;
@@ -102,4 +104,80 @@ pub async fn delete<S: Store>(
         .delete_namespace(&req.id, &change(caller))
         .await?;
     Ok(wire::DeleteNamespaceResponse {})
+}
+
+pub async fn get<S: Store>(
+    state: &AppState<S>,
+    _caller: &Caller,
+    req: wire::GetNamespaceRequest,
+) -> Result<wire::GetNamespaceResponse, ConnectError> {
+    if req.id.is_empty() {
+        return Err(ConnectError::invalid("id is required"));
+    }
+    let ns = state
+        .store
+        .get_namespace(&req.id)
+        .await?
+        .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {:?}", req.id)))?;
+    Ok(wire::GetNamespaceResponse {
+        namespace: Some((&ns).into()),
+    })
+}
+
+/// The most namespaces one resources call may name.
+pub const MAX_RESOURCE_IDS: usize = 100;
+
+/// What lives directly in the named namespaces: their service accounts (named by user id) and child namespaces.
+pub async fn resources<S: Store>(
+    state: &AppState<S>,
+    _caller: &Caller,
+    req: wire::ListNamespaceResourcesRequest,
+) -> Result<wire::ListNamespaceResourcesResponse, ConnectError> {
+    use crate::store::filter::Scalar;
+    use crate::store::{AccountQuery, Expr, Field, Op};
+    use wire::list_namespace_resources_response::Resource;
+    if req.ids.len() > MAX_RESOURCE_IDS {
+        return Err(ConnectError::invalid(format!(
+            "ids names {} namespaces; at most {MAX_RESOURCE_IDS} are allowed",
+            req.ids.len()
+        )));
+    }
+    let all = state.store.list_namespaces().await?;
+    for id in &req.ids {
+        if !all.iter().any(|n| &n.id == id) {
+            return Err(ConnectError::not_found(format!(
+                "no namespace with id {id:?}"
+            )));
+        }
+    }
+    let mut resources: Vec<Resource> = all
+        .iter()
+        .filter(|n| req.ids.contains(&n.parent_id))
+        .map(|n| Resource {
+            r#type: "namespace".into(),
+            id: n.id.clone(),
+            name: n.name.clone(),
+        })
+        .collect();
+    if !req.ids.is_empty() {
+        let filter = Expr::Cmp {
+            field: Field::NamespaceId,
+            op: Op::IsAnyOf(req.ids.iter().cloned().map(Scalar::Text).collect()),
+        };
+        let page = state
+            .store
+            .list_accounts(&AccountQuery {
+                filter: Some(filter),
+                order: Vec::new(),
+                offset: 0,
+                limit: u64::MAX,
+            })
+            .await?;
+        resources.extend(page.items.into_iter().map(|a| Resource {
+            r#type: "service_account".into(),
+            id: a.id,
+            name: a.user_id,
+        }));
+    }
+    Ok(wire::ListNamespaceResourcesResponse { resources })
 }

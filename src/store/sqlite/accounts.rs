@@ -21,7 +21,7 @@ use crate::token::is_reserved_identity;
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
-                       created_at, modified_at, accessed_at, issued_at, grace_from, grace_until";
+                       created_at, modified_at, accessed_at, issued_at, grace_from, grace_until, expires_at_ns";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -37,6 +37,12 @@ struct Row {
     issued_at: i64,
     grace_from: Option<i64>,
     grace_until: Option<i64>,
+    expires_at_ns: i64,
+}
+
+/// The nanoseconds of `t` below its microsecond, stored beside the microseconds.
+fn sub_micro_nanos(t: DateTime<Utc>) -> i64 {
+    i64::from(t.timestamp_subsec_nanos() % 1000)
 }
 
 impl Row {
@@ -51,7 +57,8 @@ impl Row {
                 originator_id: self.originator_id,
                 description: self.description,
                 user_id: self.user_id,
-                expires_at: opt_from_micros(self.expires_at)?,
+                expires_at: opt_from_micros(self.expires_at)?
+                    .map(|t| t + chrono::Duration::nanoseconds(self.expires_at_ns.clamp(0, 999))),
                 created_at: from_micros(self.created_at)?,
                 modified_at: from_micros(self.modified_at)?,
                 accessed_at: opt_from_micros(self.accessed_at)?,
@@ -250,9 +257,10 @@ pub(super) fn get_for_verify_inline(
                 issued_at: r.get(9)?,
                 grace_from: r.get(10)?,
                 grace_until: r.get(11)?,
+                expires_at_ns: r.get(12)?,
             };
             let namespaces = if with_namespaces {
-                Some(r.get(12)?)
+                Some(r.get(13)?)
             } else {
                 None
             };
@@ -288,8 +296,8 @@ pub(super) async fn create(
     let at = micros(change.at);
     let inserted = sqlx::query(
         "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
-             created_at, modified_at, accessed_at, issued_at, grace_until) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
+             expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&account.id)
     .bind(&account.namespace_id)
@@ -297,6 +305,7 @@ pub(super) async fn create(
     .bind(&account.description)
     .bind(&account.user_id)
     .bind(account.expires_at.map(micros))
+    .bind(account.expires_at.map_or(0, sub_micro_nanos))
     .bind(at)
     .bind(at)
     .bind(account.accessed_at.map(micros))
@@ -325,7 +334,8 @@ pub(super) async fn create(
     let stored = |t: DateTime<Utc>| from_micros(micros(t));
     Ok(AccountRecord {
         account: ServiceAccount {
-            expires_at: account.expires_at.map(stored).transpose()?,
+            // The expiry is stored to the nanosecond.
+            expires_at: account.expires_at,
             created_at: stored(change.at)?,
             modified_at: stored(change.at)?,
             accessed_at: account.accessed_at.map(stored).transpose()?,
@@ -398,12 +408,13 @@ pub(super) async fn update(
     let a = &next.account;
     sqlx::query(
         "UPDATE service_accounts SET namespace_id = ?, description = ?, user_id = ?, expires_at = ?, \
-             modified_at = ?, issued_at = ?, grace_from = ?, grace_until = ? WHERE id = ?",
+             expires_at_ns = ?, modified_at = ?, issued_at = ?, grace_from = ?, grace_until = ? WHERE id = ?",
     )
     .bind(&a.namespace_id)
     .bind(&a.description)
     .bind(&a.user_id)
     .bind(a.expires_at.map(micros))
+    .bind(a.expires_at.map_or(0, sub_micro_nanos))
     .bind(micros(a.modified_at))
     .bind(micros(next.issued_at))
     .bind(next.grace_from.map(micros))
