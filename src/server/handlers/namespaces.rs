@@ -1,6 +1,6 @@
 //! pomerium.dashboard.NamespaceService: list the tree, create or rename a namespace, delete an empty one.
 
-use super::validate::{self, MAX_NAME};
+use super::validate;
 use crate::api::ConnectError;
 use crate::api::wire;
 use crate::server::{AppState, Caller};
@@ -31,7 +31,7 @@ pub async fn set<S: Store>(
     let ns = req
         .namespace
         .ok_or_else(|| ConnectError::invalid("namespace is required"))?;
-    let name = validate::identifier("name", Some(ns.name.trim()), MAX_NAME)?;
+    let name = validate::namespace_name(&ns.name)?;
     let all = state.store.list_namespaces().await?;
     let root = all
         .iter()
