@@ -61,10 +61,10 @@ pub async fn run(client: &Client, command: DirectoryCommand) -> Result<(), CliEr
                     let items: Vec<UserJson> = users
                         .iter()
                         .map(|u| UserJson {
-                            id: out.text(&u.id),
-                            name: out.text(&u.name),
-                            email: out.text(&u.email),
-                            groups: u.groups.iter().map(|g| out.text(g)).collect(),
+                            id: u.id.clone(),
+                            name: u.name.clone(),
+                            email: u.email.clone(),
+                            groups: u.groups.clone(),
                         })
                         .collect();
                     out.json(&items)?;
