@@ -9,7 +9,7 @@
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
 //! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_BIN` (another build of
 //! `sacon` to serve, e.g. an older commit's, for before/after numbers), `SACON_BENCH_ONLY_TABLE=1` (skip
-//! criterion).
+//! criterion), `SACON_BENCH_ONLY=import` (only the directory import rows, see `verify_support/import.rs`).
 
 mod verify_support;
 
@@ -23,6 +23,7 @@ use hyper::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use sacon::api::{Client, ClientOptions, Credentials, wire};
 use sacon::token::SharedSecret;
 use verify_support::attack;
+use verify_support::import;
 use verify_support::load::{self, LoadConfig, LoadResult, Req};
 use verify_support::procs::{self, Server};
 use verify_support::table::{Table, ms, per_sec, percentile};
@@ -224,6 +225,13 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os(procs::NOOP_ENV).is_some() {
         return procs::serve_noop();
     }
+    let binary = std::env::var_os("SACON_BENCH_BIN").map(std::path::PathBuf::from);
+    if import::only() {
+        let mut table = Table::default();
+        import::add_rows(&mut table, binary.as_deref())?;
+        println!("\n{}\n", table.render());
+        return Ok(());
+    }
     let config = LoadConfig {
         connections: env_num("SACON_BENCH_CONNECTIONS", 32)? as usize,
         client_threads: env_num("SACON_BENCH_CLIENT_THREADS", 1)? as usize,
@@ -236,7 +244,6 @@ fn main() -> anyhow::Result<()> {
     );
 
     let dir = tempfile::tempdir()?;
-    let binary = std::env::var_os("SACON_BENCH_BIN").map(std::path::PathBuf::from);
     let sacon = procs::start_sacon(dir.path(), binary.as_deref())?;
     let secret = SharedSecret::load(&sacon::config::secret_path(dir.path()))?;
     let admin = Client::new(
@@ -410,6 +417,7 @@ fn main() -> anyhow::Result<()> {
             format!("{:.2}", cpu_bound_rate(&verify) / cpu_bound_rate(c)),
         );
     }
+    import::add_rows(&mut table, binary.as_deref())?;
     println!("\n{}\n", table.render());
 
     if std::env::var_os("SACON_BENCH_ONLY_TABLE").is_none() {

@@ -286,7 +286,7 @@ impl NamespaceTree {
             return Some(ns);
         }
         let parts: Vec<&str> = id_or_path
-            .split(['/', '›'])
+            .split(NAMESPACE_PATH_SEPARATORS)
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
@@ -340,20 +340,39 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+/// Whether `c` may steer a terminal or hide text: what [`sanitize`] removes.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
+        || is_bidi_control(c)
         || matches!(c,
-            '\u{061C}'                // arabic letter mark
-            | '\u{00AD}'              // soft hyphen
+            '\u{00AD}'              // soft hyphen
             | '\u{180E}'
-            | '\u{200B}'..='\u{200F}' // zero-width, LRM, RLM
-            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+            | '\u{200B}'..='\u{200D}' // zero-width space, non-joiner, joiner
             | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}' // bidi isolates
             | '\u{206A}'..='\u{206F}'
             | '\u{FEFF}'
             | '\u{FFF9}'..='\u{FFFB}')
 }
+
+/// Bidi embeddings, overrides, isolates and marks: they reorder the text around them on screen, so a name can
+/// show as something else than it is.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{061C}'                // arabic letter mark
+        | '\u{200E}' | '\u{200F}' // LRM, RLM
+        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+        | '\u{2066}'..='\u{2069}') // bidi isolates
+}
+
+/// What free text (a description) may not contain: control characters other than tab and newline, and bidi
+/// controls. Zero-width joiners stay allowed there, since emoji sequences are made of them.
+pub fn is_forbidden_in_text(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n') || is_bidi_control(c)
+}
+
+/// Characters a namespace name may not contain: they separate the names of a namespace path
+/// (`Global/Engineering`, `Global › Engineering`), so a name holding one could not be reached by its path.
+pub const NAMESPACE_PATH_SEPARATORS: [char; 2] = ['/', '›'];
 
 #[cfg(test)]
 mod tests {

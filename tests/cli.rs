@@ -867,3 +867,75 @@ fn token_inspect_says_whose_token_it_is_and_why_it_fails() {
     );
     assert_eq!(s.embedded_with_stdin(&["token", "inspect"], "  \n").code, 2);
 }
+
+/// A directory of 50,000 users through `sacon directory import` with default settings against `sacon serve`: the
+/// one call takes longer than the client's default 10 s timeout allowed before, so the import has its own, and
+/// a file that large says what it is doing on stderr while stdout keeps only the result.
+#[test]
+fn a_large_directory_imports_with_default_settings() {
+    const N: usize = 50_000;
+    let server = Served::start();
+    let mut csv = String::from("id,name,email,groups\n");
+    for i in 0..N {
+        csv.push_str(&format!(
+            "u-{i:05},Person {i},person{i}@example.com,staff;team-{}\n",
+            i % 40
+        ));
+    }
+    let file = server.scratch.write("users.csv", &csv);
+    let out = server
+        .remote(&["directory", "import", file.to_str().unwrap()])
+        .ok();
+    assert_eq!(out.stdout, "imported 50000 users (50000 new, 0 updated)\n");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("read 50,000 users from ") && l.ends_with("users.csv")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("the server imported 50,000 users in ")),
+        "{}",
+        out.stderr
+    );
+
+    let secret = server.scratch.secret();
+    let client = sacon::api::Client::new(
+        &server.url,
+        sacon::api::Credentials::SharedSecret(secret),
+        sacon::api::ClientOptions::default(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (_, total) = client.query_users("", 0, 1).await.unwrap();
+        assert_eq!(total, N as u64);
+        let last = client
+            .get_user("u-49999")
+            .await
+            .unwrap()
+            .expect("the last user");
+        assert_eq!(last.name, "Person 49999");
+        assert_eq!(last.groups, vec!["staff", "team-39"]);
+        let (found, total) = client.query_users("team-7", 0, 5).await.unwrap();
+        assert_eq!(total, (N / 40) as u64);
+        assert!(
+            found
+                .iter()
+                .all(|u| u.groups.contains(&"team-7".to_string()))
+        );
+    });
+
+    // Again: every row is now an update.
+    let out = server
+        .remote(&["directory", "import", file.to_str().unwrap()])
+        .ok();
+    assert_eq!(out.stdout, "imported 50000 users (0 new, 50000 updated)\n");
+}

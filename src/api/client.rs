@@ -139,16 +139,28 @@ impl Client {
         Req: Message + Serialize,
         Resp: Message + Default + DeserializeOwned,
     {
+        self.call_within(path, request, self.options.timeout).await
+    }
+
+    /// A call bounded by `timeout` instead of the configured one (on both sides, as [`ClientOptions::timeout`]).
+    async fn call_within<Req, Resp>(
+        &self,
+        path: &str,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, ConnectError>
+    where
+        Req: Message + Serialize,
+        Resp: Message + Default + DeserializeOwned,
+    {
         let codec = self.options.codec;
         let mut req = self
             .http
             .post(format!("{}{}", self.base, path))
+            .timeout(timeout)
             .header("Content-Type", codec.content_type())
             .header("Connect-Protocol-Version", "1")
-            .header(
-                "Connect-Timeout-Ms",
-                self.options.timeout.as_millis().to_string(),
-            )
+            .header("Connect-Timeout-Ms", timeout.as_millis().to_string())
             .body(codec.encode(request));
         match &*self.credentials {
             Credentials::None => {}
@@ -165,9 +177,15 @@ impl Client {
                     .header("jwt", token::exp_only_token(secret, now).as_str());
             }
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, timeout))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e, timeout))?;
         if status != 200 {
             return Err(ConnectError::from_http(status, &body));
         }
@@ -179,14 +197,11 @@ impl Client {
         })
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> ConnectError {
+    fn transport_error(&self, e: reqwest::Error, timeout: Duration) -> ConnectError {
         if e.is_timeout() {
             ConnectError::new(
                 Code::DeadlineExceeded,
-                format!(
-                    "{} did not answer within {:?}",
-                    self.base, self.options.timeout
-                ),
+                format!("{} did not answer within {timeout:?}", self.base),
             )
         } else if e.is_connect() {
             ConnectError::new(
@@ -447,16 +462,29 @@ impl Client {
     }
 
     /// Inserts or replaces directory users by id, all or nothing; returns (inserted, updated).
+    /// Upserts `users` in one atomic call, which may take longer than the configured timeout: see
+    /// [`Client::import_timeout`].
     pub async fn import_users(&self, users: &[DirectoryUser]) -> Result<(u64, u64), ConnectError> {
         let resp: wire::ImportUsersResponse = self
-            .call(
+            .call_within(
                 paths::IMPORT_USERS,
                 &wire::ImportUsersRequest {
                     users: users.iter().map(Into::into).collect(),
                 },
+                self.import_timeout(users.len()),
             )
             .await?;
         Ok((resp.inserted.max(0) as u64, resp.updated.max(0) as u64))
+    }
+
+    /// How long an import of `rows` users may take: the configured timeout plus a millisecond per row, since its
+    /// one call lasts as long as the server needs to write every row (a few seconds for 50,000 users). Generous
+    /// on purpose (a thousand rows a second) so a slow disk or an older server still finishes.
+    pub fn import_timeout(&self, rows: usize) -> Duration {
+        let rows = u64::try_from(rows).unwrap_or(u64::MAX);
+        self.options
+            .timeout
+            .saturating_add(Duration::from_millis(rows))
     }
 
     /// Asks the server whether `jwt` would verify now (optionally for a namespace), and why not.

@@ -108,7 +108,7 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
             let row = Row::new(&account, tree.as_ref(), &kinds, None);
             match output {
                 super::output::Format::Table => out.write(&render_fields(&row.fields(Utc::now()))),
-                super::output::Format::Json => out.json(&row.json(&out)),
+                super::output::Format::Json => out.json(&row.json()),
             }
         }
         AccountsCommand::Rotate { id, grace } => {
@@ -235,7 +235,7 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
             out.write(&table.render())
         }
         ListFormat::Json => {
-            let items: Vec<AccountJson> = rows.iter().map(|r| r.json(out)).collect();
+            let items: Vec<AccountJson> = rows.iter().map(|r| r.json()).collect();
             out.json(&items)
         }
         ListFormat::Csv => {
@@ -402,16 +402,16 @@ impl<'a> Row<'a> {
         ]
     }
 
-    fn json(&self, out: &Stdout) -> AccountJson {
+    fn json(&self) -> AccountJson {
         let a = self.account;
         AccountJson {
-            id: out.text(&a.id),
-            user_id: out.text(&a.user_id),
+            id: a.id.clone(),
+            user_id: a.user_id.clone(),
             kind: self.kind.as_str(),
-            namespace_id: out.text(&a.namespace_id),
-            namespace: out.text(&self.namespace),
-            description: out.text(&a.description),
-            originator_id: out.text(&a.originator_id),
+            namespace_id: a.namespace_id.clone(),
+            namespace: self.namespace.clone(),
+            description: a.description.clone(),
+            originator_id: a.originator_id.clone(),
             created_at: rfc3339(a.created_at),
             modified_at: rfc3339(a.modified_at),
             expires_at: a.expires_at.map(rfc3339),
@@ -507,8 +507,7 @@ mod tests {
                 "never"
             ]
         );
-        let plain = Stdout { to_terminal: false };
-        let v = serde_json::to_value(row.json(&plain)).unwrap();
+        let v = serde_json::to_value(row.json()).unwrap();
         assert_eq!(v["expires_at"], "2026-02-10T00:00:00Z");
         assert_eq!(v["accessed_at"], Value::Null);
         assert_eq!(v["namespace"], "Global/Platform");
@@ -519,7 +518,7 @@ mod tests {
         let bare = Row::new(&a, None, &HashMap::new(), None);
         assert_eq!(bare.namespace, "p");
         assert_eq!(bare.kind, AccountKind::Unique);
-        let bare_json = serde_json::to_value(bare.json(&plain)).unwrap();
+        let bare_json = serde_json::to_value(bare.json()).unwrap();
         assert!(bare_json.get("inherited").is_none());
         let keys: Vec<&String> = bare_json.as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), CSV_HEADER.len());

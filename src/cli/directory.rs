@@ -1,8 +1,10 @@
 //! `sacon directory import|search`: an import checks every row locally and then upserts all of them in one
-//! atomic call (a bad row means nothing is sent); search runs the same look-up as the console's user field.
+//! atomic call (a bad row means nothing is sent), waiting as long as the server takes and, for a large file,
+//! saying so on stderr; search runs the same look-up as the console's user field.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
@@ -10,6 +12,7 @@ use super::CliError;
 use super::import::{self, ImportError};
 use super::output::{Format, Stdout, Table};
 use crate::api::Client;
+use crate::model::{DirectoryUser, sanitize};
 
 #[derive(Debug, Subcommand)]
 pub enum DirectoryCommand {
@@ -44,7 +47,7 @@ pub async fn run(client: &Client, command: DirectoryCommand) -> Result<(), CliEr
             let text = read_input(&file)?;
             let format = import::detect(&file, &text);
             let users = import::parse(&text, format).map_err(|e| rejected(&file, e))?;
-            let (inserted, updated) = client.import_users(&users).await?;
+            let (inserted, updated) = import_with_progress(client, &file, &users).await?;
             out.write(&format!(
                 "imported {} users ({inserted} new, {updated} updated)\n",
                 users.len()
@@ -61,10 +64,10 @@ pub async fn run(client: &Client, command: DirectoryCommand) -> Result<(), CliEr
                     let items: Vec<UserJson> = users
                         .iter()
                         .map(|u| UserJson {
-                            id: out.text(&u.id),
-                            name: out.text(&u.name),
-                            email: out.text(&u.email),
-                            groups: u.groups.iter().map(|g| out.text(g)).collect(),
+                            id: u.id.clone(),
+                            name: u.name.clone(),
+                            email: u.email.clone(),
+                            groups: u.groups.clone(),
                         })
                         .collect();
                     out.json(&items)?;
@@ -106,6 +109,61 @@ struct UserJson {
     groups: Vec<String>,
 }
 
+/// Files with more rows than this say on stderr what they are doing, since their one call takes seconds.
+const PROGRESS_ROWS: usize = 5_000;
+/// How often a long import says it is still waiting.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Sends the import; for a large file, says on stderr (stdout holds the result) how many rows were read, that
+/// it is still waiting every few seconds, and how long the server took.
+async fn import_with_progress(
+    client: &Client,
+    file: &Path,
+    users: &[DirectoryUser],
+) -> Result<(u64, u64), CliError> {
+    if users.len() <= PROGRESS_ROWS {
+        return Ok(client.import_users(users).await?);
+    }
+    let n = thousands(users.len());
+    eprintln!(
+        "read {n} users from {}",
+        sanitize(&file.display().to_string())
+    );
+    let start = Instant::now();
+    let call = client.import_users(users);
+    tokio::pin!(call);
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+    let result = loop {
+        tokio::select! {
+            result = &mut call => break result,
+            _ = ticks.tick() => eprintln!(
+                "importing {n} users: waiting for the server, {}s so far",
+                start.elapsed().as_secs()
+            ),
+        }
+    };
+    let counts = result?;
+    eprintln!(
+        "the server imported {n} users in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(counts)
+}
+
+/// `50000` as `50,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 fn rejected(file: &Path, e: ImportError) -> CliError {
     CliError::Io(format!("{}: {e}; nothing was imported", file.display()))
 }
@@ -119,4 +177,15 @@ fn read_input(file: &Path) -> Result<String, CliError> {
     };
     result.map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::thousands(7), "7");
+        assert_eq!(super::thousands(5_000), "5,000");
+        assert_eq!(super::thousands(50_000), "50,000");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
 }

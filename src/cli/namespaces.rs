@@ -98,10 +98,10 @@ fn list(out: &Stdout, tree: &NamespaceTree, format: Format) -> Result<(), CliErr
             let items: Vec<NamespaceJson> = walk(tree)
                 .into_iter()
                 .map(|(_, ns)| NamespaceJson {
-                    id: out.text(&ns.id),
-                    parent_id: out.text(&ns.parent_id),
-                    name: out.text(&ns.name),
-                    path: out.text(&slash_path(tree, &ns.id)),
+                    id: ns.id.clone(),
+                    parent_id: ns.parent_id.clone(),
+                    name: ns.name.clone(),
+                    path: slash_path(tree, &ns.id),
                     created_at: rfc3339(ns.created_at),
                     modified_at: rfc3339(ns.modified_at),
                 })

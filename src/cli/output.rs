@@ -1,13 +1,14 @@
 //! How the CLI writes results: aligned text tables, JSON and CSV, relative times ("in 12d", "expired 3d ago"),
-//! and the rule that untrusted text reaching a terminal is sanitized first.
+//! and the rule that no output format carries a character that could steer a terminal: tables and CSV drop
+//! them, JSON escapes them (so a program still reads the exact value).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use unicode_width::UnicodeWidthStr;
 
 use super::CliError;
-use crate::model::sanitize;
+use crate::model::{is_unsafe_char, sanitize};
 
 /// `--output` for commands that show one thing or a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,17 +125,13 @@ pub use crate::display::expires as expires_label;
 /// The LAST USED cell: `never`, or `3h ago`.
 pub use crate::display::last_used as ago_label;
 
-/// Where results go. Untrusted text is sanitized when stdout is a terminal (escape sequences in data must
-/// never reach it) and left exact when a program reads it.
-pub struct Stdout {
-    pub to_terminal: bool,
-}
+/// Where results go. Every format is safe to print on a terminal, whether or not stdout is one: output piped
+/// to a file or `less -R` reaches a terminal later.
+pub struct Stdout;
 
 impl Stdout {
     pub fn detect() -> Stdout {
-        Stdout {
-            to_terminal: std::io::stdout().is_terminal(),
-        }
+        Stdout
     }
 
     /// Writes `text` as is. A closed pipe (`sacon … | head`) ends the output quietly instead of failing.
@@ -160,47 +157,50 @@ impl Stdout {
         }
     }
 
-    /// Text that came from the server, sanitized when it is headed for a terminal.
-    pub fn text(&self, text: &str) -> String {
-        if self.to_terminal {
-            sanitize(text)
-        } else {
-            text.to_string()
-        }
-    }
-
-    /// Pretty JSON and a newline. Callers pass server text through [`Stdout::text`]; JSON escaping alone
-    /// leaves C1 controls and bidi overrides intact.
+    /// Pretty JSON and a newline, with every control, bidi and invisible character escaped (see [`json_text`]).
     pub fn json<T: serde::Serialize>(&self, value: &T) -> Result<(), CliError> {
-        let mut text = serde_json::to_string_pretty(value)
-            .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))?;
+        let mut text = json_text(value)?;
         text.push('\n');
         self.write(&text)
     }
 
-    /// CSV with a header row; cells sanitized for a terminal.
+    /// CSV with a header row; cells sanitized.
     pub fn csv(&self, headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
-        let text = csv_text(headers, rows, self.to_terminal)?;
+        let text = csv_text(headers, rows)?;
         self.write(&text)
     }
 }
 
-pub fn csv_text(
-    headers: &[&str],
-    rows: &[Vec<String>],
-    sanitized: bool,
-) -> Result<String, CliError> {
+/// Pretty JSON in which the characters [`sanitize`] would drop are written as `\uXXXX` escapes: serde_json
+/// escapes only C0 controls, and leaves C1 controls and bidi overrides raw. The escaping is exact (the text
+/// decodes to the same value), and it is safe to apply to the whole text: outside strings, JSON holds only ASCII
+/// punctuation, digits, letters and white space, of which only the newline is a control.
+pub fn json_text<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    let raw = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))?;
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c != '\n' && is_unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// CSV with a header row, every cell sanitized (line breaks in a cell become spaces).
+pub fn csv_text(headers: &[&str], rows: &[Vec<String>]) -> Result<String, CliError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let bad = |e: csv::Error| CliError::Io(format!("cannot write CSV: {e}"));
     writer.write_record(headers).map_err(bad)?;
     for row in rows {
-        if sanitized {
-            writer
-                .write_record(row.iter().map(|c| sanitize(c)))
-                .map_err(bad)?;
-        } else {
-            writer.write_record(row).map_err(bad)?;
-        }
+        writer
+            .write_record(row.iter().map(|c| sanitize(c)))
+            .map_err(bad)?;
     }
     let bytes = writer
         .into_inner()
@@ -248,23 +248,31 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_and_sanitizes_on_request() {
-        let rows = vec![vec!["a,b".to_string(), "say \"hi\"\u{1b}".to_string()]];
+    fn csv_quotes_and_sanitizes() {
+        let rows = vec![vec![
+            "a,b".to_string(),
+            "say \"hi\"\u{1b}\u{202E}\nthere".to_string(),
+        ]];
         assert_eq!(
-            csv_text(&["x", "y"], &rows, false).unwrap(),
-            "x,y\n\"a,b\",\"say \"\"hi\"\"\u{1b}\"\n"
-        );
-        assert_eq!(
-            csv_text(&["x", "y"], &rows, true).unwrap(),
-            "x,y\n\"a,b\",\"say \"\"hi\"\"\"\n"
+            csv_text(&["x", "y"], &rows).unwrap(),
+            "x,y\n\"a,b\",\"say \"\"hi\"\" there\"\n"
         );
     }
 
     #[test]
-    fn server_text_is_sanitized_only_for_terminals() {
-        let raw = "a\u{9b}b\u{202E}c";
-        assert_eq!(Stdout { to_terminal: true }.text(raw), "abc");
-        assert_eq!(Stdout { to_terminal: false }.text(raw), raw);
+    fn json_escapes_steering_characters_and_keeps_the_value() {
+        let value = serde_json::json!({"d": "a\u{1b}[2J\u{9b}b\u{202E}c\u{200B}\u{7f}\n\t", "n": [1, "\u{2066}"]});
+        let text = json_text(&value).unwrap();
+        assert!(
+            !text.chars().any(|c| c != '\n' && is_unsafe_char(c)),
+            "{text}"
+        );
+        assert!(
+            text.contains(r"\u001b[2J\u009bb\u202ec\u200b\u007f\n\t"),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// `/verify`'s point reads, on the caller's thread; `read` is their fallback.
     inline: Arc<inline_read::InlineReaders>,
+    /// The database file, for the import's own writer connection.
+    path: Arc<Path>,
 }
 
 /// Per-connection settings as SQLite reports them, to check that the pragmas took effect.
@@ -95,6 +97,7 @@ impl SqliteStore {
             write,
             read,
             inline: Arc::new(inline),
+            path: Arc::from(path),
         };
         Ok(store)
     }
@@ -288,10 +291,20 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<ImportCounts> {
         users::validate(users)?;
-        let mut tx = self.begin_write().await?;
-        let counts = users::upsert(&mut tx, users, change).await?;
-        tx.commit().await?;
-        Ok(counts)
+        // Holding the pool's one writer connection queues this process's other writes behind the import, as its
+        // own transaction would; the guard moves into the task, so it is released only when the import is over
+        // (also when the caller stops waiting).
+        let writer = self.write.acquire().await?;
+        let path = self.path.clone();
+        let users = users.to_vec();
+        let change = change.clone();
+        tokio::task::spawn_blocking(move || {
+            let _writer = writer;
+            let mut conn = users::open_writer(&path, BUSY_TIMEOUT, CACHE_KIB)?;
+            users::upsert(&mut conn, &users, &change)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("the import task failed: {e}")))?
     }
 
     async fn create_account(

@@ -38,6 +38,23 @@ fn time(
     }
 }
 
+/// An expiry as Create and Update take it: absent (never), or after `now`.
+fn future_expiry(
+    ts: &Option<crate::api::wkt::Timestamp>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ConnectError> {
+    let expires_at = time("expiresAt", ts)?;
+    if let Some(e) = expires_at
+        && e <= now
+    {
+        return Err(ConnectError::invalid(format!(
+            "expiresAt {} is not in the future",
+            crate::api::convert::format_time(e)
+        )));
+    }
+    Ok(expires_at)
+}
+
 /// JWT times are whole seconds; the stored issue time matches the token's `iat` exactly.
 fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::seconds(1)).unwrap_or(t)
@@ -92,7 +109,7 @@ pub async fn create<S: Store>(
         .ok_or_else(|| ConnectError::invalid("serviceAccount is required"))?;
     let user_id = validate::identifier("userId", sa.user_id.as_deref(), MAX_USER_ID)?;
     let description = sa.description.unwrap_or_default();
-    validate::text("description", &description, MAX_DESCRIPTION)?;
+    validate::display_text("description", &description, MAX_DESCRIPTION)?;
     let id = match sa.id.as_deref() {
         Some(id) => validate::identifier("id", Some(id), MAX_USER_ID)?,
         None => uuid::Uuid::new_v4().to_string(),
@@ -100,17 +117,9 @@ pub async fn create<S: Store>(
     not_reserved("id", &id)?;
     not_reserved("userId", &user_id)?;
     let originator_id = sa.originator_id.unwrap_or_default();
-    validate::text("originatorId", &originator_id, MAX_USER_ID)?;
+    validate::display_text("originatorId", &originator_id, MAX_USER_ID)?;
     let now = caller.now;
-    let expires_at = time("expiresAt", &sa.expires_at)?;
-    if let Some(e) = expires_at
-        && e <= now
-    {
-        return Err(ConnectError::invalid(format!(
-            "expiresAt {} is not in the future",
-            crate::api::convert::format_time(e)
-        )));
-    }
+    let expires_at = future_expiry(&sa.expires_at, now)?;
     let namespace_id = namespace_or_root(state, sa.namespace_id.as_deref()).await?;
     let account = ServiceAccount {
         id,
@@ -247,11 +256,11 @@ pub async fn update<S: Store>(
     }
     if masked("description") {
         let d = sa.description.unwrap_or_default();
-        validate::text("description", &d, MAX_DESCRIPTION)?;
+        validate::display_text("description", &d, MAX_DESCRIPTION)?;
         patch.description = Some(d);
     }
     if masked("expires_at") {
-        patch.expires_at = Some(time("expiresAt", &sa.expires_at)?);
+        patch.expires_at = Some(future_expiry(&sa.expires_at, caller.now)?);
     }
     if masked("namespace_id") {
         if let Some(ns) = sa.namespace_id.as_deref().filter(|n| !n.is_empty()) {

@@ -1,7 +1,7 @@
 //! pomerium.dashboard.NamespaceService: list the tree, get one namespace and what lives in it, create or rename
 //! a namespace, delete an empty one.
 
-use super::validate::{self, MAX_NAME};
+use super::validate;
 use crate::api::ConnectError;
 use crate::api::wire;
 use crate::server::{AppState, Caller};
@@ -33,7 +33,7 @@ pub async fn set<S: Store>(
     let ns = req
         .namespace
         .ok_or_else(|| ConnectError::invalid("namespace is required"))?;
-    let name = validate::identifier("name", Some(ns.name.trim()), MAX_NAME)?;
+    let name = validate::namespace_name(&ns.name)?;
     let all = state.store.list_namespaces().await?;
     let root = all
         .iter()

@@ -13,6 +13,9 @@ pub(super) struct Target<'a> {
     pub id: &'a str,
 }
 
+const INSERT: &str = "INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) \
+                      VALUES (?, ?, ?, ?, ?, ?)";
+
 /// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
 pub(super) async fn record(
     conn: &mut SqliteConnection,
@@ -20,18 +23,33 @@ pub(super) async fn record(
     target: Target<'_>,
     detail: &serde_json::Value,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(micros(change.at))
-    .bind(&change.actor)
-    .bind(target.action)
-    .bind(target.kind)
-    .bind(target.id)
-    .bind(detail.to_string())
-    .execute(conn)
-    .await?;
+    sqlx::query(INSERT)
+        .bind(micros(change.at))
+        .bind(&change.actor)
+        .bind(target.action)
+        .bind(target.kind)
+        .bind(target.id)
+        .bind(detail.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// [`record`] on a rusqlite connection (inside the caller's transaction), for writes made off the runtime.
+pub(super) fn record_blocking(
+    conn: &rusqlite::Connection,
+    change: &Change,
+    target: Target<'_>,
+    detail: &serde_json::Value,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(INSERT)?.execute(rusqlite::params![
+        micros(change.at),
+        change.actor,
+        target.action,
+        target.kind,
+        target.id,
+        detail.to_string()
+    ])?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
 use super::{from_micros, micros};
-use crate::model::{Namespace, ROOT_NAMESPACE_NAME, is_unsafe_char};
+use crate::model::{NAMESPACE_PATH_SEPARATORS, Namespace, ROOT_NAMESPACE_NAME, is_unsafe_char};
 use crate::store::{Change, StoreError, StoreResult};
 
 /// Longest namespace name, in characters.
@@ -61,6 +61,11 @@ fn valid_name(name: &str) -> StoreResult<&str> {
     if name.chars().any(is_unsafe_char) {
         return Err(StoreError::InvalidArgument(
             "name: control or invisible formatting characters are not allowed".into(),
+        ));
+    }
+    if name.contains(NAMESPACE_PATH_SEPARATORS) {
+        return Err(StoreError::InvalidArgument(
+            "name: '/' and '›' separate the names of a namespace path and are not allowed".into(),
         ));
     }
     Ok(name)
