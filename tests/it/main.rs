@@ -1,0 +1,22 @@
+//! The one integration test binary: every area of sacon tested through its real parts (the server on
+//! 127.0.0.1:0 with a temporary data directory, the built binary, real nginx, tmux), one module per area, with
+//! the fixtures they share in `support`.
+
+mod support;
+
+mod api;
+mod cli;
+mod credentials;
+mod hardening;
+mod input;
+mod interop;
+mod nginx;
+mod readme;
+mod schema;
+mod serve;
+mod store;
+mod tui_e2e;
+mod tui_render;
+mod tui_state;
+mod upstream;
+mod verify;
