@@ -2,7 +2,7 @@
 //! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
 //! The store never sees a JWT.
 
-pub mod filter;
+pub mod sql;
 pub mod sqlite;
 
 use std::future::Future;
@@ -12,7 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::api::{Code, ConnectError};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
-pub use filter::{Expr, Field, Op, OrderKey};
+// The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
+// query the store directly (tests, benches).
+pub use crate::filter::{self, Expr, Field, Op, OrderKey};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
