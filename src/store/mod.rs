@@ -9,7 +9,6 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::api::{Code, ConnectError};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
 // The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
@@ -37,21 +36,6 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Internal(e.to_string())
-    }
-}
-
-impl From<StoreError> for ConnectError {
-    fn from(e: StoreError) -> Self {
-        let code = match &e {
-            StoreError::NotFound(_) => Code::NotFound,
-            StoreError::AlreadyExists(_) => Code::AlreadyExists,
-            StoreError::FailedPrecondition(_) => Code::FailedPrecondition,
-            StoreError::InvalidArgument(_) => Code::InvalidArgument,
-            StoreError::Unavailable(_) => Code::Unavailable,
-            // Details of storage failures go to the log, not to callers.
-            StoreError::Internal(_) => return ConnectError::internal("internal storage error"),
-        };
-        ConnectError::new(code, e.to_string())
     }
 }
 
