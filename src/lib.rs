@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod display;
 pub mod embedded;
+pub mod filter;
 pub mod logging;
 pub mod model;
 pub mod server;

@@ -70,7 +70,9 @@ pub struct Capabilities {
 /// Query for `ListServiceAccounts`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {
-    /// A filter object in the grammar of DESIGN.md, e.g. `{"namespace_id": ["a", "b"]}`.
+    /// A filter object in the grammar of DESIGN.md, e.g. `{"namespace_id": ["a", "b"]}`; build it with
+    /// `crate::filter::Expr` and `to_json`. It stays JSON so a caller's own filter reaches the server as written:
+    /// the server judges it, and a remote one may accept more than this client's grammar.
     pub filter: Option<serde_json::Value>,
     /// Comma-separated field names, `-` for descending.
     pub order_by: String,

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::api::convert::opt_ts;
 use crate::api::{Client, Code, wire};
+use crate::filter::{Expr, Field};
 use crate::model::{AccountKind, Expiry, NamespaceTree, ServiceAccount, sanitize};
 
 /// User-id look-ups in flight at once while listing.
@@ -245,25 +246,30 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
     }
 }
 
-/// The API filter for a listing: namespaces and the expiry bound in one object (ANDed), then `$and` with the
-/// caller's own filter.
+/// The API filter for a listing: namespaces and the expiry bound (ANDed), then `$and` with the caller's own
+/// filter. That one stays JSON, passed through as written: the server judges it, and a remote server may know
+/// more of the grammar than this client.
 fn build_filter(
     namespace_ids: Option<Vec<String>>,
     expires_before: Option<DateTime<Utc>>,
     extra: Option<Value>,
 ) -> Option<Value> {
-    let mut ours = serde_json::Map::new();
+    let mut ours = Vec::new();
     if let Some(ids) = namespace_ids {
-        ours.insert("namespace_id".into(), json!(ids));
+        ours.push(Expr::field(Field::NamespaceId).is_any_of(ids));
     }
     if let Some(t) = expires_before {
-        ours.insert("expires_at".into(), json!({ "$before": rfc3339(t) }));
+        ours.push(Expr::field(Field::ExpiresAt).before(t));
     }
-    match (ours.is_empty(), extra) {
-        (true, extra) => extra,
-        (false, None) => Some(Value::Object(ours)),
-        (false, Some(extra)) => Some(json!({ "$and": [extra, Value::Object(ours)] })),
-    }
+    let ours = match ours.len() {
+        0 => return extra,
+        1 => ours.remove(0),
+        _ => Expr::and(ours),
+    };
+    Some(match extra {
+        None => ours.to_json(),
+        Some(extra) => json!({ "$and": [extra, ours.to_json()] }),
+    })
 }
 
 /// Unique or impersonated for each distinct user id, one look-up per id, a few at a time. A server without a
@@ -449,10 +455,10 @@ mod tests {
         assert_eq!(build_filter(None, None, None), None);
         assert_eq!(
             build_filter(Some(vec!["a".into(), "b".into()]), Some(t), None),
-            Some(json!({
-                "namespace_id": ["a", "b"],
-                "expires_at": {"$before": "2027-01-01T00:00:00Z"}
-            }))
+            Some(json!({"$and": [
+                {"namespace_id": {"$isAnyOf": ["a", "b"]}},
+                {"expires_at": {"$before": "2027-01-01T00:00:00Z"}},
+            ]}))
         );
         let extra = json!({"user_id": {"$startsWith": "ci-"}});
         assert_eq!(
@@ -461,7 +467,7 @@ mod tests {
         );
         assert_eq!(
             build_filter(Some(vec!["a".into()]), None, Some(extra.clone())),
-            Some(json!({"$and": [extra, {"namespace_id": ["a"]}]}))
+            Some(json!({"$and": [extra, {"namespace_id": {"$isAnyOf": ["a"]}}]}))
         );
     }
 

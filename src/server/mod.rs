@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod connect;
+pub mod errors;
 pub mod handlers;
 pub mod listen;
 pub mod log;

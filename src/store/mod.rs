@@ -2,17 +2,18 @@
 //! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
 //! The store never sees a JWT.
 
-pub mod filter;
+pub mod sql;
 pub mod sqlite;
 
 use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::api::{Code, ConnectError};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
-pub use filter::{Expr, Field, Op, OrderKey};
+// The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
+// query the store directly (tests, benches).
+pub use crate::filter::{self, Expr, Field, Op, OrderKey};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,21 +36,6 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Internal(e.to_string())
-    }
-}
-
-impl From<StoreError> for ConnectError {
-    fn from(e: StoreError) -> Self {
-        let code = match &e {
-            StoreError::NotFound(_) => Code::NotFound,
-            StoreError::AlreadyExists(_) => Code::AlreadyExists,
-            StoreError::FailedPrecondition(_) => Code::FailedPrecondition,
-            StoreError::InvalidArgument(_) => Code::InvalidArgument,
-            StoreError::Unavailable(_) => Code::Unavailable,
-            // Details of storage failures go to the log, not to callers.
-            StoreError::Internal(_) => return ConnectError::internal("internal storage error"),
-        };
-        ConnectError::new(code, e.to_string())
     }
 }
 

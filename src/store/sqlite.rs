@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod dialect;
 mod groups;
 mod inline_read;
 mod namespaces;
@@ -16,12 +17,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Arguments, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
-use super::filter::Bind;
 use super::{
     AccountPatch, AccountQuery, AccountRecord, AuditEntry, Change, ImportCounts, Page, Reissue,
     Store, StoreError, StoreResult,
@@ -117,12 +116,12 @@ impl SqliteStore {
 
     /// `EXPLAIN QUERY PLAN` of the page query `list_accounts` runs for `q` (one line per plan step).
     pub async fn explain_list_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
-        explain(&self.read, &accounts::page_sql(q)).await
+        explain(&self.read, |qb| accounts::page_sql(qb, q)).await
     }
 
     /// `EXPLAIN QUERY PLAN` of the count query `list_accounts` runs for `q`.
     pub async fn explain_count_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
-        explain(&self.read, &accounts::count_sql(q)).await
+        explain(&self.read, |qb| accounts::count_sql(qb, q)).await
     }
 
     /// `EXPLAIN QUERY PLAN` of every statement `query_users` runs for the first 50 matches of `query` with the
@@ -171,27 +170,14 @@ async fn settings(pool: &SqlitePool) -> StoreResult<ConnectionSettings> {
     })
 }
 
-async fn explain(pool: &SqlitePool, sql: &super::filter::Sql) -> StoreResult<Vec<String>> {
-    let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
-    let rows: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments(&sql.binds)?)
-            .fetch_all(pool)
-            .await?;
+async fn explain(
+    pool: &SqlitePool,
+    build: impl FnOnce(&mut QueryBuilder<Sqlite>),
+) -> StoreResult<Vec<String>> {
+    let mut qb = QueryBuilder::new(dialect::EXPLAIN);
+    build(&mut qb);
+    let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| r.3).collect())
-}
-
-/// Binds in placeholder order; times become integer microseconds.
-fn arguments(binds: &[Bind]) -> StoreResult<SqliteArguments> {
-    let mut args = SqliteArguments::default();
-    for b in binds {
-        let added = match b {
-            Bind::Text(s) => args.add(s.clone()),
-            Bind::Time(t) => args.add(micros(*t)),
-            Bind::Int(i) => args.add(*i),
-        };
-        added.map_err(|e| StoreError::Internal(format!("binding a query value: {e}")))?;
-    }
-    Ok(args)
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {

@@ -16,6 +16,7 @@ use super::msg::{
 };
 use super::screens::add_modal::SEARCH_LIMIT;
 use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery};
+use crate::filter::{Expr, Field};
 
 /// Requests run at once for fan-out work (roll-ups, kind lookups), to be kind to a remote server.
 const FAN_OUT: usize = 8;
@@ -234,39 +235,31 @@ async fn boot(client: &Client) -> Result<Boot, ConnectError> {
     })
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// The three roll-up counts of a namespace, each a `limit: 1` list call reading only `total`.
 async fn rollup(
     client: &Client,
     item: &RollupRequest,
     now: DateTime<Utc>,
 ) -> Result<Rollup, ConnectError> {
-    let count = |filter: Value| {
+    let count = |filter: Expr| {
         let query = ListQuery {
-            filter: Some(filter),
+            filter: Some(filter.to_json()),
             order_by: String::new(),
             offset: 0,
             limit: 1,
         };
         async move { client.list_accounts(&query).await.map(|(_, total)| total) }
     };
-    let subtree = json!({ "$isAnyOf": item.subtree });
+    let subtree = || Expr::field(Field::NamespaceId).is_any_of(&item.subtree);
+    let expires = Expr::field(Field::ExpiresAt);
     let (own, expired, expiring) = tokio::join!(
-        count(json!({ "namespace_id": item.namespace_id })),
-        count(json!({
-            "namespace_id": subtree,
-            "expires_at": { "$onOrBefore": rfc3339(now) },
-        })),
-        count(json!({
-            "namespace_id": subtree,
-            "expires_at": {
-                "$after": rfc3339(now),
-                "$onOrBefore": rfc3339(now + Duration::days(7)),
-            },
-        })),
+        count(Expr::field(Field::NamespaceId).eq(&item.namespace_id)),
+        count(Expr::and([subtree(), expires.on_or_before(now)])),
+        count(Expr::and([
+            subtree(),
+            expires.after(now),
+            expires.on_or_before(now + Duration::days(7)),
+        ])),
     );
     Ok(Rollup {
         own: own?,
@@ -277,7 +270,7 @@ async fn rollup(
 
 async fn check_unique(client: &Client, user_id: &str) -> Result<UniqueInfo, ConnectError> {
     let query = ListQuery {
-        filter: Some(json!({ "user_id": user_id })),
+        filter: Some(Expr::field(Field::UserId).eq(user_id).to_json()),
         order_by: String::new(),
         offset: 0,
         limit: 1,

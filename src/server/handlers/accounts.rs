@@ -8,10 +8,11 @@ use crate::api::convert::struct_to_json;
 use crate::api::convert::{snake_to_camel, timestamp_to_chrono};
 use crate::api::wire::{self, ServerType};
 use crate::api::{Code, ConnectError};
+use crate::filter;
 use crate::model::ServiceAccount;
 use crate::server::{AppState, Caller};
 use crate::store::{
-    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Reissue, Store, filter,
+    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Reissue, Store,
 };
 use crate::token;
 

@@ -5,8 +5,9 @@
 use super::accounts;
 use crate::api::convert::{chrono_to_timestamp, opt_ts};
 use crate::api::{ConnectError, wire};
+use crate::filter::{Expr, Field};
 use crate::server::{AppState, Caller};
-use crate::store::{AccountQuery, AccountRecord, Expr, Field, Op, Store};
+use crate::store::{AccountQuery, AccountRecord, Store};
 
 fn console_view(record: &AccountRecord) -> wire::PomeriumServiceAccount {
     let a = &record.account;
@@ -88,7 +89,6 @@ pub async fn list<S: Store>(
     _caller: &Caller,
     req: wire::ListPomeriumServiceAccountsRequest,
 ) -> Result<wire::ListPomeriumServiceAccountsResponse, ConnectError> {
-    use crate::store::filter::Scalar;
     let filter = if req.namespace.is_empty() {
         None
     } else {
@@ -98,10 +98,7 @@ pub async fn list<S: Store>(
                 req.namespace
             )));
         }
-        Some(Expr::Cmp {
-            field: Field::NamespaceId,
-            op: Op::Eq(Scalar::Text(req.namespace.clone())),
-        })
+        Some(Expr::field(Field::NamespaceId).eq(req.namespace.clone()))
     };
     let page = state
         .store

@@ -133,8 +133,8 @@ pub async fn resources<S: Store>(
     _caller: &Caller,
     req: wire::ListNamespaceResourcesRequest,
 ) -> Result<wire::ListNamespaceResourcesResponse, ConnectError> {
-    use crate::store::filter::Scalar;
-    use crate::store::{AccountQuery, Expr, Field, Op};
+    use crate::filter::{Expr, Field};
+    use crate::store::AccountQuery;
     use wire::list_namespace_resources_response::Resource;
     if req.ids.len() > MAX_RESOURCE_IDS {
         return Err(ConnectError::invalid(format!(
@@ -160,10 +160,7 @@ pub async fn resources<S: Store>(
         })
         .collect();
     if !req.ids.is_empty() {
-        let filter = Expr::Cmp {
-            field: Field::NamespaceId,
-            op: Op::IsAnyOf(req.ids.iter().cloned().map(Scalar::Text).collect()),
-        };
+        let filter = Expr::field(Field::NamespaceId).is_any_of(req.ids.iter().cloned());
         let page = state
             .store
             .list_accounts(&AccountQuery {

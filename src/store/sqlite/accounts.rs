@@ -1,18 +1,19 @@
 //! Service accounts: create/update/delete with their audit rows and the tombstones that keep a deleted account's
 //! tokens dead, use tracking, and the filtered, ordered page whose filter and order are compiled to SQL
-//! (`filter::Sql`) so paging never loads more than one page.
+//! (`store::sql`) so paging never loads more than one page.
 
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use rusqlite::OptionalExtension;
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
-use super::{arguments, clamp_i64, from_micros, micros, opt_from_micros};
+use super::{clamp_i64, from_micros, micros, opt_from_micros};
+use crate::filter::Expr;
 use crate::model::{Namespace, ServiceAccount};
-use crate::store::filter::{Bind, Dialect, Expr, Sql};
+use crate::store::sql::{push_filter, push_order};
 use crate::store::{
     AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Page, Reissue, StoreError,
     StoreResult,
@@ -492,50 +493,43 @@ pub(super) async fn touch(pool: &SqlitePool, id: &str, at: DateTime<Utc>) -> Sto
     Ok(())
 }
 
-fn push_where(sql: &mut Sql, filter: &Option<Expr>) {
+fn push_where(qb: &mut QueryBuilder<Sqlite>, filter: &Option<Expr>) {
     if let Some(f) = filter {
-        sql.push(" WHERE ");
-        sql.push_filter(f);
+        qb.push(" WHERE ");
+        push_filter(qb, f);
     }
 }
 
 /// The page query: filter, order (with the `id` tie-breaker), LIMIT and OFFSET, all in SQL.
-pub(super) fn page_sql(q: &AccountQuery) -> Sql {
-    let mut sql = Sql::new(Dialect::Sqlite);
-    sql.push("SELECT ")
+pub(super) fn page_sql(qb: &mut QueryBuilder<Sqlite>, q: &AccountQuery) {
+    qb.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM service_accounts");
-    push_where(&mut sql, &q.filter);
-    sql.push(" ORDER BY ").push_order(&q.order);
-    sql.push(" LIMIT ").bind(Bind::Int(clamp_i64(q.limit)));
-    sql.push(" OFFSET ").bind(Bind::Int(clamp_i64(q.offset)));
-    sql
+    push_where(qb, &q.filter);
+    qb.push(" ORDER BY ");
+    push_order(qb, &q.order);
+    qb.push(" LIMIT ").push_bind(clamp_i64(q.limit));
+    qb.push(" OFFSET ").push_bind(clamp_i64(q.offset));
 }
 
 /// How many accounts match before paging.
-pub(super) fn count_sql(q: &AccountQuery) -> Sql {
-    let mut sql = Sql::new(Dialect::Sqlite);
-    sql.push("SELECT count(*) FROM service_accounts");
-    push_where(&mut sql, &q.filter);
-    sql
+pub(super) fn count_sql(qb: &mut QueryBuilder<Sqlite>, q: &AccountQuery) {
+    qb.push("SELECT count(*) FROM service_accounts");
+    push_where(qb, &q.filter);
 }
 
 pub(super) async fn list(pool: &SqlitePool, q: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
     // One read transaction so the total and the page come from the same snapshot.
     let mut tx = pool.begin().await?;
-    let count = count_sql(q);
-    let total: i64 =
-        sqlx::query_scalar_with(sqlx::AssertSqlSafe(count.text), arguments(&count.binds)?)
-            .fetch_one(&mut *tx)
-            .await?;
+    let mut count = QueryBuilder::default();
+    count_sql(&mut count, q);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
     let total = u64::try_from(total).unwrap_or(0);
     let mut items = Vec::new();
     if q.offset < total && q.limit > 0 {
-        let page = page_sql(q);
-        let rows: Vec<Row> =
-            sqlx::query_as_with(sqlx::AssertSqlSafe(page.text), arguments(&page.binds)?)
-                .fetch_all(&mut *tx)
-                .await?;
+        let mut page = QueryBuilder::default();
+        page_sql(&mut page, q);
+        let rows: Vec<Row> = page.build_query_as().fetch_all(&mut *tx).await?;
         items = rows
             .into_iter()
             .map(|r| r.into_record().map(|rec| rec.account))

@@ -5,13 +5,15 @@
 //! fill the page early, and otherwise (or when the window falls short, as with matches clustered late in name
 //! order) by fetching the matches through their indexes and sorting them.
 
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::clamp_i64;
+use super::dialect::{END_EXISTS, EXPLAIN};
 use super::users::Row;
-use super::{arguments, clamp_i64};
 use crate::model::DirectoryUser;
-use crate::store::filter::{Bind, Dialect, Sql};
 use crate::store::{Page, StoreResult};
+
+type Sql = QueryBuilder<Sqlite>;
 
 /// Shortest query the trigram index can answer; shorter ones use prefix matches only.
 const TRIGRAM: usize = 3;
@@ -45,20 +47,18 @@ impl Search {
     }
 
     fn term_range(&self, sql: &mut Sql, column: &str) {
-        sql.push(column)
-            .push(" >= ")
-            .bind(Bind::Text(self.q.clone()));
+        sql.push(column).push(" >= ").push_bind(self.q.clone());
         sql.push(" AND ")
             .push(column)
             .push(" < ")
-            .bind(Bind::Text(self.q_end.clone()));
+            .push_bind(self.q_end.clone());
     }
 
     /// The user numbered `num` is a substring match.
     fn substring(&self, sql: &mut Sql, num: &str, phrase: &str) {
         sql.push(num)
             .push(" IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
-        sql.bind(Bind::Text(phrase.to_string())).push(")");
+        sql.push_bind(phrase.to_string()).push(")");
     }
 
     /// The user numbered `num` has a term that starts with the query, probed through `user_terms_by_user`.
@@ -68,9 +68,8 @@ impl Search {
             .push(num)
             .push(" AND ");
         self.term_range(sql, "t.term");
-        // `LIMIT 1` keeps SQLite 3.51 from turning the EXISTS into a join, which then counts a user once per
-        // matching term toward OFFSET and skips rows on later pages.
-        sql.push(" LIMIT 1)");
+        // A user with several matching terms must count once toward OFFSET.
+        sql.push(END_EXISTS);
     }
 
     /// The walk's condition on the user numbered `num` for one part of the page: prefix matches (`prefix`), or
@@ -125,8 +124,8 @@ impl Search {
 }
 
 fn limit_offset(sql: &mut Sql, offset: u64, limit: u64) {
-    sql.push(" LIMIT ").bind(Bind::Int(clamp_i64(limit)));
-    sql.push(" OFFSET ").bind(Bind::Int(clamp_i64(offset)));
+    sql.push(" LIMIT ").push_bind(clamp_i64(limit));
+    sql.push(" OFFSET ").push_bind(clamp_i64(offset));
 }
 
 /// How many name-order steps a walk may take to collect `want` rows from `matches` users spread over
@@ -136,39 +135,46 @@ fn walk_window(want: u64, population: u64, matches: u64) -> Option<u64> {
     (expected <= MAX_EXPECTED_WALK).then(|| expected.saturating_mul(WALK_SLACK).max(MIN_WINDOW))
 }
 
-/// Runs statements on one connection; with `plan` set it also records each one's query plan, labelled.
+/// Runs statements on one connection; with `plan` set it also records each one's query plan, labelled. A
+/// statement is given as the code that builds it, so the plan is taken of exactly the statement that runs.
 struct Runner<'c> {
     conn: &'c mut SqliteConnection,
     plan: Option<&'c mut Vec<String>>,
 }
 
 impl Runner<'_> {
-    async fn explain(&mut self, label: &str, sql: &Sql) -> StoreResult<()> {
+    async fn explain(
+        &mut self,
+        label: &str,
+        build: &(impl Fn(&mut Sql) + Sync),
+    ) -> StoreResult<()> {
         if let Some(plan) = self.plan.as_deref_mut() {
-            let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+            let mut sql = Sql::new(EXPLAIN);
+            build(&mut sql);
             let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments(&sql.binds)?)
-                    .fetch_all(&mut *self.conn)
-                    .await?;
+                sql.build_query_as().fetch_all(&mut *self.conn).await?;
             plan.extend(rows.into_iter().map(|r| format!("{label}: {}", r.3)));
         }
         Ok(())
     }
 
-    async fn count(&mut self, label: &str, sql: Sql) -> StoreResult<u64> {
-        self.explain(label, &sql).await?;
-        let n: i64 = sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql.text), arguments(&sql.binds)?)
-            .fetch_one(&mut *self.conn)
-            .await?;
+    async fn count(&mut self, label: &str, build: impl Fn(&mut Sql) + Sync) -> StoreResult<u64> {
+        self.explain(label, &build).await?;
+        let mut sql = Sql::default();
+        build(&mut sql);
+        let n: i64 = sql.build_query_scalar().fetch_one(&mut *self.conn).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn rows(&mut self, label: &str, sql: Sql) -> StoreResult<Vec<DirectoryUser>> {
-        self.explain(label, &sql).await?;
-        let rows: Vec<Row> =
-            sqlx::query_as_with(sqlx::AssertSqlSafe(sql.text), arguments(&sql.binds)?)
-                .fetch_all(&mut *self.conn)
-                .await?;
+    async fn rows(
+        &mut self,
+        label: &str,
+        build: impl Fn(&mut Sql) + Sync,
+    ) -> StoreResult<Vec<DirectoryUser>> {
+        self.explain(label, &build).await?;
+        let mut sql = Sql::default();
+        build(&mut sql);
+        let rows: Vec<Row> = sql.build_query_as().fetch_all(&mut *self.conn).await?;
         rows.into_iter().map(Row::into_user).collect()
     }
 
@@ -188,21 +194,22 @@ impl Runner<'_> {
             "substring matches"
         };
         if let Some(window) = walk_window(offset.saturating_add(limit), population, matches) {
-            // The first `window` users in name order, read from the covering index, filtered in that order.
-            let mut walk = sql();
-            walk.push("SELECT ").push(COLUMNS).push(
-                " FROM (SELECT num, sort_key, id FROM users INDEXED BY users_by_sort_key \
-                 ORDER BY sort_key, id LIMIT ",
-            );
-            walk.bind(Bind::Int(clamp_i64(window)));
-            // CROSS JOIN and `+w.num` keep the name order driving: left free, the planner starts from the
-            // matches and sorts them, which is what the walk is there to avoid.
-            walk.push(") w CROSS JOIN users u ON u.num = w.num WHERE ");
             // Building the list of substring matches pays when the window is long next to it.
             let prefilter = matches <= window.saturating_mul(PREFILTER_RATIO);
-            search.walk_condition(&mut walk, "+w.num", prefix, prefilter);
-            walk.push(" ORDER BY w.sort_key, w.id");
-            limit_offset(&mut walk, offset, limit);
+            // The first `window` users in name order, read from the covering index, filtered in that order.
+            let walk = |walk: &mut Sql| {
+                walk.push("SELECT ").push(COLUMNS).push(
+                    " FROM (SELECT num, sort_key, id FROM users INDEXED BY users_by_sort_key \
+                     ORDER BY sort_key, id LIMIT ",
+                );
+                walk.push_bind(clamp_i64(window));
+                // CROSS JOIN and `+w.num` keep the name order driving: left free, the planner starts from the
+                // matches and sorts them, which is what the walk is there to avoid.
+                walk.push(") w CROSS JOIN users u ON u.num = w.num WHERE ");
+                search.walk_condition(walk, "+w.num", prefix, prefilter);
+                walk.push(" ORDER BY w.sort_key, w.id");
+                limit_offset(walk, offset, limit);
+            };
             let rows = self.rows(&format!("{label} (walk)"), walk).await?;
             // A full page from the window is the page: every match before the window's end is in it. So is a
             // short one when the window held everyone.
@@ -211,16 +218,19 @@ impl Runner<'_> {
             }
         }
         // Order only the candidates' keys, then read the page's users.
-        let mut sorted = sql();
-        sorted.push("SELECT ").push(COLUMNS).push(" FROM (");
-        search.page_keys(&mut sorted, prefix, offset, limit);
-        sorted.push(") p CROSS JOIN users u ON u.num = p.num ORDER BY p.sort_key, p.id");
+        let sorted = |sorted: &mut Sql| {
+            sorted.push("SELECT ").push(COLUMNS).push(" FROM (");
+            search.page_keys(sorted, prefix, offset, limit);
+            sorted.push(") p CROSS JOIN users u ON u.num = p.num ORDER BY p.sort_key, p.id");
+        };
         self.rows(&format!("{label} (sort)"), sorted).await
     }
 }
 
-fn sql() -> Sql {
-    Sql::new(Dialect::Sqlite)
+/// How many users have a term that starts with the query.
+fn prefix_count(search: &Search, sql: &mut Sql) {
+    sql.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
+    search.term_range(sql, "term");
 }
 
 /// The page `[offset, offset + limit)` of users matching `query`, and how many match in all. Run inside one
@@ -235,14 +245,17 @@ pub(super) async fn query(
     let mut run = Runner { conn, plan };
     let q = query.trim().to_lowercase();
     if q.is_empty() {
-        let mut count = sql();
-        count.push("SELECT count(*) FROM users");
-        let total = run.count("total", count).await?;
-        let mut page = sql();
-        page.push("SELECT ")
-            .push(COLUMNS)
-            .push(" FROM users u ORDER BY u.sort_key, u.id");
-        limit_offset(&mut page, offset, limit);
+        let total = run
+            .count("total", |count| {
+                count.push("SELECT count(*) FROM users");
+            })
+            .await?;
+        let page = |page: &mut Sql| {
+            page.push("SELECT ")
+                .push(COLUMNS)
+                .push(" FROM users u ORDER BY u.sort_key, u.id");
+            limit_offset(page, offset, limit);
+        };
         let items = run.rows("everyone", page).await?;
         return Ok(Page { items, total });
     }
@@ -250,25 +263,26 @@ pub(super) async fn query(
 
     // The number of users, for judging how dense the matches are (rowids are never reused, so the largest is
     // close).
-    let mut population = sql();
-    population.push("SELECT coalesce(max(num), 0) FROM users");
-    let population = run.count("population", population).await?;
+    let population = run
+        .count("population", |population| {
+            population.push("SELECT coalesce(max(num), 0) FROM users");
+        })
+        .await?;
 
     // With a substring search, the results are exactly its matches: prefix matches are among them, as every term
     // is a lowercased piece of a field the trigram index holds, and the index folds case the same way. Without
     // one, the results are the prefix matches.
     let total = match &search.phrase {
         Some(phrase) => {
-            let mut count = sql();
-            count.push("SELECT count(*) FROM users_fts WHERE users_fts MATCH ");
-            count.bind(Bind::Text(phrase.clone()));
+            let count = |count: &mut Sql| {
+                count.push("SELECT count(*) FROM users_fts WHERE users_fts MATCH ");
+                count.push_bind(phrase.clone());
+            };
             run.count("total", count).await?
         }
         None => {
-            let mut count = sql();
-            count.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
-            search.term_range(&mut count, "term");
-            run.count("total", count).await?
+            run.count("total", |count| prefix_count(&search, count))
+                .await?
         }
     };
     if total == 0 || offset >= total || limit == 0 {
@@ -281,10 +295,11 @@ pub(super) async fn query(
     // Prefix matches first, unless there are none at all (one probe of the term index tells). How many there
     // are is unknown until read; all matches is the guess that favours a walk, and a walk that finds too few
     // falls back to the merge.
-    let mut any = sql();
-    any.push("SELECT EXISTS (SELECT 1 FROM user_terms WHERE ");
-    search.term_range(&mut any, "term");
-    any.push(")");
+    let any = |any: &mut Sql| {
+        any.push("SELECT EXISTS (SELECT 1 FROM user_terms WHERE ");
+        search.term_range(any, "term");
+        any.push(")");
+    };
     let mut items = Vec::new();
     let mut prefixed = None;
     if run.count("any prefix match", any).await? == 0 {
@@ -304,10 +319,8 @@ pub(super) async fn query(
         Some(n) => n,
         None if got > 0 => offset + got,
         None => {
-            let mut count = sql();
-            count.push("SELECT count(DISTINCT user_num) FROM user_terms WHERE ");
-            search.term_range(&mut count, "term");
-            run.count("prefix matches", count).await?
+            run.count("prefix matches", |count| prefix_count(&search, count))
+                .await?
         }
     };
     let rest = total.saturating_sub(prefixed);

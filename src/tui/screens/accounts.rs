@@ -9,10 +9,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 use ratatui_textarea::TextArea;
-use serde_json::{Value, json};
 
 use super::row;
 use crate::api::ListQuery;
+use crate::filter::{Expr, Field};
 use crate::model::{NamespaceTree, ServiceAccount, sanitize};
 use crate::tui::format::{self, ExpiryMark, LEGEND, UNUSED_SYMBOL, fit};
 use crate::tui::state::{Load, Model};
@@ -113,9 +113,9 @@ impl AccountList {
         }
     }
 
-    /// The filter object for the list query: the namespace (and its ancestors when inherited accounts are
-    /// shown) and the text filter. `namespace` is `None` when the server has no namespaces.
-    pub fn filter_json(&self, namespace: Option<&str>, tree: &NamespaceTree) -> Option<Value> {
+    /// The filter for the list query: the namespace (and its ancestors when inherited accounts are shown) and the
+    /// text filter. `namespace` is `None` when the server has no namespaces.
+    pub fn filter_expr(&self, namespace: Option<&str>, tree: &NamespaceTree) -> Option<Expr> {
         let mut parts = Vec::new();
         if let Some(ns) = namespace {
             if self.inherited {
@@ -125,29 +125,28 @@ impl AccountList {
                 } else {
                     ids
                 };
-                parts.push(json!({ "namespace_id": { "$isAnyOf": ids } }));
+                parts.push(Expr::field(Field::NamespaceId).is_any_of(ids));
             } else {
-                parts.push(json!({ "namespace_id": ns }));
+                parts.push(Expr::field(Field::NamespaceId).eq(ns));
             }
         }
         let text = self.filter.trim();
         if !text.is_empty() {
-            parts.push(json!({ "$or": [
-                { "user_id": { "$contains": text } },
-                { "description": { "$contains": text } },
-                { "id": { "$contains": text } },
-            ]}));
+            parts.push(Expr::or(
+                [Field::UserId, Field::Description, Field::Id]
+                    .map(|field| Expr::field(field).contains(text)),
+            ));
         }
         match parts.len() {
             0 => None,
             1 => parts.pop(),
-            _ => Some(json!({ "$and": parts })),
+            _ => Some(Expr::and(parts)),
         }
     }
 
     pub fn query(&self, namespace: Option<&str>, tree: &NamespaceTree, page: u64) -> ListQuery {
         ListQuery {
-            filter: self.filter_json(namespace, tree),
+            filter: self.filter_expr(namespace, tree).map(|e| e.to_json()),
             order_by: self.order_by(),
             offset: page * PAGE,
             limit: PAGE,
@@ -539,17 +538,19 @@ mod tests {
     fn filter_combines_namespace_and_text() {
         let mut l = AccountList::default();
         let tree = NamespaceTree::default();
-        assert_eq!(
-            l.filter_json(Some("ns"), &tree),
-            Some(json!({"namespace_id": "ns"}))
-        );
+        let ns = Expr::field(Field::NamespaceId).eq("ns");
+        assert_eq!(l.filter_expr(Some("ns"), &tree), Some(ns.clone()));
         l.filter = "bot".into();
-        let f = l.filter_json(Some("ns"), &tree).unwrap();
-        assert_eq!(f["$and"][1]["$or"][0]["user_id"]["$contains"], "bot");
+        let text = Expr::or([
+            Expr::field(Field::UserId).contains("bot"),
+            Expr::field(Field::Description).contains("bot"),
+            Expr::field(Field::Id).contains("bot"),
+        ]);
         assert_eq!(
-            l.filter_json(None, &tree).unwrap()["$or"][2]["id"]["$contains"],
-            "bot"
+            l.filter_expr(Some("ns"), &tree),
+            Some(Expr::and([ns, text.clone()]))
         );
+        assert_eq!(l.filter_expr(None, &tree), Some(text));
         l.descending = true;
         l.sort = l.sort.next();
         assert_eq!(l.order_by(), "-description");

@@ -1,6 +1,6 @@
-//! The ListServiceAccounts filter grammar and orderBy syntax: parsed from JSON into an AST (`Expr`, `OrderKey`)
-//! with bounded size, then compiled to SQL text plus binds (`Sql`) that SQLite or PostgreSQL run as is, so
-//! filtering and ordering always happen in the database, never in Rust.
+//! The ListServiceAccounts filter grammar and orderBy syntax as typed values shared by clients and server: `Expr`
+//! and `OrderKey`, parsed from JSON with bounded size, written back to JSON in the same grammar (`Expr::to_json`),
+//! and built in code with typed constructors (`Expr::field(Field::UserId).contains("ci-")`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -13,9 +13,6 @@ pub const MAX_NODES: usize = 1_000;
 pub const MAX_ANY_OF: usize = 1_000;
 /// Most values a whole filter may bind; keeps far below the databases' parameter limits.
 pub const MAX_VALUES: usize = 10_000;
-/// The sort key SQLite uses for a never-expiring account (`expires_at` NULL): the far future. The migration's
-/// expression indexes use the same literal, so the ORDER BY can be served from them.
-pub const SQLITE_NEVER_EXPIRES: i64 = i64::MAX;
 
 /// A field a filter or an order may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -469,234 +466,149 @@ pub fn parse_order_by(s: &str) -> Result<Vec<OrderKey>, String> {
     Ok(keys)
 }
 
-/// The SQL flavour to emit: placeholders, case-insensitive LIKE and NULL ordering differ.
+impl From<&str> for Scalar {
+    fn from(s: &str) -> Scalar {
+        Scalar::Text(s.to_string())
+    }
+}
+
+impl From<String> for Scalar {
+    fn from(s: String) -> Scalar {
+        Scalar::Text(s)
+    }
+}
+
+impl From<&String> for Scalar {
+    fn from(s: &String) -> Scalar {
+        Scalar::Text(s.clone())
+    }
+}
+
+impl From<DateTime<Utc>> for Scalar {
+    fn from(t: DateTime<Utc>) -> Scalar {
+        Scalar::Time(t)
+    }
+}
+
+/// The first half of a condition built in code: `Expr::field(Field::NamespaceId).is_any_of(ids)`. A value of the
+/// wrong kind for the field (a time for a text field) is not caught here; the server refuses it as it would the
+/// same JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// `?` placeholders; times are integer microseconds; `LIKE` is case-insensitive (ASCII).
-    Sqlite,
-    /// `$n` placeholders; times are `timestamptz`; `ILIKE`.
-    Postgres,
+pub struct FieldRef(pub Field);
+
+impl FieldRef {
+    fn op(self, op: Op) -> Expr {
+        cmp(self.0, op)
+    }
+
+    pub fn eq(self, value: impl Into<Scalar>) -> Expr {
+        self.op(Op::Eq(value.into()))
+    }
+
+    pub fn is_any_of<V: Into<Scalar>>(self, values: impl IntoIterator<Item = V>) -> Expr {
+        self.op(Op::IsAnyOf(values.into_iter().map(Into::into).collect()))
+    }
+
+    /// Case-insensitive substring.
+    pub fn contains(self, text: impl Into<String>) -> Expr {
+        self.op(Op::Contains(text.into()))
+    }
+
+    /// Case-insensitive prefix.
+    pub fn starts_with(self, text: impl Into<String>) -> Expr {
+        self.op(Op::StartsWith(text.into()))
+    }
+
+    pub fn before(self, t: DateTime<Utc>) -> Expr {
+        self.op(Op::Before(t))
+    }
+
+    pub fn after(self, t: DateTime<Utc>) -> Expr {
+        self.op(Op::After(t))
+    }
+
+    pub fn on_or_before(self, t: DateTime<Utc>) -> Expr {
+        self.op(Op::OnOrBefore(t))
+    }
+
+    pub fn on_or_after(self, t: DateTime<Utc>) -> Expr {
+        self.op(Op::OnOrAfter(t))
+    }
+
+    pub fn is_empty(self) -> Expr {
+        self.op(Op::IsEmpty)
+    }
+
+    pub fn is_not_empty(self) -> Expr {
+        self.op(Op::IsNotEmpty)
+    }
 }
 
-/// A value to bind, in placeholder order. Each store converts `Time` to its own column type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bind {
-    Text(String),
-    Time(DateTime<Utc>),
-    Int(i64),
-}
-
-/// SQL text under construction with its binds, so values never end up in the text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sql {
-    pub text: String,
-    pub binds: Vec<Bind>,
-    dialect: Dialect,
-}
-
-impl Sql {
-    pub fn new(dialect: Dialect) -> Sql {
-        Sql {
-            text: String::new(),
-            binds: Vec::new(),
-            dialect,
-        }
+impl Expr {
+    /// Starts a condition on `field`.
+    pub fn field(field: Field) -> FieldRef {
+        FieldRef(field)
     }
 
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
+    /// All of `parts`; none at all matches everything.
+    pub fn and(parts: impl IntoIterator<Item = Expr>) -> Expr {
+        Expr::And(parts.into_iter().collect())
     }
 
-    /// Appends trusted SQL text (never a value from a request).
-    pub fn push(&mut self, text: &str) -> &mut Sql {
-        self.text.push_str(text);
-        self
+    /// Any of `parts`; none at all matches nothing.
+    pub fn or(parts: impl IntoIterator<Item = Expr>) -> Expr {
+        Expr::Or(parts.into_iter().collect())
     }
 
-    /// Appends a placeholder for `bind`.
-    pub fn bind(&mut self, bind: Bind) -> &mut Sql {
-        self.binds.push(bind);
-        match self.dialect {
-            Dialect::Sqlite => self.text.push('?'),
-            Dialect::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.binds.len().to_string());
-            }
-        }
-        self
+    pub fn negate(inner: Expr) -> Expr {
+        Expr::Not(Box::new(inner))
     }
 
-    /// Appends the boolean SQL expression for `expr`.
-    pub fn push_filter(&mut self, expr: &Expr) -> &mut Sql {
-        match expr {
-            Expr::And(parts) => self.junction(parts, " AND ", "1=1"),
-            Expr::Or(parts) => self.junction(parts, " OR ", "1=0"),
-            Expr::Not(inner) => {
-                self.push("NOT (");
-                self.push_filter(inner);
-                self.push(")")
-            }
-            Expr::Cmp { field, op } => self.condition(*field, op),
-        }
-    }
-
-    fn junction(&mut self, parts: &[Expr], joiner: &str, empty: &str) -> &mut Sql {
-        if parts.is_empty() {
-            return self.push(empty);
-        }
-        self.push("(");
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                self.push(joiner);
-            }
-            self.push_filter(part);
-        }
-        self.push(")")
-    }
-
-    fn scalar(&mut self, v: &Scalar) -> &mut Sql {
-        match v {
-            Scalar::Text(s) => self.bind(Bind::Text(s.clone())),
-            Scalar::Time(t) => self.bind(Bind::Time(*t)),
-        }
-    }
-
-    fn condition(&mut self, field: Field, op: &Op) -> &mut Sql {
-        let col = field.name();
-        // A NULL time would make a comparison NULL, and NOT of NULL is NULL too; guarding with IS NOT NULL keeps
-        // the logic two-valued so `$not` is an exact complement.
-        let guarded = field.nullable()
-            && !matches!(
-                op,
-                Op::IsEmpty | Op::IsNotEmpty | Op::Contains(_) | Op::StartsWith(_)
-            );
-        if guarded {
-            self.push("(").push(col).push(" IS NOT NULL AND ");
-        }
-        match op {
-            Op::Eq(v) => {
-                self.push(col).push(" = ");
-                self.scalar(v);
-            }
-            Op::IsAnyOf(values) if values.is_empty() => {
-                self.push("1=0");
-            }
-            Op::IsAnyOf(values) => {
-                self.push(col).push(" IN (");
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ");
-                    }
-                    self.scalar(v);
-                }
-                self.push(")");
-            }
-            Op::Contains(s) => self.like(col, format!("%{}%", escape_like(s))),
-            Op::StartsWith(s) => self.like(col, format!("{}%", escape_like(s))),
-            Op::Before(t) => self.compare(col, " < ", *t),
-            Op::After(t) => self.compare(col, " > ", *t),
-            Op::OnOrBefore(t) => self.compare(col, " <= ", *t),
-            Op::OnOrAfter(t) => self.compare(col, " >= ", *t),
-            Op::IsEmpty => match field.kind() {
-                FieldKind::Text => {
-                    self.push(col).push(" = ''");
-                }
-                FieldKind::Time => {
-                    self.push(col).push(" IS NULL");
-                }
-            },
-            Op::IsNotEmpty => match field.kind() {
-                FieldKind::Text => {
-                    self.push(col).push(" <> ''");
-                }
-                FieldKind::Time => {
-                    self.push(col).push(" IS NOT NULL");
-                }
-            },
-        }
-        if guarded {
-            self.push(")");
-        }
-        self
-    }
-
-    fn compare(&mut self, col: &str, op: &str, t: DateTime<Utc>) {
-        self.push(col).push(op).bind(Bind::Time(t));
-    }
-
-    fn like(&mut self, col: &str, pattern: String) {
-        let keyword = match self.dialect {
-            Dialect::Sqlite => " LIKE ",
-            Dialect::Postgres => " ILIKE ",
+    /// The filter object in the grammar `parse_filter` reads, so `parse_filter(&e.to_json()) == Ok(e)`. Each
+    /// combinator and each condition is its own object (`{"$and": [...]}`, `{"user_id": {"$contains": "x"}}`);
+    /// an equality is the bare scalar (`{"namespace_id": "ns"}`).
+    pub fn to_json(&self) -> Value {
+        let list = |parts: &[Expr]| Value::Array(parts.iter().map(Expr::to_json).collect());
+        let (key, value) = match self {
+            Expr::And(parts) => ("$and".to_string(), list(parts)),
+            Expr::Or(parts) => ("$or".to_string(), list(parts)),
+            Expr::Not(inner) => ("$not".to_string(), inner.to_json()),
+            Expr::Cmp { field, op } => (field.name().to_string(), op_json(op)),
         };
-        self.push(col).push(keyword);
-        self.bind(Bind::Text(pattern));
-        self.push(" ESCAPE '\\'");
-    }
-
-    /// Appends the ORDER BY terms (without the keyword): `keys`, or the default order when empty, then `id` in
-    /// the direction of the last key so an index on `(…, key, id)` can serve the whole order in one scan.
-    pub fn push_order(&mut self, keys: &[OrderKey]) -> &mut Sql {
-        let keys = if keys.is_empty() {
-            &DEFAULT_ORDER[..]
-        } else {
-            keys
-        };
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            let term = order_term(self.dialect, *key);
-            self.push(&term);
-        }
-        if !keys.iter().any(|k| k.field == Field::Id) {
-            let descending = keys.last().is_some_and(|k| k.descending);
-            self.push(", ");
-            let term = order_term(
-                self.dialect,
-                OrderKey {
-                    field: Field::Id,
-                    descending,
-                },
-            );
-            self.push(&term);
-        }
-        self
+        Value::Object(serde_json::Map::from_iter([(key, value)]))
     }
 }
 
-/// One ORDER BY term. A never-expiring account sorts as the far future and a never-used one as the far past.
-fn order_term(dialect: Dialect, key: OrderKey) -> String {
-    let dir = if key.descending { " DESC" } else { " ASC" };
-    let col = key.field.name();
-    match (dialect, key.field) {
-        (Dialect::Sqlite, Field::ExpiresAt) => {
-            format!("coalesce({col}, {SQLITE_NEVER_EXPIRES}){dir}")
-        }
-        // SQLite sorts NULL before every value, which is the far past already.
-        (Dialect::Sqlite, _) => format!("{col}{dir}"),
-        (Dialect::Postgres, Field::ExpiresAt) => {
-            let nulls = if key.descending { "FIRST" } else { "LAST" };
-            format!("{col}{dir} NULLS {nulls}")
-        }
-        (Dialect::Postgres, Field::AccessedAt) => {
-            let nulls = if key.descending { "LAST" } else { "FIRST" };
-            format!("{col}{dir} NULLS {nulls}")
-        }
-        (Dialect::Postgres, _) => format!("{col}{dir}"),
+/// Times keep every digit they have, so a round trip is exact.
+fn time_json(t: &DateTime<Utc>) -> Value {
+    Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+fn scalar_json(v: &Scalar) -> Value {
+    match v {
+        Scalar::Text(s) => Value::String(s.clone()),
+        Scalar::Time(t) => time_json(t),
     }
 }
 
-/// Escapes LIKE wildcards (and the escape character itself) so user text matches literally.
-pub fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// The value under a field key: a bare scalar for equality, otherwise a one-operator object.
+fn op_json(op: &Op) -> Value {
+    let (name, arg) = match op {
+        Op::Eq(v) => return scalar_json(v),
+        Op::IsAnyOf(values) => (
+            "$isAnyOf",
+            Value::Array(values.iter().map(scalar_json).collect()),
+        ),
+        Op::Contains(s) => ("$contains", Value::String(s.clone())),
+        Op::StartsWith(s) => ("$startsWith", Value::String(s.clone())),
+        Op::Before(t) => ("$before", time_json(t)),
+        Op::After(t) => ("$after", time_json(t)),
+        Op::OnOrBefore(t) => ("$onOrBefore", time_json(t)),
+        Op::OnOrAfter(t) => ("$onOrAfter", time_json(t)),
+        Op::IsEmpty => ("$isEmpty", Value::Bool(true)),
+        Op::IsNotEmpty => ("$isNotEmpty", Value::Bool(true)),
+    };
+    Value::Object(serde_json::Map::from_iter([(name.to_string(), arg)]))
 }
 
 #[cfg(test)]
@@ -724,16 +636,9 @@ mod tests {
         Scalar::Text(s.into())
     }
 
-    fn sqlite(e: &Expr) -> Sql {
-        let mut sql = Sql::new(Dialect::Sqlite);
-        sql.push_filter(e);
-        sql
-    }
-
     #[test]
     fn empty_object_matches_all() {
         assert_eq!(parse(json!({})), Expr::And(vec![]));
-        assert_eq!(sqlite(&parse(json!({}))).text, "1=1");
     }
 
     #[test]
@@ -760,52 +665,12 @@ mod tests {
     }
 
     #[test]
-    fn every_operator() {
-        let e = parse(json!({
-            "user_id": {"$eq": "u", "$isAnyOf": ["v"], "$contains": "5%_", "$startsWith": "a"},
-            "expires_at": {"$before": "2027-01-01", "$after": "2026-01-01T00:00:00Z",
-                           "$onOrBefore": "2027-01-01T00:00:00+00:00", "$onOrAfter": "2026-01-01"},
-            "accessed_at": {"$isEmpty": true},
-            "description": {"$isNotEmpty": true},
-        }));
-        let sql = sqlite(&e);
-        assert_eq!(
-            sql.text,
-            "(accessed_at IS NULL AND description <> '' AND \
-             ((expires_at IS NOT NULL AND expires_at > ?) AND (expires_at IS NOT NULL AND expires_at < ?) \
-             AND (expires_at IS NOT NULL AND expires_at >= ?) AND (expires_at IS NOT NULL AND expires_at <= ?)) \
-             AND (user_id LIKE ? ESCAPE '\\' AND user_id = ? AND user_id IN (?) AND user_id LIKE ? ESCAPE '\\'))"
-        );
-        assert_eq!(
-            sql.binds,
-            vec![
-                Bind::Time(t(2026, 1, 1)),
-                Bind::Time(t(2027, 1, 1)),
-                Bind::Time(t(2026, 1, 1)),
-                Bind::Time(t(2027, 1, 1)),
-                Bind::Text("%5\\%\\_%".into()),
-                Bind::Text("u".into()),
-                Bind::Text("v".into()),
-                Bind::Text("a%".into()),
-            ]
-        );
-    }
-
-    #[test]
     fn is_empty_false_inverts() {
         assert_eq!(
             parse(json!({"accessed_at": {"$isEmpty": false}})),
             cmp(Field::AccessedAt, Op::IsNotEmpty)
         );
         assert!(err(json!({"accessed_at": {"$isEmpty": "yes"}})).contains("takes true"));
-    }
-
-    #[test]
-    fn combinators() {
-        let e = parse(json!({"$or": [{"id": "a"}, {"$not": {"user_id": "b"}}], "$and": []}));
-        assert_eq!(sqlite(&e).text, "(1=1 AND (id = ? OR NOT (user_id = ?)))");
-        assert_eq!(sqlite(&parse(json!({"$or": []}))).text, "1=0");
-        assert_eq!(sqlite(&parse(json!({"id": []}))).text, "1=0");
     }
 
     #[test]
@@ -905,35 +770,70 @@ mod tests {
     }
 
     #[test]
-    fn order_sql_places_nulls_and_breaks_ties() {
-        let order = |s: &str, d: Dialect| {
-            let mut sql = Sql::new(d);
-            sql.push_order(&parse_order_by(s).unwrap());
-            sql.text
-        };
-        assert_eq!(order("", Dialect::Sqlite), "created_at ASC, id ASC");
-        assert_eq!(
-            order("-expires_at", Dialect::Sqlite),
-            format!("coalesce(expires_at, {}) DESC, id DESC", i64::MAX)
-        );
-        assert_eq!(
-            order("accessed_at,id", Dialect::Sqlite),
-            "accessed_at ASC, id ASC"
-        );
-        assert_eq!(
-            order("-expires_at,user_id", Dialect::Postgres),
-            "expires_at DESC NULLS FIRST, user_id ASC, id ASC"
-        );
-        assert_eq!(
-            order("-accessed_at", Dialect::Postgres),
-            "accessed_at DESC NULLS LAST, id DESC"
-        );
+    fn every_operator_round_trips_through_json() {
+        let precise = Utc.timestamp_opt(1_800_000_000, 123_456_789).unwrap();
+        let text_ops = [
+            Op::Eq(text("u")),
+            Op::IsAnyOf(vec![text("a"), text("b")]),
+            Op::IsAnyOf(vec![]),
+            Op::Contains("5%_".into()),
+            Op::StartsWith("ci-".into()),
+            Op::IsEmpty,
+            Op::IsNotEmpty,
+        ];
+        let time_ops = [
+            Op::Eq(Scalar::Time(precise)),
+            Op::IsAnyOf(vec![Scalar::Time(t(2027, 1, 1)), Scalar::Time(precise)]),
+            Op::Before(t(2027, 1, 1)),
+            Op::After(precise),
+            Op::OnOrBefore(t(2026, 6, 30)),
+            Op::OnOrAfter(t(2026, 1, 1)),
+            Op::IsEmpty,
+            Op::IsNotEmpty,
+        ];
+        let mut all = Vec::new();
+        for field in Field::ALL {
+            let ops = match field.kind() {
+                FieldKind::Text => &text_ops[..],
+                FieldKind::Time => &time_ops[..],
+            };
+            all.extend(ops.iter().map(|op| cmp(field, op.clone())));
+        }
+        let nested = Expr::and([
+            Expr::or(all.clone()),
+            Expr::negate(Expr::and(all.clone())),
+            Expr::and([]),
+            Expr::or([]),
+            Expr::negate(Expr::negate(Expr::field(Field::Id).eq("x"))),
+        ]);
+        for e in all.iter().chain([&nested]) {
+            let v = e.to_json();
+            assert_eq!(parse_filter(&v).as_ref(), Ok(e), "{v}");
+        }
     }
 
     #[test]
-    fn postgres_placeholders_and_ilike() {
-        let mut sql = Sql::new(Dialect::Postgres);
-        sql.push_filter(&parse(json!({"user_id": {"$contains": "a", "$eq": "b"}})));
-        assert_eq!(sql.text, "(user_id ILIKE $1 ESCAPE '\\' AND user_id = $2)");
+    fn constructors_write_the_documented_grammar() {
+        let ids = vec!["ns-a".to_string(), "ns-b".to_string()];
+        let e = Expr::and([
+            Expr::field(Field::NamespaceId).is_any_of(&ids),
+            Expr::field(Field::ExpiresAt).before(t(2027, 1, 1)),
+            Expr::or([
+                Expr::field(Field::UserId).starts_with("ci-"),
+                Expr::field(Field::AccessedAt).is_empty(),
+            ]),
+        ]);
+        assert_eq!(
+            e.to_json(),
+            json!({"$and": [
+                {"namespace_id": {"$isAnyOf": ["ns-a", "ns-b"]}},
+                {"expires_at": {"$before": "2027-01-01T00:00:00Z"}},
+                {"$or": [{"user_id": {"$startsWith": "ci-"}}, {"accessed_at": {"$isEmpty": true}}]},
+            ]})
+        );
+        assert_eq!(
+            Expr::field(Field::NamespaceId).eq("ns").to_json(),
+            json!({"namespace_id": "ns"})
+        );
     }
 }
