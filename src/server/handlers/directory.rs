@@ -13,25 +13,31 @@ pub const MAX_USERS_PAGE: i64 = 1000;
 /// Users in one import request.
 pub const MAX_IMPORT: usize = 100_000;
 
+/// A search's query checked and its page bounds: `limit` 0 means the default page, and at most `MAX_USERS_PAGE`.
+fn search_page(query: &str, offset: i64, limit: i64) -> Result<(u64, u64), ConnectError> {
+    if offset < 0 {
+        return Err(ConnectError::invalid("offset must not be negative"));
+    }
+    if limit < 0 {
+        return Err(ConnectError::invalid("limit must not be negative"));
+    }
+    validate::text("query", query, MAX_USER_ID)?;
+    let limit = match limit {
+        0 => DEFAULT_USERS_PAGE,
+        n => n.min(MAX_USERS_PAGE),
+    };
+    Ok((offset as u64, limit as u64))
+}
+
 pub async fn query<S: Store>(
     state: &AppState<S>,
     _caller: &Caller,
     req: wire::QueryUsersRequest,
 ) -> Result<wire::QueryUsersResponse, ConnectError> {
-    if req.offset < 0 {
-        return Err(ConnectError::invalid("offset must not be negative"));
-    }
-    if req.limit < 0 {
-        return Err(ConnectError::invalid("limit must not be negative"));
-    }
-    validate::text("query", &req.query, MAX_USER_ID)?;
-    let limit = match req.limit {
-        0 => DEFAULT_USERS_PAGE,
-        n => n.min(MAX_USERS_PAGE),
-    };
+    let (offset, limit) = search_page(&req.query, req.offset, req.limit)?;
     let page = state
         .store
-        .query_users(req.query.trim(), req.offset as u64, limit as u64)
+        .query_users(req.query.trim(), offset, limit)
         .await?;
     Ok(wire::QueryUsersResponse {
         users: page.items.iter().map(Into::into).collect(),
@@ -98,19 +104,10 @@ pub async fn query_groups<S: Store>(
     _caller: &Caller,
     req: wire::QueryGroupsRequest,
 ) -> Result<wire::QueryGroupsResponse, ConnectError> {
-    if req.offset < 0 || req.limit < 0 {
-        return Err(ConnectError::invalid(
-            "offset and limit must not be negative",
-        ));
-    }
-    validate::text("query", &req.query, MAX_USER_ID)?;
-    let limit = match req.limit {
-        0 => DEFAULT_USERS_PAGE,
-        n => n.min(MAX_USERS_PAGE),
-    };
+    let (offset, limit) = search_page(&req.query, req.offset, req.limit)?;
     let page = state
         .store
-        .query_groups(req.query.trim(), req.offset as u64, limit as u64)
+        .query_groups(req.query.trim(), offset, limit)
         .await?;
     Ok(wire::QueryGroupsResponse {
         groups: page

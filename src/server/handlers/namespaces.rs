@@ -14,6 +14,21 @@ fn change(caller: &Caller) -> Change {
     }
 }
 
+/// The namespace a request names by id: `invalid_argument` when it names none, `not_found` when it is unknown.
+async fn existing<S: Store>(
+    state: &AppState<S>,
+    id: &str,
+) -> Result<crate::model::Namespace, ConnectError> {
+    if id.is_empty() {
+        return Err(ConnectError::invalid("id is required"));
+    }
+    state
+        .store
+        .get_namespace(id)
+        .await?
+        .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {id:?}")))
+}
+
 pub async fn list<S: Store>(
     state: &AppState<S>,
     _caller: &Caller,
@@ -85,14 +100,7 @@ pub async fn delete<S: Store>(
     caller: &Caller,
     req: wire::DeleteNamespaceRequest,
 ) -> Result<wire::DeleteNamespaceResponse, ConnectError> {
-    if req.id.is_empty() {
-        return Err(ConnectError::invalid("id is required"));
-    }
-    let ns = state
-        .store
-        .get_namespace(&req.id)
-        .await?
-        .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {:?}", req.id)))?;
+    let ns = existing(state, &req.id).await?;
     if ns.parent_id.is_empty() {
         return Err(ConnectError::new(
             crate::api::Code::FailedPrecondition,
@@ -111,14 +119,7 @@ pub async fn get<S: Store>(
     _caller: &Caller,
     req: wire::GetNamespaceRequest,
 ) -> Result<wire::GetNamespaceResponse, ConnectError> {
-    if req.id.is_empty() {
-        return Err(ConnectError::invalid("id is required"));
-    }
-    let ns = state
-        .store
-        .get_namespace(&req.id)
-        .await?
-        .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {:?}", req.id)))?;
+    let ns = existing(state, &req.id).await?;
     Ok(wire::GetNamespaceResponse {
         namespace: Some((&ns).into()),
     })
