@@ -79,7 +79,7 @@ fn page_queries(namespaces: &[String], n: usize) -> Vec<ListQuery> {
             filter: Some(json!({"namespace_id": rng.pick(namespaces)})),
             order_by: ORDER.into(),
             offset: rng.below(PAGES_PER_NAMESPACE as usize) as u64 * PAGE,
-            limit: PAGE,
+            limit: Some(PAGE),
         })
         .collect()
 }

@@ -19,8 +19,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use sacon::api::Capabilities;
 use sacon::model::ServiceAccount;
-use sacon::store::{Change, SqliteStore, Store};
-use sacon::token::SharedSecret;
+use sacon::store::{Change, Store};
 use sacon::tui::msg::{Boot, Effect, Msg, Now};
 use sacon::tui::screens::frame;
 use sacon::tui::theme::Theme;
@@ -42,11 +41,12 @@ fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    std::fs::create_dir_all(&dir)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        SharedSecret::load_or_create(&sacon::config::secret_path(&dir))?;
-        let store = SqliteStore::open(&sacon::config::database_path(&dir)).await?;
+        // The data directory as sacon makes it: private directory, secret and database files.
+        let store = sacon::server::open_data_dir(&sacon::server::ServerConfig::new(&dir))
+            .await?
+            .store;
         let now = Utc::now();
         let change = Change {
             actor: "bench-seed".into(),

@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
 use sacon::model::{DirectoryUser, ServiceAccount};
 use sacon::store::{Change, SqliteStore, Store};
-use sacon::token::SharedSecret;
 
 /// Bump when the generated data changes, so an old set is not reused.
 pub const GENERATOR_VERSION: u32 = 1;
@@ -283,6 +282,11 @@ impl Dataset {
             }
             std::fs::copy(entry.path(), run.join(&name))
                 .with_context(|| format!("copying {}", entry.path().display()))?;
+            // A data set built before sacon insisted on private files still starts.
+            std::fs::set_permissions(
+                run.join(&name),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )?;
         }
         Ok(run)
     }
@@ -371,8 +375,10 @@ struct Home {
 }
 
 async fn build(dir: &Path) -> anyhow::Result<()> {
-    SharedSecret::load_or_create(&sacon::config::secret_path(dir))?;
-    let store = SqliteStore::open(&sacon::config::database_path(dir)).await?;
+    // The data directory as sacon makes it: private directory, secret and database files.
+    let store = sacon::server::open_data_dir(&sacon::server::ServerConfig::new(dir))
+        .await?
+        .store;
     let now = Utc::now();
     let mut rng = Rng::new(0x5ac0_2024);
     let homes = build_namespaces(&store, now).await?;

@@ -18,6 +18,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `sacon serve --listen 127.0.0.1:0 --data-dir DIR` and waits for its `listening on URL` line.
     pub fn start(data_dir: &Path) -> anyhow::Result<ServerProcess> {
+        // sacon refuses a data directory that others can reach.
+        std::fs::set_permissions(
+            data_dir,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_sacon"))
             .arg("serve")
             .arg("--listen")

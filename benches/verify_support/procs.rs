@@ -124,6 +124,11 @@ fn with_listening_line(mut child: Child, what: &str) -> anyhow::Result<Server> {
 /// `sacon serve --listen 127.0.0.1:0 --data-dir DIR`, ready once it has printed its address. `binary` replaces
 /// the one built with this benchmark (to compare builds of other commits).
 pub fn start_sacon(data_dir: &Path, binary: Option<&Path>) -> anyhow::Result<Server> {
+    // sacon refuses a data directory that others can reach; a fresh temporary directory may be 0755.
+    std::fs::set_permissions(
+        data_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
     let exe = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_sacon")));
     let child = Command::new(exe)
         .arg("serve")

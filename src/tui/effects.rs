@@ -235,7 +235,7 @@ async fn boot(client: &Client) -> Result<Boot, ConnectError> {
     })
 }
 
-/// The three roll-up counts of a namespace, each a `limit: 1` list call reading only `total`.
+/// The three roll-up counts of a namespace, each a `limit: 0` list call reading only `total`.
 async fn rollup(
     client: &Client,
     item: &RollupRequest,
@@ -246,7 +246,7 @@ async fn rollup(
             filter: Some(filter.to_json()),
             order_by: String::new(),
             offset: 0,
-            limit: 1,
+            limit: Some(0),
         };
         async move { client.list_accounts(&query).await.map(|(_, total)| total) }
     };
@@ -273,7 +273,7 @@ async fn check_unique(client: &Client, user_id: &str) -> Result<UniqueInfo, Conn
         filter: Some(Expr::field(Field::UserId).eq(user_id).to_json()),
         order_by: String::new(),
         offset: 0,
-        limit: 1,
+        limit: Some(0),
     };
     let (user, accounts) = tokio::join!(client.get_user(user_id), client.list_accounts(&query));
     let directory_user = match user {

@@ -595,7 +595,7 @@ async fn users_matching(s: &TestServer, filter: serde_json::Value, order: &str) 
             filter: Some(filter.clone()),
             order_by: order.into(),
             offset: 0,
-            limit: 100,
+            limit: Some(100),
         })
         .await
         .unwrap_or_else(|e| panic!("{filter}: {e}"));
@@ -719,7 +719,7 @@ async fn paging_with_total_count() {
     let page = |offset, limit| ListQuery {
         order_by: "user_id".into(),
         offset,
-        limit,
+        limit: Some(limit),
         ..Default::default()
     };
     let (items, total) = s.client.list_accounts(&page(10, 10)).await.unwrap();

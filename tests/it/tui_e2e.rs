@@ -211,7 +211,7 @@ async fn listed(data_dir: &Path, user_id: &str) -> (Vec<ServiceAccount>, String)
             filter: Some(json!({ "user_id": user_id })),
             order_by: String::new(),
             offset: 0,
-            limit: 10,
+            limit: Some(10),
         })
         .await
         .unwrap();

@@ -72,7 +72,7 @@ fn first_start_shows_the_picker_and_enter_selects() {
         })
         .expect("first page");
     assert_eq!(query.filter, Some(json!({"namespace_id": "ns-platform"})));
-    assert_eq!((query.offset, query.limit), (0, PAGE));
+    assert_eq!((query.offset, query.limit), (0, Some(PAGE)));
     assert_eq!(model.namespace_path(), "Global › Engineering › Platform");
 }
 

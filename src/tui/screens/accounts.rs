@@ -149,7 +149,7 @@ impl AccountList {
             filter: self.filter_expr(namespace, tree).map(|e| e.to_json()),
             order_by: self.order_by(),
             offset: page * PAGE,
-            limit: PAGE,
+            limit: Some(PAGE),
         }
     }
 

@@ -169,7 +169,7 @@ pub fn answer_pages(
                 query,
             } => {
                 let start = (query.offset as usize).min(all.len());
-                let end = (start + query.limit as usize).min(all.len());
+                let end = (start + query.limit.map_or(all.len(), |l| l as usize)).min(all.len());
                 rest.extend(update(
                     model,
                     Msg::Page {
