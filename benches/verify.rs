@@ -349,7 +349,7 @@ fn main() -> anyhow::Result<()> {
         ),
     }
     table.row(
-        "slowloris connections the server closed in the window",
+        "slowloris conns the server closed (header timeout 10 s; 6 s window)",
         "-",
         lorises_closed.to_string(),
     );

@@ -119,15 +119,18 @@ impl Refusals {
     }
 }
 
-/// Logs a refusal of `kind` at info when the budget allows, with the count of similar lines left out.
+/// Logs a refusal of `kind` at info when the budget allows, with the count of similar lines left out and of all
+/// refusals of the kind so far.
 #[macro_export]
 macro_rules! log_refusal {
     ($refusals:expr, $kind:expr, $($field:tt)+) => {
         if let Some(suppressed) = $refusals.admit($kind) {
+            // `total` counts every refusal of the kind since the start, logged or not.
+            let total = $refusals.total($kind);
             if suppressed > 0 {
-                tracing::info!(kind = $kind, suppressed, $($field)+);
+                tracing::info!(kind = $kind, total, suppressed, $($field)+);
             } else {
-                tracing::info!(kind = $kind, $($field)+);
+                tracing::info!(kind = $kind, total, $($field)+);
             }
         }
     };

@@ -321,6 +321,10 @@ async fn the_log_stays_bounded_under_oversized_requests() {
     assert!(!log.contains(signature), "a forwarded JWT reached the log");
     assert!(log.contains("[cut, "), "cut values are marked: {log}");
     assert!(
+        log.contains("kind=\"verify_refused\" total="),
+        "refusals are counted: {log}"
+    );
+    assert!(
         log.contains("suppressed"),
         "left-out lines are counted: {log}"
     );
