@@ -117,7 +117,9 @@ impl Client {
         let mut builder = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
+            // Well under `sacon serve`'s 60 s idle timeout, so the client never reuses a connection the server is
+            // closing at that moment.
+            .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("sacon/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &options.ca_file {
             builder = builder.add_root_certificate(load_ca(path)?);
