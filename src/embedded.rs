@@ -85,6 +85,8 @@ pub async fn connect(options: &ConnectOptions) -> anyhow::Result<Connection> {
     let data_dir = options.data_dir();
     let config = ServerConfig {
         seed_demo: !options.no_demo,
+        // The embedded server has one user: whoever runs the console or the local CLI.
+        root_actor: server::local_actor(),
         ..ServerConfig::new(&data_dir)
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -104,6 +104,7 @@ fn list(out: &Stdout, tree: &NamespaceTree, format: Format) -> Result<(), CliErr
                     path: slash_path(tree, &ns.id),
                     created_at: rfc3339(ns.created_at),
                     modified_at: rfc3339(ns.modified_at),
+                    originator_id: ns.originator_id.clone(),
                 })
                 .collect();
             out.json(&items)
@@ -121,6 +122,8 @@ struct NamespaceJson {
     path: String,
     created_at: String,
     modified_at: String,
+    /// Who created it (`root`, `local:<user>`, …); empty for the root and older namespaces.
+    originator_id: String,
 }
 
 fn tree_table(tree: &NamespaceTree) -> Table {

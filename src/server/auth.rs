@@ -9,12 +9,21 @@ use chrono::{DateTime, Utc};
 use crate::api::ConnectError;
 use crate::token::{self, SharedSecret};
 
-/// Who made an authenticated call, as the audit log records it.
+/// Which credential authenticated a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Pomerium <bootstrap JWT>`.
+    Bootstrap,
+    /// A `jwt` header whose only claim is `exp`.
+    ExpOnly,
+}
+
+/// The credential a call carries, or `unauthenticated`. Both kinds are made from the shared secret: the root.
 pub fn authenticate(
     headers: &HeaderMap,
     secret: &SharedSecret,
     now: DateTime<Utc>,
-) -> Result<&'static str, ConnectError> {
+) -> Result<Credential, ConnectError> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -27,13 +36,13 @@ pub fn authenticate(
         if let Some(jwt) = strip_scheme(auth, "Pomerium")
             && token::verify_bootstrap(secret, jwt, now).is_ok()
         {
-            return Ok("bootstrap");
+            return Ok(Credential::Bootstrap);
         }
     }
     if let Some(jwt) = header("jwt") {
         seen = true;
         if token::verify_exp_only(secret, jwt, now).is_ok() {
-            return Ok("admin");
+            return Ok(Credential::ExpOnly);
         }
     }
     Err(ConnectError::unauthenticated(if seen {

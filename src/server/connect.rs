@@ -299,13 +299,17 @@ fn prepare<S: Store>(
     let now = state.clock.now();
     let caller = match spec.access {
         Access::Open => Caller {
-            actor: "anonymous",
+            actor: "anonymous".into(),
             now,
         },
         Access::Admin => {
-            let actor = auth::authenticate(headers, &state.secret, now)
+            // Both credentials are made from the shared secret: the caller is the root.
+            auth::authenticate(headers, &state.secret, now)
                 .map_err(|e| Box::new(auth_refusal(state, peer, &e)))?;
-            Caller { actor, now }
+            Caller {
+                actor: state.root_actor.to_string(),
+                now,
+            }
         }
     };
     Ok((timeout, caller))

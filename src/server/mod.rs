@@ -40,6 +40,8 @@ pub struct AppState<S: Store> {
     pub auth_failures: Arc<throttle::AuthFailures>,
     /// Refusals logged at a bounded rate, and counted.
     pub refusals: Arc<log::Refusals>,
+    /// Who shared-secret callers are recorded as (`ROOT_ACTOR`, or `local:<user>` for an embedded server).
+    pub root_actor: Arc<str>,
 }
 
 impl<S: Store> AppState<S> {
@@ -51,6 +53,7 @@ impl<S: Store> AppState<S> {
             access: Arc::default(),
             auth_failures: Arc::default(),
             refusals: Arc::default(),
+            root_actor: Arc::from(ROOT_ACTOR),
         }
     }
 }
@@ -64,15 +67,35 @@ impl<S: Store> Clone for AppState<S> {
             access: self.access.clone(),
             auth_failures: self.auth_failures.clone(),
             refusals: self.refusals.clone(),
+            root_actor: self.root_actor.clone(),
         }
     }
 }
 
 /// The authenticated caller of one request and the time the request is judged at.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Caller {
-    pub actor: &'static str,
+    /// Who the audit log says acted: `root` for the shared secret on `sacon serve`, `local:<user>` for the
+    /// embedded console and local CLI, `anonymous` for open methods.
+    pub actor: String,
     pub now: DateTime<Utc>,
+}
+
+/// The actor recorded for shared-secret callers of `sacon serve`.
+pub const ROOT_ACTOR: &str = "root";
+
+/// `local:<operating-system user>`: the actor of the embedded console and the local CLI.
+pub fn local_actor() -> String {
+    let name = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .map(|n| crate::model::sanitize(n.trim()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            format!("uid{}", unsafe { libc::geteuid() })
+        });
+    format!("local:{name}")
 }
 
 /// The router for a store: the Connect methods, with request logging.
@@ -101,6 +124,8 @@ pub struct ServerConfig {
     pub limits: listen::Limits,
     /// Serve TLS with this acceptor (`--tls-cert`/`--tls-key`).
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Who shared-secret callers are recorded as.
+    pub root_actor: String,
 }
 
 impl ServerConfig {
@@ -111,6 +136,7 @@ impl ServerConfig {
             clock: Arc::new(SystemClock),
             limits: listen::Limits::for_open_files(listen::open_file_limit()),
             tls: None,
+            root_actor: ROOT_ACTOR.to_string(),
         }
     }
 }
@@ -204,7 +230,8 @@ pub async fn start(config: ServerConfig, listener: TcpListener) -> anyhow::Resul
     let (created, seeded) = (data.created, data.seeded);
     let addr = listener.local_addr()?;
     let tls = config.tls.is_some();
-    let state = AppState::new(data.store, data.secret, config.clock);
+    let mut state = AppState::new(data.store, data.secret, config.clock);
+    state.root_actor = Arc::from(config.root_actor.as_str());
     let (stop, task) = spawn(state, listener, config.tls, config.limits);
     Ok(ServerHandle {
         addr,

@@ -958,5 +958,13 @@ async fn audit_log_records_writes_without_tokens() {
             .iter()
             .all(|e| !e.detail.contains(signature) && !e.detail.contains("eyJ"))
     );
-    assert!(entries.iter().any(|e| e.actor == "bootstrap"));
+    // Every write through the shared secret is recorded as the root's.
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.actor == "root" || e.actor == "system"),
+        "{:?}",
+        entries.iter().map(|e| &e.actor).collect::<Vec<_>>()
+    );
+    assert!(entries.iter().any(|e| e.actor == "root"));
 }

@@ -80,6 +80,7 @@ impl Scratch {
             .env("HOME", self.path("home"))
             .env("XDG_DATA_HOME", self.path("home/.local/share"))
             .env("NO_COLOR", "1")
+            .env("USER", "tester")
             .stdin(Stdio::null());
         cmd
     }
@@ -927,4 +928,39 @@ fn a_large_directory_imports_with_default_settings() {
         .remote(&["directory", "import", file.to_str().unwrap()])
         .ok();
     assert_eq!(out.stdout, "imported 50000 users (0 new, 50000 updated)\n");
+}
+
+#[test]
+fn writes_record_who_made_them() {
+    // The embedded console and local CLI act as the operating-system user; `sacon serve`'s shared secret as root.
+    let s = Scratch::new();
+    s.embedded(&["accounts", "create", "--user-id", "local-bot"])
+        .ok();
+    let listed = s
+        .embedded(&["accounts", "list", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed[0]["originator_id"], "local:tester", "{listed}");
+    s.embedded(&["namespaces", "create", "Payments"]).ok();
+    let namespaces = s
+        .embedded(&["namespaces", "list", "--output", "json"])
+        .ok()
+        .json();
+    let payments = namespaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Payments")
+        .unwrap_or_else(|| panic!("{namespaces}"));
+    assert_eq!(payments["originator_id"], "local:tester", "{payments}");
+
+    let served = Served::start();
+    served
+        .remote(&["accounts", "create", "--user-id", "remote-bot"])
+        .ok();
+    let listed = served
+        .remote(&["accounts", "list", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed[0]["originator_id"], "root", "{listed}");
 }

@@ -380,7 +380,7 @@ async fn inspect_token_verdicts() {
     let (v, reason) = verdict(jwt2, None).await;
     assert_eq!(v, "deleted");
     assert!(
-        reason.contains("bootstrap") && reason.contains(&id2),
+        reason.contains("by root") && reason.contains(&id2),
         "{reason}"
     );
 }

@@ -117,7 +117,11 @@ pub async fn create<S: Store>(
     };
     not_reserved("id", &id)?;
     not_reserved("userId", &user_id)?;
-    let originator_id = sa.originator_id.unwrap_or_default();
+    // Who made the account: the caller, unless the request names an originator of its own.
+    let originator_id = sa
+        .originator_id
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| caller.actor.clone());
     validate::display_text("originatorId", &originator_id, MAX_USER_ID)?;
     let now = caller.now;
     let expires_at = future_expiry(&sa.expires_at, now)?;
@@ -145,7 +149,7 @@ pub async fn create<S: Store>(
         record.issued_at,
         record.account.expires_at,
     );
-    tracing::info!(account = %record.account.id, actor = caller.actor, "service account created");
+    tracing::info!(account = %record.account.id, actor = %caller.actor, "service account created");
     Ok(wire::CreateServiceAccountResponse {
         service_account: Some((&record.account).into()),
         jwt: jwt.to_string(),
@@ -300,7 +304,7 @@ pub async fn update<S: Store>(
         issued_at,
         record.account.expires_at,
     );
-    tracing::info!(account = %id, actor = caller.actor, "service account updated; new token issued");
+    tracing::info!(account = %id, actor = %caller.actor, "service account updated; new token issued");
     Ok(wire::UpdateServiceAccountResponse {
         service_account: Some((&record.account).into()),
         jwt: jwt.to_string(),
@@ -359,7 +363,7 @@ pub async fn delete<S: Store>(
         return Err(ConnectError::invalid("id is required"));
     }
     if state.store.delete_account(&req.id, &change(caller)).await? {
-        tracing::info!(account = %req.id, actor = caller.actor, "service account deleted");
+        tracing::info!(account = %req.id, actor = %caller.actor, "service account deleted");
     }
     Ok(wire::DeleteServiceAccountResponse {})
 }

@@ -14,6 +14,15 @@ fn change(caller: &Caller) -> Change {
     }
 }
 
+/// Who made a namespace: the caller, unless the request names an originator of its own.
+fn originator<'a>(ns: &'a wire::Namespace, caller: &'a Caller) -> &'a str {
+    if ns.originator_id.is_empty() {
+        &caller.actor
+    } else {
+        &ns.originator_id
+    }
+}
+
 /// The namespace a request names by id: `invalid_argument` when it names none, `not_found` when it is unknown.
 async fn existing<S: Store>(
     state: &AppState<S>,
@@ -68,7 +77,7 @@ pub async fn set<S: Store>(
         }
         state
             .store
-            .create_namespace(&parent, &name, &ns.originator_id, &change(caller))
+            .create_namespace(&parent, &name, originator(&ns, caller), &change(caller))
             .await?
     } else {
         let existing = all
