@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use crate::api::ConnectError;
-use crate::token::{self, SharedSecret};
+use crate::token::{self, SharedSecret, TokenError};
 
 /// Which credential authenticated a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,24 +31,40 @@ pub fn authenticate(
             .map(str::trim)
     };
     let mut seen = false;
+    // A credential that was genuine (its signature verified) but has expired gets a message that says so.
+    let mut expired = None;
+    let mut note = |r: Result<(), TokenError>| match r {
+        Ok(()) => true,
+        Err(TokenError::Expired(at)) => {
+            expired = Some(at);
+            false
+        }
+        Err(_) => false,
+    };
     if let Some(auth) = header("authorization") {
         seen = true;
         if let Some(jwt) = strip_scheme(auth, "Pomerium")
-            && token::verify_bootstrap(secret, jwt, now).is_ok()
+            && note(token::verify_bootstrap(secret, jwt, now))
         {
             return Ok(Credential::Bootstrap);
         }
     }
     if let Some(jwt) = header("jwt") {
         seen = true;
-        if token::verify_exp_only(secret, jwt, now).is_ok() {
+        if note(token::verify_exp_only(secret, jwt, now)) {
             return Ok(Credential::ExpOnly);
         }
     }
-    Err(ConnectError::unauthenticated(if seen {
-        "credentials are not valid for this server"
-    } else {
-        "missing credentials: send `Authorization: Pomerium <bootstrap JWT>` or a `jwt` header"
+    Err(ConnectError::unauthenticated(match (expired, seen) {
+        (Some(at), _) => format!(
+            "your admin token expired at {}; get a new one with `sacon token bootstrap`",
+            crate::api::convert::format_time(at)
+        ),
+        (None, true) => "credentials are not valid for this server".into(),
+        (None, false) => {
+            "missing credentials: send `Authorization: Pomerium <bootstrap JWT>` or a `jwt` header"
+                .into()
+        }
     }))
 }
 

@@ -968,3 +968,41 @@ async fn audit_log_records_writes_without_tokens() {
     );
     assert!(entries.iter().any(|e| e.actor == "root"));
 }
+
+#[tokio::test]
+async fn an_expired_admin_token_says_so() {
+    let s = TestServer::start_manual().await;
+    let old = format!(
+        "Pomerium {}",
+        token::bootstrap_token(&s.secret, s.now()).as_str()
+    );
+    s.advance(Duration::minutes(10));
+    let resp = s
+        .http
+        .post(format!("{}{}", s.url, LIST))
+        .header("Content-Type", "application/json")
+        .header("Authorization", &old)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("expired at") && message.contains("sacon token bootstrap"),
+        "{message}"
+    );
+    // A token that never verified gets no such hint.
+    let resp = s
+        .http
+        .post(format!("{}{}", s.url, LIST))
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Pomerium not.a.token")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["message"], "credentials are not valid for this server");
+}
