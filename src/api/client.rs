@@ -450,6 +450,21 @@ impl Client {
         ))
     }
 
+    /// Who the server takes this client for, and the roles it holds (`GetUserInfo` without a user id).
+    pub async fn whoami(&self) -> Result<wire::UserInfo, ConnectError> {
+        let resp: wire::GetUserInfoResponse = self
+            .call(
+                paths::GET_USER_INFO,
+                &wire::GetUserInfoRequest {
+                    user_id: None,
+                    cluster_id: None,
+                },
+            )
+            .await?;
+        resp.user_info
+            .ok_or_else(|| ConnectError::internal("the server answered without the user"))
+    }
+
     /// The directory user with this id; `Ok(None)` when there is none.
     pub async fn get_user(&self, user_id: &str) -> Result<Option<DirectoryUser>, ConnectError> {
         let resp: Result<wire::GetUserInfoResponse, _> = self

@@ -8,6 +8,7 @@ mod namespaces;
 pub mod output;
 mod serve;
 mod token;
+mod whoami;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,6 +123,12 @@ pub enum Command {
     /// Admin tokens for other Connect clients.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Who the server takes this credential for, and the roles it holds.
+    Whoami {
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = output::Format::Table)]
+        output: output::Format,
+    },
 }
 
 /// Why a command failed, and so which exit code it ends with.
@@ -189,6 +196,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Accounts(c) => accounts::run(&connection.client, c).await,
                 Command::Directory(c) => directory::run(&connection.client, c).await,
                 Command::Token(c) => token::run(&connection.client, c).await,
+                Command::Whoami { output } => {
+                    whoami::run(&connection.client, &connection.target, output).await
+                }
                 Command::Serve(_) => Ok(()),
             };
             connection.close().await;

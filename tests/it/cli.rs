@@ -953,6 +953,13 @@ fn writes_record_who_made_them() {
         .find(|n| n["name"] == "Payments")
         .unwrap_or_else(|| panic!("{namespaces}"));
     assert_eq!(payments["originator_id"], "local:tester", "{payments}");
+    let me = s.embedded(&["whoami"]).ok();
+    assert!(me.stdout.starts_with("local:tester on "), "{}", me.stdout);
+    assert!(
+        me.stdout.contains("Global") && me.stdout.contains("admin"),
+        "{}",
+        me.stdout
+    );
 
     let served = Served::start();
     served
@@ -963,4 +970,8 @@ fn writes_record_who_made_them() {
         .ok()
         .json();
     assert_eq!(listed[0]["originator_id"], "root", "{listed}");
+    let me = served.remote(&["whoami", "--output", "json"]).ok().json();
+    assert_eq!(me["id"], "root");
+    assert_eq!(me["roles"][0]["namespace"], "Global");
+    assert_eq!(me["roles"][0]["role"], "admin");
 }

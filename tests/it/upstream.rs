@@ -272,6 +272,13 @@ async fn console_namespace_and_group_calls() {
         )
         .await;
     assert_eq!(user["userInfo"]["issuer"], "sacon");
+    // Without a user id, as upstream: the caller, with its roles.
+    let (status, me) = s.json(paths::GET_USER_INFO, json!({})).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["userInfo"]["id"], "root");
+    assert_eq!(me["userInfo"]["namespaceRoles"][root.as_str()], "admin");
+    let (status, _) = s.json(paths::GET_USER_INFO, json!({"userId": ""})).await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]

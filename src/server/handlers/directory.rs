@@ -45,14 +45,21 @@ pub async fn query<S: Store>(
     })
 }
 
+/// One directory user, or — without `userId`, as upstream — the caller itself with the roles it holds.
 pub async fn get<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetUserInfoRequest,
 ) -> Result<wire::GetUserInfoResponse, ConnectError> {
-    let user_id = req.user_id.as_deref().unwrap_or("");
+    let Some(user_id) = req.user_id.as_deref() else {
+        return Ok(wire::GetUserInfoResponse {
+            user_info: Some(caller_info(state, caller).await?),
+        });
+    };
     if user_id.is_empty() {
-        return Err(ConnectError::invalid("userId is required"));
+        return Err(ConnectError::invalid(
+            "userId is empty; leave it out to ask about the caller",
+        ));
     }
     let user =
         state.store.get_user(user_id).await?.ok_or_else(|| {
@@ -60,6 +67,28 @@ pub async fn get<S: Store>(
         })?;
     Ok(wire::GetUserInfoResponse {
         user_info: Some((&user).into()),
+    })
+}
+
+/// The caller as a user: the shared secret's holder (`root`, or `local:<user>` on an embedded server) is admin of
+/// the root namespace, and so of every namespace.
+async fn caller_info<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+) -> Result<wire::UserInfo, ConnectError> {
+    let root = state
+        .store
+        .list_namespaces()
+        .await?
+        .into_iter()
+        .find(|n| n.parent_id.is_empty())
+        .ok_or_else(|| ConnectError::internal("the root namespace is missing"))?;
+    Ok(wire::UserInfo {
+        id: caller.actor.clone(),
+        name: caller.actor.clone(),
+        issuer: crate::api::convert::DIRECTORY_ISSUER.to_string(),
+        namespace_roles: [(root.id, "admin".to_string())].into_iter().collect(),
+        ..Default::default()
     })
 }
 
