@@ -9,7 +9,7 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::handlers::{accounts, console_accounts, directory, namespaces, tokens};
+use super::handlers::{accounts, activity, console_accounts, directory, namespaces, tokens};
 use super::{AppState, Caller};
 use crate::api::wire::paths;
 use crate::api::{Code, Codec, ConnectError};
@@ -125,6 +125,9 @@ dispatch_table! {
     GET_GROUP_INFO => directory::get_group, Admin, MAX_BODY;
     IMPORT_USERS => directory::import, Admin, MAX_IMPORT_BODY;
     INSPECT_TOKEN => tokens::inspect, Admin, MAX_BODY;
+    GET_ACTIVITY_LOG_ENTRY => activity::get, Admin, MAX_BODY;
+    LIST_ACTIVITY_LOG_ENTRIES => activity::list, Admin, MAX_BODY;
+    LIST_ENTITY_TYPES => activity::entity_types, Admin, MAX_BODY;
 }
 
 /// README's API table: one row per service, its methods in schema order, marked when open or GET-able.

@@ -110,6 +110,49 @@ pub struct AuditEntry {
     pub target_id: String,
     /// Non-secret detail, e.g. the user id and namespace of an account.
     pub detail: String,
+    /// The namespace the change happened in; empty for rows without one (the directory, rows older than the
+    /// column).
+    pub namespace_id: String,
+    /// What the target was called when written (an account's user id, a namespace's name); may be empty.
+    pub entity_name: String,
+}
+
+/// How an activity listing compares entry times with a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOp {
+    Eq,
+    Ne,
+    Before,
+    OnOrBefore,
+    After,
+    OnOrAfter,
+}
+
+/// A filtered page of the audit log, newest first. Every `Some` filter must hold; `entities` matches any of its
+/// `(kind, id)` pairs (an empty id: any entity of the kind).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityQuery {
+    pub namespace_id: Option<String>,
+    /// With `namespace_id`: that namespace and all its current descendants.
+    pub recursive: bool,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub entities: Vec<(String, String)>,
+    pub date: Option<(DateOp, DateTime<Utc>)>,
+    pub offset: u64,
+    /// `None`: every entry from `offset` on.
+    pub limit: Option<u64>,
+}
+
+/// One audit entry and its neighbours in write order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNeighbours {
+    pub entry: AuditEntry,
+    /// The seq of the entry written just before, and just after, if any.
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
 }
 
 /// Who performs a write and when; recorded in the audit log.
@@ -253,4 +296,16 @@ pub trait Store: Clone + Send + Sync + 'static {
         target_id: &str,
         limit: u64,
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// The entries matching `query`, newest first, and how many matched before paging.
+    fn list_activity(
+        &self,
+        query: &ActivityQuery,
+    ) -> impl Future<Output = StoreResult<Page<AuditEntry>>> + Send;
+    /// The entry with this seq and its neighbours; `None` when there is none.
+    fn get_activity(
+        &self,
+        seq: i64,
+    ) -> impl Future<Output = StoreResult<Option<AuditNeighbours>>> + Send;
+    /// The distinct target kinds the log holds, sorted.
+    fn list_activity_kinds(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }

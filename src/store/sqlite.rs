@@ -3,6 +3,7 @@
 //! readers, embedded migrations, and every write committed together with its audit row.
 
 mod accounts;
+mod activity;
 mod audit;
 mod dialect;
 mod groups;
@@ -22,8 +23,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::{
-    AccountPatch, AccountQuery, AccountRecord, AuditEntry, Change, ImportCounts, Page, Reissue,
-    Store, StoreError, StoreResult,
+    AccountPatch, AccountQuery, AccountRecord, ActivityQuery, AuditEntry, AuditNeighbours, Change,
+    ImportCounts, Page, Reissue, Store, StoreError, StoreResult,
 };
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
@@ -364,5 +365,17 @@ impl Store for SqliteStore {
         limit: u64,
     ) -> StoreResult<Vec<AuditEntry>> {
         audit::list(&self.read, limit, Some((target_kind, target_id))).await
+    }
+
+    async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<AuditEntry>> {
+        activity::list(&self.read, query).await
+    }
+
+    async fn get_activity(&self, seq: i64) -> StoreResult<Option<AuditNeighbours>> {
+        activity::get(&self.read, seq).await
+    }
+
+    async fn list_activity_kinds(&self) -> StoreResult<Vec<String>> {
+        activity::kinds(&self.read).await
     }
 }

@@ -2,6 +2,7 @@
 //! Connect error. Validation messages name the offending field in its JSON spelling.
 
 pub mod accounts;
+pub mod activity;
 pub mod console_accounts;
 pub mod directory;
 pub mod namespaces;

@@ -324,6 +324,8 @@ pub(super) async fn create(
         action: "create",
         kind: "service_account",
         id: &account.id,
+        namespace_id: &account.namespace_id,
+        name: &account.user_id,
     };
     let detail = json!({
         "userId": account.user_id,
@@ -432,6 +434,8 @@ pub(super) async fn update(
         },
         kind: "service_account",
         id,
+        namespace_id: &a.namespace_id,
+        name: &a.user_id,
     };
     let mut detail = json!({
         "changed": changed,
@@ -474,6 +478,8 @@ pub(super) async fn delete(
         action: "delete",
         kind: "service_account",
         id,
+        namespace_id: &namespace_id,
+        name: &user_id,
     };
     let detail = json!({"userId": user_id, "namespaceId": namespace_id});
     audit::record(conn, change, target, &detail).await?;

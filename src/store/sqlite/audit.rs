@@ -11,10 +11,15 @@ pub(super) struct Target<'a> {
     pub action: &'static str,
     pub kind: &'static str,
     pub id: &'a str,
+    /// The namespace the change happened in (for a namespace, the namespace itself); empty for none.
+    pub namespace_id: &'a str,
+    /// What the entity is called when written: an account's user id, a namespace's name.
+    pub name: &'a str,
 }
 
-const INSERT: &str = "INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) \
-                      VALUES (?, ?, ?, ?, ?, ?)";
+const INSERT: &str = "INSERT INTO audit_log \
+                      (at, actor, action, target_kind, target_id, detail, namespace_id, entity_name) \
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
 pub(super) async fn record(
@@ -30,6 +35,8 @@ pub(super) async fn record(
         .bind(target.kind)
         .bind(target.id)
         .bind(detail.to_string())
+        .bind(target.namespace_id)
+        .bind(target.name)
         .execute(conn)
         .await?;
     Ok(())
@@ -48,9 +55,42 @@ pub(super) fn record_blocking(
         target.action,
         target.kind,
         target.id,
-        detail.to_string()
+        detail.to_string(),
+        target.namespace_id,
+        target.name
     ])?;
     Ok(())
+}
+
+/// The columns [`AuditRow`] reads, in its order.
+pub(super) const COLUMNS: &str =
+    "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name";
+
+pub(super) type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+pub(super) fn entry(row: AuditRow) -> StoreResult<AuditEntry> {
+    let (seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name) = row;
+    Ok(AuditEntry {
+        seq,
+        at: from_micros(at)?,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+    })
 }
 
 pub(super) async fn list(
@@ -58,22 +98,20 @@ pub(super) async fn list(
     limit: u64,
     target: Option<(&str, &str)>,
 ) -> StoreResult<Vec<AuditEntry>> {
-    type AuditRow = (i64, i64, String, String, String, String, String);
     let rows: Vec<AuditRow> = match target {
         None => {
-            sqlx::query_as(
-                "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
-                 ORDER BY seq DESC LIMIT ?",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?"
+            )))
             .bind(clamp_i64(limit))
             .fetch_all(pool)
             .await?
         }
         Some((kind, id)) => {
-            sqlx::query_as(
-                "SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log \
-                 WHERE target_kind = ? AND target_id = ? ORDER BY seq DESC LIMIT ?",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_log \
+                 WHERE target_kind = ? AND target_id = ? ORDER BY seq DESC LIMIT ?"
+            )))
             .bind(kind)
             .bind(id)
             .bind(clamp_i64(limit))
@@ -81,17 +119,5 @@ pub(super) async fn list(
             .await?
         }
     };
-    rows.into_iter()
-        .map(|(seq, at, actor, action, target_kind, target_id, detail)| {
-            Ok(AuditEntry {
-                seq,
-                at: from_micros(at)?,
-                actor,
-                action,
-                target_kind,
-                target_id,
-                detail,
-            })
-        })
-        .collect()
+    rows.into_iter().map(entry).collect()
 }

@@ -184,6 +184,9 @@ pub(super) async fn create(
         action: "create",
         kind: "namespace",
         id: &id,
+        // A namespace's own changes belong to it, so a recursive listing of its parent includes them.
+        namespace_id: &id,
+        name,
     };
     audit::record(
         conn,
@@ -264,6 +267,8 @@ pub(super) async fn update(
         action: "update",
         kind: "namespace",
         id,
+        namespace_id: id,
+        name,
     };
     audit::record(
         conn,
@@ -320,6 +325,8 @@ pub(super) async fn delete(
         action: "delete",
         kind: "namespace",
         id,
+        namespace_id: id,
+        name: &ns.name,
     };
     audit::record(
         conn,

@@ -154,6 +154,9 @@ pub(super) fn upsert(
         action: "import",
         kind: "directory",
         id: "",
+        // The directory belongs to no namespace.
+        namespace_id: "",
+        name: "",
     };
     let detail = json!({"inserted": counts.inserted, "updated": counts.updated});
     audit::record_blocking(&tx, change, target, &detail).map_err(internal)?;
