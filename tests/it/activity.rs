@@ -190,7 +190,7 @@ async fn the_activity_log_lists_every_change_newest_first() {
     // A deleted namespace is still named by its own entries.
     assert_eq!(all.entries[0].namespace_id, h.tmp);
     assert_eq!(all.entries[0].namespace_name, "tmp");
-    assert_eq!(all.entries[8].user_id, "bootstrap");
+    assert_eq!(all.entries[8].user_id, "root");
     assert_eq!(all.entries[9].user_id, "system");
 
     // By namespace: its own entries, or with its subtree.
@@ -225,7 +225,7 @@ async fn the_activity_log_lists_every_change_newest_first() {
         summary(&list(&s, by("system")).await),
         [("create", "namespace", "Global")]
     );
-    assert_eq!(list(&s, by("bootstrap")).await.total_count, 9);
+    assert_eq!(list(&s, by("root")).await.total_count, 9);
     assert_eq!(list(&s, by("nobody")).await.total_count, 0);
 
     // By entity: type and id, or a list of entities.
