@@ -450,6 +450,17 @@ impl Client {
         ))
     }
 
+    /// A page of the activity log, newest first, and how many entries match.
+    pub async fn list_activity(
+        &self,
+        request: wire::ListActivityLogEntriesRequest,
+    ) -> Result<(Vec<wire::ActivityLogEntry>, u64), ConnectError> {
+        let resp: wire::ListActivityLogEntriesResponse = self
+            .call(paths::LIST_ACTIVITY_LOG_ENTRIES, &request)
+            .await?;
+        Ok((resp.entries, resp.total_count.max(0) as u64))
+    }
+
     /// Who the server takes this client for, and the roles it holds (`GetUserInfo` without a user id).
     pub async fn whoami(&self) -> Result<wire::UserInfo, ConnectError> {
         let resp: wire::GetUserInfoResponse = self

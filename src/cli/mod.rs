@@ -2,6 +2,7 @@
 //! the exit-code contract (0 success, 1 API or I/O error printed as `error: <code>: <message>`, 2 usage error).
 
 mod accounts;
+mod activity;
 mod directory;
 pub mod import;
 mod namespaces;
@@ -123,6 +124,9 @@ pub enum Command {
     /// Admin tokens for other Connect clients.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The activity log: who changed what, and when.
+    #[command(subcommand)]
+    Activity(activity::ActivityCommand),
     /// Who the server takes this credential for, and the roles it holds.
     Whoami {
         /// Output format.
@@ -196,6 +200,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Accounts(c) => accounts::run(&connection.client, c).await,
                 Command::Directory(c) => directory::run(&connection.client, c).await,
                 Command::Token(c) => token::run(&connection.client, c).await,
+                Command::Activity(c) => activity::run(&connection.client, c).await,
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }

@@ -953,6 +953,51 @@ fn writes_record_who_made_them() {
         .find(|n| n["name"] == "Payments")
         .unwrap_or_else(|| panic!("{namespaces}"));
     assert_eq!(payments["originator_id"], "local:tester", "{payments}");
+    // The activity log names the actor of each change.
+    let log = s
+        .embedded(&["activity", "list", "--output", "json"])
+        .ok()
+        .json();
+    let entries = log["entries"].as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["actor"] == "local:tester"
+            && e["action"] == "create"
+            && e["entityType"] == "service_account"
+            && e["name"] == "local-bot"),
+        "{log}"
+    );
+    let in_payments = s
+        .embedded(&[
+            "activity",
+            "list",
+            "--namespace",
+            "Global/Payments",
+            "--output",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(
+        in_payments["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["namespace"] == "Global/Payments")
+    );
+    let none = s
+        .embedded(&["activity", "list", "--actor", "nobody", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(none["total"], 0);
+    let csv = s
+        .embedded(&["activity", "list", "--since", "1h", "--output", "csv"])
+        .ok();
+    assert!(
+        csv.stdout
+            .starts_with("WHEN,ACTOR,ACTION,KIND,NAME,NAMESPACE,ID\n"),
+        "{}",
+        csv.stdout
+    );
     let me = s.embedded(&["whoami"]).ok();
     assert!(me.stdout.starts_with("local:tester on "), "{}", me.stdout);
     assert!(
