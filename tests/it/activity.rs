@@ -186,6 +186,14 @@ async fn the_activity_log_lists_every_change_newest_first() {
     assert_eq!(update.created_at, ts(t0() + Duration::hours(5)));
     let detail: serde_json::Value = serde_json::from_str(&update.entity_data).unwrap();
     assert_eq!(detail["changed"], json!(["description"]));
+    // Before and after of each changed field: the description was empty, now it is set.
+    assert_eq!(detail["before"], json!({"description": ""}));
+    assert_eq!(detail["after"], json!({"description": "deploys"}));
+    let diff = update
+        .diff_summary
+        .as_ref()
+        .expect("an update has a diff summary");
+    assert_eq!((diff.added, diff.removed), (1, 0));
     assert!(!update.entity_data.contains("ey"), "{}", update.entity_data);
     // A deleted namespace is still named by its own entries.
     assert_eq!(all.entries[0].namespace_id, h.tmp);

@@ -30,7 +30,9 @@ fn to_wire(e: AuditEntry, names: &HashMap<String, String>) -> wire::ActivityLogE
         None if e.target_kind == "namespace" => e.entity_name.clone(),
         None => String::new(),
     };
+    let diff_summary = diff_summary(&e.detail);
     wire::ActivityLogEntry {
+        diff_summary,
         id: e.seq.to_string(),
         name: e.entity_name,
         activity_type: e.action,
@@ -43,6 +45,27 @@ fn to_wire(e: AuditEntry, names: &HashMap<String, String>) -> wire::ActivityLogE
         entity_data: e.detail,
         ..Default::default()
     }
+}
+
+/// For an update whose detail records `before` and `after`: how many fields it set (added) and cleared or
+/// replaced (removed) — a replaced value counts once each way.
+fn diff_summary(detail: &str) -> Option<wire::activity_log_entry::DiffSummary> {
+    let v: serde_json::Value = serde_json::from_str(detail).ok()?;
+    let (before, after) = (v.get("before")?.as_object()?, v.get("after")?.as_object()?);
+    let present = |x: Option<&serde_json::Value>| {
+        x.is_some_and(|x| !(x.is_null() || x == "" || x == "never"))
+    };
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let (mut added, mut removed) = (0, 0);
+    for k in keys {
+        if present(after.get(k)) {
+            added += 1;
+        }
+        if present(before.get(k)) {
+            removed += 1;
+        }
+    }
+    Some(wire::activity_log_entry::DiffSummary { added, removed })
 }
 
 fn non_negative(field: &str, v: Option<i64>) -> Result<Option<u64>, ConnectError> {

@@ -437,8 +437,25 @@ pub(super) async fn update(
         namespace_id: &a.namespace_id,
         name: &a.user_id,
     };
+    // Each changed field before and after (never a token: the record holds none).
+    let field = |acc: &ServiceAccount, name: &str| match name {
+        "namespaceId" => json!(acc.namespace_id),
+        "userId" => json!(acc.user_id),
+        "description" => json!(acc.description),
+        _ => time_json(acc.expires_at),
+    };
+    let before: serde_json::Map<String, serde_json::Value> = changed
+        .iter()
+        .map(|c| (c.to_string(), field(&current.account, c)))
+        .collect();
+    let after: serde_json::Map<String, serde_json::Value> = changed
+        .iter()
+        .map(|c| (c.to_string(), field(a, c)))
+        .collect();
     let mut detail = json!({
         "changed": changed,
+        "before": before,
+        "after": after,
         "userId": a.user_id,
         "namespaceId": a.namespace_id,
         "expiresAt": time_json(a.expires_at),
