@@ -48,10 +48,7 @@ fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
             .await?
             .store;
         let now = Utc::now();
-        let change = Change {
-            actor: "bench-seed".into(),
-            at: now - Days::days(200),
-        };
+        let change = Change::by("bench-seed", now - Days::days(200));
         let root_ns = store
             .list_namespaces()
             .await?

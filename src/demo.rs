@@ -187,10 +187,7 @@ async fn namespace<S: Store>(
 pub async fn seed_demo<S: Store>(store: &S, now: DateTime<Utc>) -> StoreResult<DemoSummary> {
     let specs: Vec<NamespaceSpec> = parse("namespaces", NAMESPACES_JSON)?;
     let users: Vec<DirectoryUser> = parse("users", USERS_JSON)?;
-    let change = |at: DateTime<Utc>| Change {
-        actor: DEMO_ACTOR.into(),
-        at,
-    };
+    let change = |at: DateTime<Utc>| Change::by(DEMO_ACTOR, at);
     let root = store
         .list_namespaces()
         .await?

@@ -1,6 +1,7 @@
 //! sacon: a keyboard-driven console, a scripting CLI and a Pomerium-compatible API server for machine-to-machine
 //! service accounts. One crate; every front end reaches the store through `api::Client` and the server.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;

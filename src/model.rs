@@ -223,6 +223,11 @@ impl NamespaceTree {
         self.by_id.get(id)
     }
 
+    /// Every namespace id, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.by_id.keys()
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }

@@ -391,10 +391,7 @@ async fn build(dir: &Path) -> anyhow::Result<()> {
 
 async fn build_namespaces(store: &SqliteStore, now: DateTime<Utc>) -> anyhow::Result<Vec<Home>> {
     let started = Instant::now();
-    let change = Change {
-        actor: "bench-seed".into(),
-        at: now - Duration::days(900),
-    };
+    let change = Change::by("bench-seed", now - Duration::days(900));
     let root = store
         .list_namespaces()
         .await?
@@ -468,10 +465,7 @@ async fn build_users(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
-    let change = Change {
-        actor: "bench-seed".into(),
-        at: now - Duration::days(800),
-    };
+    let change = Change::by("bench-seed", now - Duration::days(800));
     let mut taken = std::collections::HashMap::new();
     let mut ids = Vec::with_capacity(USERS);
     while ids.len() < USERS {
@@ -560,10 +554,7 @@ async fn build_accounts(
     for b in 0..batches {
         // The store stamps created_at with the change's time: each batch is one moment in the last two years.
         let created = first + step * b as i32;
-        let change = Change {
-            actor: "bench-seed".into(),
-            at: created,
-        };
+        let change = Change::by("bench-seed", created);
         let n = BATCH.min(ACCOUNTS - done);
         let batch: Vec<ServiceAccount> = (done..done + n)
             .map(|i| make_account(rng, now, created, &homes[i % homes.len()], user_ids))

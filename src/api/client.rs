@@ -461,6 +461,85 @@ impl Client {
         Ok((resp.entries, resp.total_count.max(0) as u64))
     }
 
+    /// Every role binding on a namespace the caller may read.
+    pub async fn list_permissions(&self) -> Result<Vec<wire::NamespacePermission>, ConnectError> {
+        let resp: wire::ListNamespacePermissionsResponse = self
+            .call(
+                paths::LIST_NAMESPACE_PERMISSIONS,
+                &wire::ListNamespacePermissionsRequest {},
+            )
+            .await?;
+        Ok(resp.namespace_permissions)
+    }
+
+    /// The user and group bindings that apply in a namespace, its own and inherited (nearest first).
+    pub async fn namespace_permissions(
+        &self,
+        namespace_id: &str,
+    ) -> Result<
+        (
+            Vec<wire::NamespacePermissionUser>,
+            Vec<wire::NamespacePermissionGroup>,
+        ),
+        ConnectError,
+    > {
+        let users: wire::ListNamespacePermissionUsersResponse = self
+            .call(
+                paths::LIST_NAMESPACE_PERMISSION_USERS,
+                &wire::ListNamespacePermissionUsersRequest {
+                    namespace_id: namespace_id.to_string(),
+                },
+            )
+            .await?;
+        let groups: wire::ListNamespacePermissionGroupsResponse = self
+            .call(
+                paths::LIST_NAMESPACE_PERMISSION_GROUPS,
+                &wire::ListNamespacePermissionGroupsRequest {
+                    namespace_id: namespace_id.to_string(),
+                },
+            )
+            .await?;
+        Ok((users.users, groups.groups))
+    }
+
+    /// Grants `role` (`viewer`, `manager`, `admin`) on a namespace to a user or group (`subject_type`), or
+    /// changes the role of the binding it already has there.
+    pub async fn grant(
+        &self,
+        namespace_id: &str,
+        subject_type: &str,
+        subject_id: &str,
+        role: &str,
+    ) -> Result<wire::NamespacePermission, ConnectError> {
+        let resp: wire::SetNamespacePermissionResponse = self
+            .call(
+                paths::SET_NAMESPACE_PERMISSION,
+                &wire::SetNamespacePermissionRequest {
+                    namespace_permission: Some(wire::NamespacePermission {
+                        namespace_id: namespace_id.to_string(),
+                        subject_type: subject_type.to_string(),
+                        subject_id: subject_id.to_string(),
+                        role: role.to_string(),
+                        ..Default::default()
+                    }),
+                },
+            )
+            .await?;
+        resp.namespace_permission
+            .ok_or_else(|| ConnectError::internal("the server answered without the permission"))
+    }
+
+    /// Removes a binding by id.
+    pub async fn revoke(&self, id: &str) -> Result<(), ConnectError> {
+        let _: wire::DeleteNamespacePermissionResponse = self
+            .call(
+                paths::DELETE_NAMESPACE_PERMISSION,
+                &wire::DeleteNamespacePermissionRequest { id: id.to_string() },
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Who the server takes this client for, and the roles it holds (`GetUserInfo` without a user id).
     pub async fn whoami(&self) -> Result<wire::UserInfo, ConnectError> {
         let resp: wire::GetUserInfoResponse = self

@@ -7,6 +7,7 @@ mod directory;
 pub mod import;
 mod namespaces;
 pub mod output;
+mod permissions;
 mod serve;
 mod token;
 mod whoami;
@@ -127,6 +128,9 @@ pub enum Command {
     /// The activity log: who changed what, and when.
     #[command(subcommand)]
     Activity(activity::ActivityCommand),
+    /// Namespace roles: who may read (viewer), manage accounts (manager) or administer (admin) where.
+    #[command(subcommand)]
+    Permissions(permissions::PermissionsCommand),
     /// Who the server takes this credential for, and the roles it holds.
     Whoami {
         /// Output format.
@@ -201,6 +205,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Directory(c) => directory::run(&connection.client, c).await,
                 Command::Token(c) => token::run(&connection.client, c).await,
                 Command::Activity(c) => activity::run(&connection.client, c).await,
+                Command::Permissions(c) => permissions::run(&connection.client, c).await,
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }

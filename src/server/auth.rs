@@ -1,12 +1,19 @@
-//! Admin authentication for the API: a bootstrap JWT in `Authorization: Pomerium <jwt>` or an exp-only JWT in a
-//! `jwt` header, both HS256 over the shared secret. Service-account JWTs are never API credentials, by structure:
-//! the bootstrap form needs `jti` = the bootstrap id, which no account id can be, and the exp-only form needs
-//! `exp` alone, while an account's token always carries `jti`, `sub`, `iat` and `nbf` (see `token`).
+//! Authentication for the API. The root credentials: a bootstrap JWT in `Authorization: Pomerium <jwt>` or an
+//! exp-only JWT in a `jwt` header, both HS256 over the shared secret. A service-account JWT is never a root
+//! credential, by structure (the bootstrap form needs `jti` = the bootstrap id, which no account id can be, and
+//! the exp-only form needs `exp` alone, while an account's token always carries `jti`, `sub`, `iat` and `nbf`);
+//! it authenticates its account — judged exactly as `/verify` judges it — which may then do what the roles of
+//! its user id allow, and nothing when it holds none.
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
-use crate::api::ConnectError;
+use crate::access::Grants;
+use crate::api::{Code, ConnectError};
+use crate::server::authz::Principal;
+use crate::server::verify::{self, VerdictKind};
+use crate::server::{AppState, Caller};
+use crate::store::Store;
 use crate::token::{self, SharedSecret, TokenError};
 
 /// Which credential authenticated a call.
@@ -71,4 +78,95 @@ pub fn authenticate(
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (s, rest) = value.split_once(' ')?;
     s.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+/// How a call presenting a service-account token fared.
+pub enum AccountAuth {
+    /// No service-account token in the headers (or not one this server signed): judge by the root credential.
+    NotAnAccountToken,
+    /// A token this server signed that does not authenticate now (expired, superseded, deleted …).
+    Refused(ConnectError),
+    /// A valid token whose user holds no role: known, but allowed nothing.
+    Denied(ConnectError),
+    Caller(Caller),
+}
+
+/// Authenticates a service account by its own token and loads the roles its user id holds, directly and through
+/// its directory groups.
+pub async fn account_caller<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<AccountAuth, ConnectError> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some((_, jwt)) = token::token_from_headers(get) else {
+        return Ok(AccountAuth::NotAnAccountToken);
+    };
+    let verdict = verify::check(state, jwt, None, now).await?;
+    let record = match verdict.kind {
+        VerdictKind::Valid => verdict.record,
+        VerdictKind::BadSignature | VerdictKind::Malformed | VerdictKind::ReservedIdentity => {
+            return Ok(AccountAuth::NotAnAccountToken);
+        }
+        VerdictKind::TokenExpired | VerdictKind::AccountExpired => {
+            // The signature verified, so the token's own claims name the account.
+            let id = token::decode_unverified(jwt)
+                .ok()
+                .and_then(|(_, claims)| claims.get("jti")?.as_str().map(str::to_string))
+                .unwrap_or_else(|| "ID".into());
+            let fix = if verdict.kind == VerdictKind::TokenExpired {
+                format!(
+                    "get a new one from an admin of its namespace: `sacon accounts rotate {id}`"
+                )
+            } else {
+                format!(
+                    "an admin of its namespace can extend it: `sacon accounts update {id} --expires …`"
+                )
+            };
+            return Ok(AccountAuth::Refused(ConnectError::unauthenticated(
+                format!(
+                    "your token expired: {} (service account {id}); {fix}",
+                    verdict.reason
+                ),
+            )));
+        }
+        _ => {
+            return Ok(AccountAuth::Refused(ConnectError::unauthenticated(
+                format!(
+                    "this service-account token does not authenticate: {}",
+                    verdict.reason
+                ),
+            )));
+        }
+    };
+    let Some(record) = record else {
+        return Ok(AccountAuth::NotAnAccountToken);
+    };
+    let account = record.account;
+    let groups = match state.store.get_user(&account.user_id).await? {
+        Some(user) => user.groups,
+        None => Vec::new(),
+    };
+    let permissions = state.store.list_permissions().await?;
+    let grants = Grants::for_user(&permissions, &account.user_id, &groups);
+    if grants.is_empty() {
+        return Ok(AccountAuth::Denied(ConnectError::new(
+            Code::PermissionDenied,
+            format!(
+                "permission denied: service account {} (user {:?}) holds no role in any namespace; an admin \
+                 grants one with `sacon permissions grant NAMESPACE --user {} --role viewer`",
+                account.id, account.user_id, account.user_id
+            ),
+        )));
+    }
+    Ok(AccountAuth::Caller(Caller {
+        actor: account.user_id.clone(),
+        account_id: account.id.clone(),
+        principal: Principal::Account {
+            account_id: account.id,
+            user_id: account.user_id,
+            grants,
+        },
+        now,
+    }))
 }

@@ -91,7 +91,7 @@ pub async fn dispatch<S: Store>(
         Ok(r) => r,
         Err(resp) => return drained(*resp, &parts.headers, body).await,
     };
-    let (timeout, caller) = match prepare(&state, &parts.headers, spec, peer) {
+    let (timeout, caller) = match prepare(&state, &parts.headers, spec, peer).await {
         Ok(prepared) => prepared,
         Err(resp) => return drained(*resp, &parts.headers, body).await,
     };
@@ -270,7 +270,7 @@ fn form_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 /// Checks protocol version, timeout and credentials before any body is read.
-fn prepare<S: Store>(
+async fn prepare<S: Store>(
     state: &AppState<S>,
     headers: &HeaderMap,
     spec: &Spec,
@@ -300,17 +300,29 @@ fn prepare<S: Store>(
     let caller = match spec.access {
         Access::Open => Caller {
             actor: "anonymous".into(),
+            account_id: String::new(),
+            principal: super::authz::Principal::Anonymous,
             now,
         },
-        Access::Admin => {
-            // Both credentials are made from the shared secret: the caller is the root.
-            auth::authenticate(headers, &state.secret, now)
-                .map_err(|e| Box::new(auth_refusal(state, peer, &e)))?;
-            Caller {
-                actor: state.root_actor.to_string(),
-                now,
-            }
-        }
+        // Both root credentials are made from the shared secret; failing those, a service account's own token.
+        Access::Admin => match auth::authenticate(headers, &state.secret, now) {
+            Ok(_) => Caller::root(state.root_actor.to_string(), now),
+            Err(root_refusal) => match auth::account_caller(state, headers, now).await {
+                Ok(auth::AccountAuth::Caller(caller)) => caller,
+                Ok(auth::AccountAuth::NotAnAccountToken) => {
+                    return Err(Box::new(auth_refusal(state, peer, &root_refusal)));
+                }
+                Ok(auth::AccountAuth::Refused(e)) => {
+                    return Err(Box::new(auth_refusal(state, peer, &e)));
+                }
+                // A genuine, current token: not a guess to slow down, just a caller without a role.
+                Ok(auth::AccountAuth::Denied(e)) => return Err(Box::new(error_response(&e))),
+                Err(e) => {
+                    tracing::error!(error = %e, "authenticating a service account failed");
+                    return Err(Box::new(error_response(&e)));
+                }
+            },
+        },
     };
     Ok((timeout, caller))
 }

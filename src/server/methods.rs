@@ -9,7 +9,9 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::handlers::{accounts, activity, console_accounts, directory, namespaces, tokens};
+use super::handlers::{
+    accounts, activity, console_accounts, directory, namespaces, permissions, tokens,
+};
 use super::{AppState, Caller};
 use crate::api::wire::paths;
 use crate::api::{Code, Codec, ConnectError};
@@ -119,6 +121,12 @@ dispatch_table! {
     LIST_NAMESPACE_RESOURCES => namespaces::resources, Admin, MAX_BODY;
     SET_NAMESPACE => namespaces::set, Admin, MAX_BODY;
     DELETE_NAMESPACE => namespaces::delete, Admin, MAX_BODY;
+    SET_NAMESPACE_PERMISSION => permissions::set, Admin, MAX_BODY;
+    GET_NAMESPACE_PERMISSION => permissions::get, Admin, MAX_BODY;
+    LIST_NAMESPACE_PERMISSIONS => permissions::list, Admin, MAX_BODY;
+    LIST_NAMESPACE_PERMISSION_USERS => permissions::list_users, Admin, MAX_BODY;
+    LIST_NAMESPACE_PERMISSION_GROUPS => permissions::list_groups, Admin, MAX_BODY;
+    DELETE_NAMESPACE_PERMISSION => permissions::delete, Admin, MAX_BODY;
     QUERY_USERS => directory::query, Admin, MAX_BODY;
     GET_USER_INFO => directory::get, Admin, MAX_BODY;
     QUERY_GROUPS => directory::query_groups, Admin, MAX_BODY;

@@ -3,6 +3,7 @@
 //! or TLS), and shuts down gracefully.
 
 pub mod auth;
+pub mod authz;
 pub mod clock;
 pub mod connect;
 pub mod errors;
@@ -76,9 +77,35 @@ impl<S: Store> Clone for AppState<S> {
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// Who the audit log says acted: `root` for the shared secret on `sacon serve`, `local:<user>` for the
-    /// embedded console and local CLI, `anonymous` for open methods.
+    /// embedded console and local CLI, a service account's user id when one calls with its token, `anonymous`
+    /// for open methods.
     pub actor: String,
+    /// The service account calling, when one is; empty otherwise.
+    pub account_id: String,
+    /// What the caller may do.
+    pub principal: authz::Principal,
     pub now: DateTime<Utc>,
+}
+
+impl Caller {
+    /// A shared-secret caller recorded as `actor`.
+    pub fn root(actor: impl Into<String>, now: DateTime<Utc>) -> Caller {
+        Caller {
+            actor: actor.into(),
+            account_id: String::new(),
+            principal: authz::Principal::Root,
+            now,
+        }
+    }
+
+    /// The audit record of a write by this caller.
+    pub fn change(&self) -> crate::store::Change {
+        crate::store::Change {
+            actor: self.actor.clone(),
+            account_id: self.account_id.clone(),
+            at: self.now,
+        }
+    }
 }
 
 /// The actor recorded for shared-secret callers of `sacon serve`.

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::access::{Permission, Role, SubjectType};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
 // The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
@@ -115,6 +116,9 @@ pub struct AuditEntry {
     pub namespace_id: String,
     /// What the target was called when written (an account's user id, a namespace's name); may be empty.
     pub entity_name: String,
+    /// The service account that acted when a service account called the API (`actor` is its user id); empty
+    /// otherwise.
+    pub actor_account_id: String,
 }
 
 /// How an activity listing compares entry times with a date.
@@ -132,6 +136,8 @@ pub enum DateOp {
 /// `(kind, id)` pairs (an empty id: any entity of the kind).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActivityQuery {
+    /// Only entries of these namespaces (what a caller may read); `None`: no such bound.
+    pub within: Option<Vec<String>>,
     pub namespace_id: Option<String>,
     /// With `namespace_id`: that namespace and all its current descendants.
     pub recursive: bool,
@@ -155,11 +161,36 @@ pub struct AuditNeighbours {
     pub next: Option<i64>,
 }
 
+/// A role to grant: on `id` when given (its namespace and subject must match), otherwise on the binding of the
+/// subject in the namespace, created when there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionGrant {
+    pub id: Option<String>,
+    pub namespace_id: String,
+    pub subject_type: SubjectType,
+    pub subject_id: String,
+    pub role: Role,
+    pub originator_id: String,
+}
+
 /// Who performs a write and when; recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub actor: String,
+    /// The service account acting (`actor` is then its user id); empty for the shared secret and local users.
+    pub account_id: String,
     pub at: DateTime<Utc>,
+}
+
+impl Change {
+    /// A change by `actor` (not a service account) at `at`.
+    pub fn by(actor: impl Into<String>, at: DateTime<Utc>) -> Change {
+        Change {
+            actor: actor.into(),
+            account_id: String::new(),
+            at,
+        }
+    }
 }
 
 pub trait Store: Clone + Send + Sync + 'static {
@@ -187,12 +218,35 @@ pub trait Store: Clone + Send + Sync + 'static {
         parent_id: &str,
         change: &Change,
     ) -> impl Future<Output = StoreResult<Namespace>> + Send;
-    /// Refused with `FailedPrecondition` while it has children or accounts; `NotFound` for an unknown id.
+    /// Refused with `FailedPrecondition` while it has children, accounts or permissions; `NotFound` for an unknown
+    /// id.
     fn delete_namespace(
         &self,
         id: &str,
         change: &Change,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- namespace permissions ----
+    /// Every role binding, by namespace and subject.
+    fn list_permissions(&self) -> impl Future<Output = StoreResult<Vec<Permission>>> + Send;
+    fn get_permission(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Permission>>> + Send;
+    /// Creates the binding or changes its role (audited as `create` or `update` with the role before and after;
+    /// an unchanged role writes nothing). `NotFound` for an unknown id, `InvalidArgument` for an unknown
+    /// namespace or an id whose namespace or subject differ.
+    fn set_permission(
+        &self,
+        grant: &PermissionGrant,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Permission>> + Send;
+    /// Removes a binding and returns it; `None` for an unknown id.
+    fn delete_permission(
+        &self,
+        id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Option<Permission>>> + Send;
 
     // ---- directory ----
     /// Case-insensitive match against id, name, email and groups; prefix matches rank before substring

@@ -9,6 +9,7 @@ mod dialect;
 mod groups;
 mod inline_read;
 mod namespaces;
+mod permissions;
 mod user_search;
 mod users;
 
@@ -24,8 +25,9 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::{
     AccountPatch, AccountQuery, AccountRecord, ActivityQuery, AuditEntry, AuditNeighbours, Change,
-    ImportCounts, Page, Reissue, Store, StoreError, StoreResult,
+    ImportCounts, Page, PermissionGrant, Reissue, Store, StoreError, StoreResult,
 };
+use crate::access::Permission;
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
 /// How long a connection waits for another process's write lock before giving up.
@@ -240,6 +242,37 @@ impl Store for SqliteStore {
         namespaces::delete(&mut tx, id, change).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn list_permissions(&self) -> StoreResult<Vec<Permission>> {
+        permissions::list(&self.read).await
+    }
+
+    async fn get_permission(&self, id: &str) -> StoreResult<Option<Permission>> {
+        let mut conn = self.read.acquire().await?;
+        permissions::get(&mut conn, id).await
+    }
+
+    async fn set_permission(
+        &self,
+        grant: &PermissionGrant,
+        change: &Change,
+    ) -> StoreResult<Permission> {
+        let mut tx = self.begin_write().await?;
+        let p = permissions::set(&mut tx, grant, change).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn delete_permission(
+        &self,
+        id: &str,
+        change: &Change,
+    ) -> StoreResult<Option<Permission>> {
+        let mut tx = self.begin_write().await?;
+        let p = permissions::delete(&mut tx, id, change).await?;
+        tx.commit().await?;
+        Ok(p)
     }
 
     async fn query_users(

@@ -397,7 +397,7 @@ async fn authentication() {
         call(vec![("jwt", old.to_string())]).await.unwrap().status(),
         401
     );
-    // A service account's own JWT is not an API credential.
+    // A service account's own JWT authenticates the account, which may do nothing without a role.
     let (_, sa_jwt) = s.client.create_account(account("u")).await.unwrap();
     assert_eq!(
         call(vec![(
@@ -407,7 +407,7 @@ async fn authentication() {
         .await
         .unwrap()
         .status(),
-        401
+        403
     );
     assert_eq!(
         call(vec![("jwt", sa_jwt.to_string())])

@@ -13,6 +13,7 @@ mod input;
 mod interop;
 mod nginx;
 mod readme;
+mod roles;
 mod schema;
 mod serve;
 mod store;

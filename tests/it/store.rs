@@ -19,10 +19,7 @@ fn at(days: i64) -> DateTime<Utc> {
 }
 
 fn change(days: i64) -> Change {
-    Change {
-        actor: "test".into(),
-        at: at(days),
-    }
+    Change::by("test", at(days))
 }
 
 async fn open() -> (TempDir, SqliteStore) {

@@ -4,16 +4,17 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::validate::{self, MAX_DESCRIPTION, MAX_USER_ID};
+use crate::access::{Grants, Role};
 use crate::api::convert::struct_to_json;
 use crate::api::convert::{snake_to_camel, timestamp_to_chrono};
 use crate::api::wire::{self, ServerType};
 use crate::api::{Code, ConnectError};
 use crate::filter;
+use crate::filter::{Expr, Field};
 use crate::model::ServiceAccount;
+use crate::server::authz::Scope;
 use crate::server::{AppState, Caller};
-use crate::store::{
-    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Reissue, Store,
-};
+use crate::store::{AccountPatch, AccountQuery, AccountRecord, MAX_ISSUE_AHEAD, Reissue, Store};
 use crate::token;
 
 pub async fn server_info<S: Store>(
@@ -72,13 +73,6 @@ fn not_reserved(field: &str, value: &str) -> Result<(), ConnectError> {
     Ok(())
 }
 
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.actor.to_string(),
-        at: caller.now,
-    }
-}
-
 async fn namespace_or_root<S: Store>(
     state: &AppState<S>,
     namespace_id: Option<&str>,
@@ -98,6 +92,64 @@ async fn namespace_or_root<S: Store>(
                 .ok_or_else(|| ConnectError::internal("the root namespace is missing"))
         }
     }
+}
+
+/// The roles `user_id` holds (directly and through its directory groups): what an account acting as it could do.
+pub(super) async fn grants_of<S: Store>(
+    state: &AppState<S>,
+    user_id: &str,
+) -> Result<Grants, ConnectError> {
+    let groups = match state.store.get_user(user_id).await? {
+        Some(u) => u.groups,
+        None => Vec::new(),
+    };
+    let permissions = state.store.list_permissions().await?;
+    Ok(Grants::for_user(&permissions, user_id, &groups))
+}
+
+/// Refuses to make an account act as a user who holds more than the caller: its token would outrank them.
+async fn require_not_above<S: Store>(
+    state: &AppState<S>,
+    scope: &Scope,
+    user_id: &str,
+) -> Result<(), ConnectError> {
+    if scope.is_root() {
+        return Ok(());
+    }
+    let grants = grants_of(state, user_id).await?;
+    scope.require_outranks(&grants, &format!("user {user_id:?}"))
+}
+
+/// Narrows an account filter to the namespaces the caller may read; `None` when it may read none.
+pub(super) fn within_scope(scope: &Scope, filter: Option<Expr>) -> Option<Option<Expr>> {
+    let Some(visible) = scope.visible() else {
+        return Some(filter);
+    };
+    if visible.is_empty() {
+        return None;
+    }
+    let mine = Expr::field(Field::NamespaceId).is_any_of(visible);
+    Some(Some(match filter {
+        None => mine,
+        Some(f) => Expr::and([mine, f]),
+    }))
+}
+
+/// The account with this id, when the caller may read it (viewer in its namespace).
+pub(super) async fn readable<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+) -> Result<AccountRecord, ConnectError> {
+    let record = state
+        .store
+        .get_account(id)
+        .await?
+        .ok_or_else(|| ConnectError::not_found(format!("no service account with id {id:?}")))?;
+    Scope::load(state, caller)
+        .await?
+        .require(&record.account.namespace_id, Role::Viewer)?;
+    Ok(record)
 }
 
 pub async fn create<S: Store>(
@@ -126,6 +178,9 @@ pub async fn create<S: Store>(
     let now = caller.now;
     let expires_at = future_expiry(&sa.expires_at, now)?;
     let namespace_id = namespace_or_root(state, sa.namespace_id.as_deref()).await?;
+    let scope = Scope::load(state, caller).await?;
+    scope.require(&namespace_id, Role::Manager)?;
+    require_not_above(state, &scope, &user_id).await?;
     let account = ServiceAccount {
         id,
         namespace_id,
@@ -140,7 +195,7 @@ pub async fn create<S: Store>(
     // The store may issue a little later than now, after a deleted account of the same id: sign what it recorded.
     let record = state
         .store
-        .create_account(&account, whole_seconds(now), &change(caller))
+        .create_account(&account, whole_seconds(now), &caller.change())
         .await?;
     let jwt = token::sign_service_account(
         &state.secret,
@@ -158,7 +213,7 @@ pub async fn create<S: Store>(
 
 pub async fn list<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::ListServiceAccountsRequest,
 ) -> Result<wire::ListServiceAccountsResponse, ConnectError> {
     let filter = match &req.filter {
@@ -167,6 +222,9 @@ pub async fn list<S: Store>(
     };
     let order = filter::parse_order_by(req.order_by.as_deref().unwrap_or(""))
         .map_err(ConnectError::invalid)?;
+    let Some(filter) = within_scope(&Scope::load(state, caller).await?, filter) else {
+        return Ok(wire::ListServiceAccountsResponse::default());
+    };
     // Upstream semantics: an absent limit is every match, 0 is none (the total still counts them).
     let limit = req.limit.unwrap_or(u64::MAX);
     let page = state
@@ -186,15 +244,13 @@ pub async fn list<S: Store>(
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetServiceAccountRequest,
 ) -> Result<wire::GetServiceAccountResponse, ConnectError> {
     if req.id.is_empty() {
         return Err(ConnectError::invalid("id is required"));
     }
-    let record = state.store.get_account(&req.id).await?.ok_or_else(|| {
-        ConnectError::not_found(format!("no service account with id {:?}", req.id))
-    })?;
+    let record = readable(state, caller, &req.id).await?;
     Ok(wire::GetServiceAccountResponse {
         service_account: Some((&record.account).into()),
     })
@@ -252,6 +308,8 @@ pub async fn update<S: Store>(
         .get_account(&id)
         .await?
         .ok_or_else(|| ConnectError::not_found(format!("no service account with id {id:?}")))?;
+    let scope = Scope::load(state, caller).await?;
+    scope.require(&existing.account.namespace_id, Role::Manager)?;
 
     let mut patch = AccountPatch::default();
     if masked("user_id") {
@@ -277,6 +335,15 @@ pub async fn update<S: Store>(
         }
     }
 
+    if let Some(ns) = &patch.namespace_id {
+        scope.require(ns, Role::Manager)?;
+    }
+    if let Some(user_id) = &patch.user_id
+        && *user_id != existing.account.user_id
+    {
+        require_not_above(state, &scope, user_id).await?;
+    }
+
     // A new token must be told apart from every earlier one by its whole-second `iat`, and still verify at once.
     let now_secs = whole_seconds(caller.now);
     let mut issued_at = now_secs;
@@ -295,7 +362,7 @@ pub async fn update<S: Store>(
     let reissue = reissue(&existing, issued_at, caller.now, req.grace_period)?;
     let record = state
         .store
-        .update_account(&id, &patch, Some(reissue), &change(caller))
+        .update_account(&id, &patch, Some(reissue), &caller.change())
         .await?;
     let jwt = token::sign_service_account(
         &state.secret,
@@ -362,7 +429,16 @@ pub async fn delete<S: Store>(
     if req.id.is_empty() {
         return Err(ConnectError::invalid("id is required"));
     }
-    if state.store.delete_account(&req.id, &change(caller)).await? {
+    if let Some(record) = state.store.get_account(&req.id).await? {
+        Scope::load(state, caller)
+            .await?
+            .require(&record.account.namespace_id, Role::Manager)?;
+    }
+    if state
+        .store
+        .delete_account(&req.id, &caller.change())
+        .await?
+    {
         tracing::info!(account = %req.id, actor = %caller.actor, "service account deleted");
     }
     Ok(wire::DeleteServiceAccountResponse {})

@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::access::Role;
 use crate::api::ConnectError;
 use crate::api::convert::{timestamp_to_chrono, ts};
 use crate::api::wire;
+use crate::server::authz::Scope;
 use crate::server::{AppState, Caller};
 use crate::store::{ActivityQuery, AuditEntry, DateOp, Store};
 
@@ -40,6 +42,7 @@ fn to_wire(e: AuditEntry, names: &HashMap<String, String>) -> wire::ActivityLogE
         namespace_id: e.namespace_id,
         namespace_name,
         user_id: e.actor,
+        service_account_id: e.actor_account_id,
         entity_type: e.target_kind,
         entity_id: e.target_id,
         entity_data: e.detail,
@@ -133,14 +136,35 @@ fn refuse_unsupported(req: &wire::ListActivityLogEntriesRequest) -> Result<(), C
     Ok(())
 }
 
+/// Only root reads entries outside every namespace (directory imports); anyone else needs viewer where the
+/// entry happened.
+fn require_readable(scope: &Scope, entry: &AuditEntry) -> Result<(), ConnectError> {
+    if entry.namespace_id.is_empty() {
+        scope.require_root("reading directory activity")
+    } else {
+        scope.require(&entry.namespace_id, Role::Viewer)
+    }
+}
+
 pub async fn list<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::ListActivityLogEntriesRequest,
 ) -> Result<wire::ListActivityLogEntriesResponse, ConnectError> {
     refuse_unsupported(&req)?;
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let scope = Scope::load(state, caller).await?;
+    // A namespace asked for needs viewer there (its subtree inherits it); without one, a caller that is not
+    // root sees the namespaces it holds a role in.
+    let within = match non_empty(&req.namespace_id) {
+        Some(ns) => {
+            scope.require(&ns, Role::Viewer)?;
+            None
+        }
+        None => scope.visible(),
+    };
     let query = ActivityQuery {
+        within,
         namespace_id: non_empty(&req.namespace_id),
         recursive: req.recurse_namespace.unwrap_or(false),
         actor: non_empty(&req.user_id),
@@ -166,7 +190,7 @@ pub async fn list<S: Store>(
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetActivityLogEntryRequest,
 ) -> Result<wire::GetActivityLogEntryResponse, ConnectError> {
     if req.id.is_empty() {
@@ -176,6 +200,7 @@ pub async fn get<S: Store>(
     // Ids are seqs; anything else names no entry.
     let seq: i64 = req.id.parse().map_err(|_| unknown())?;
     let found = state.store.get_activity(seq).await?.ok_or_else(unknown)?;
+    require_readable(&Scope::load(state, caller).await?, &found.entry)?;
     let names = namespace_names(state).await?;
     Ok(wire::GetActivityLogEntryResponse {
         entry: Some(to_wire(found.entry, &names)),
@@ -186,9 +211,12 @@ pub async fn get<S: Store>(
 
 pub async fn entity_types<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     _req: wire::ListEntityTypesRequest,
 ) -> Result<wire::ListEntityTypesResponse, ConnectError> {
+    Scope::load(state, caller)
+        .await?
+        .require_any(Role::Viewer, "listing entity types")?;
     Ok(wire::ListEntityTypesResponse {
         entity_types: state.store.list_activity_kinds().await?,
     })

@@ -3,9 +3,11 @@
 //! share one set of rules, one store and one audit trail.
 
 use super::accounts;
+use crate::access::Role;
 use crate::api::convert::{chrono_to_timestamp, opt_ts};
 use crate::api::{ConnectError, wire};
 use crate::filter::{Expr, Field};
+use crate::server::authz::Scope;
 use crate::server::{AppState, Caller};
 use crate::store::{AccountQuery, AccountRecord, Store};
 
@@ -72,23 +74,26 @@ pub async fn add<S: Store>(
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetPomeriumServiceAccountRequest,
 ) -> Result<wire::GetPomeriumServiceAccountResponse, ConnectError> {
     if req.id.is_empty() {
         return Err(ConnectError::invalid("id is required"));
     }
     Ok(wire::GetPomeriumServiceAccountResponse {
-        service_account: Some(console_view(&record(state, &req.id).await?)),
+        service_account: Some(console_view(
+            &accounts::readable(state, caller, &req.id).await?,
+        )),
     })
 }
 
 /// The accounts created in one namespace (`namespace`, an id), or every account when it is empty.
 pub async fn list<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::ListPomeriumServiceAccountsRequest,
 ) -> Result<wire::ListPomeriumServiceAccountsResponse, ConnectError> {
+    let scope = Scope::load(state, caller).await?;
     let filter = if req.namespace.is_empty() {
         None
     } else {
@@ -98,7 +103,11 @@ pub async fn list<S: Store>(
                 req.namespace
             )));
         }
+        scope.require(&req.namespace, Role::Viewer)?;
         Some(Expr::field(Field::NamespaceId).eq(req.namespace.clone()))
+    };
+    let Some(filter) = accounts::within_scope(&scope, filter) else {
+        return Ok(wire::ListPomeriumServiceAccountsResponse::default());
     };
     let page = state
         .store

@@ -2,11 +2,13 @@
 //! atomic directory import.
 
 use super::validate::{self, MAX_USER_ID};
+use crate::access::{Grants, Role};
 use crate::api::ConnectError;
 use crate::api::wire;
 use crate::model::DirectoryUser;
+use crate::server::authz::{Principal, Scope};
 use crate::server::{AppState, Caller};
-use crate::store::{Change, Store};
+use crate::store::Store;
 
 pub const DEFAULT_USERS_PAGE: i64 = 20;
 pub const MAX_USERS_PAGE: i64 = 1000;
@@ -29,11 +31,33 @@ fn search_page(query: &str, offset: i64, limit: i64) -> Result<(u64, u64), Conne
     Ok((offset as u64, limit as u64))
 }
 
+/// Directory look-ups are for any role: the directory is shared by every namespace.
+async fn require_lookup<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+) -> Result<Scope, ConnectError> {
+    let scope = Scope::load(state, caller).await?;
+    scope.require_any(Role::Viewer, "a directory look-up")?;
+    Ok(scope)
+}
+
+/// `(namespace id, role)` as `UserInfo.namespaceRoles` carries them: the grants, limited to what the caller may
+/// read.
+fn roles_map(grants: &Grants, scope: &Scope) -> std::collections::HashMap<String, String> {
+    grants
+        .direct()
+        .into_iter()
+        .filter(|(ns, _)| scope.can_see(ns))
+        .map(|(ns, role)| (ns.to_string(), role.as_str().to_string()))
+        .collect()
+}
+
 pub async fn query<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::QueryUsersRequest,
 ) -> Result<wire::QueryUsersResponse, ConnectError> {
+    require_lookup(state, caller).await?;
     let (offset, limit) = search_page(&req.query, req.offset, req.limit)?;
     let page = state
         .store
@@ -61,21 +85,46 @@ pub async fn get<S: Store>(
             "userId is empty; leave it out to ask about the caller",
         ));
     }
+    let scope = require_lookup(state, caller).await?;
     let user =
         state.store.get_user(user_id).await?.ok_or_else(|| {
             ConnectError::not_found(format!("no directory user with id {user_id:?}"))
         })?;
+    let grants = super::accounts::grants_of(state, user_id).await?;
+    let mut info: wire::UserInfo = (&user).into();
+    info.namespace_roles = roles_map(&grants, &scope);
     Ok(wire::GetUserInfoResponse {
-        user_info: Some((&user).into()),
+        user_info: Some(info),
     })
 }
 
 /// The caller as a user: the shared secret's holder (`root`, or `local:<user>` on an embedded server) is admin of
-/// the root namespace, and so of every namespace.
+/// the root namespace, and so of every namespace; a service account holds what its user's grants give.
 async fn caller_info<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
 ) -> Result<wire::UserInfo, ConnectError> {
+    if let Principal::Account {
+        user_id, grants, ..
+    } = &caller.principal
+    {
+        let scope = Scope::load(state, caller).await?;
+        let mut info = match state.store.get_user(user_id).await? {
+            Some(user) => {
+                let mut info: wire::UserInfo = (&user).into();
+                info.is_impersonated = true;
+                info
+            }
+            None => wire::UserInfo {
+                id: user_id.clone(),
+                name: user_id.clone(),
+                issuer: crate::api::convert::DIRECTORY_ISSUER.to_string(),
+                ..Default::default()
+            },
+        };
+        info.namespace_roles = roles_map(grants, &scope);
+        return Ok(info);
+    }
     let root = state
         .store
         .list_namespaces()
@@ -97,6 +146,10 @@ pub async fn import<S: Store>(
     caller: &Caller,
     req: wire::ImportUsersRequest,
 ) -> Result<wire::ImportUsersResponse, ConnectError> {
+    // The directory is shared by every namespace: only root replaces it.
+    Scope::load(state, caller)
+        .await?
+        .require_root("importing the directory")?;
     if req.users.len() > MAX_IMPORT {
         return Err(ConnectError::invalid(format!(
             "users: at most {MAX_IMPORT} per import"
@@ -112,16 +165,7 @@ pub async fn import<S: Store>(
             groups: u.groups,
         });
     }
-    let counts = state
-        .store
-        .upsert_users(
-            &users,
-            &Change {
-                actor: caller.actor.to_string(),
-                at: caller.now,
-            },
-        )
-        .await?;
+    let counts = state.store.upsert_users(&users, &caller.change()).await?;
     Ok(wire::ImportUsersResponse {
         inserted: i64::try_from(counts.inserted).unwrap_or(i64::MAX),
         updated: i64::try_from(counts.updated).unwrap_or(i64::MAX),
@@ -130,9 +174,10 @@ pub async fn import<S: Store>(
 
 pub async fn query_groups<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::QueryGroupsRequest,
 ) -> Result<wire::QueryGroupsResponse, ConnectError> {
+    require_lookup(state, caller).await?;
     let (offset, limit) = search_page(&req.query, req.offset, req.limit)?;
     let page = state
         .store
@@ -154,9 +199,10 @@ pub async fn query_groups<S: Store>(
 /// A group's id is its name in sacon's directory.
 pub async fn get_group<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetGroupInfoRequest,
 ) -> Result<wire::GetGroupInfoResponse, ConnectError> {
+    require_lookup(state, caller).await?;
     if req.group_id.is_empty() {
         return Err(ConnectError::invalid("groupId is required"));
     }

@@ -6,5 +6,6 @@ pub mod activity;
 pub mod console_accounts;
 pub mod directory;
 pub mod namespaces;
+pub mod permissions;
 pub mod tokens;
 mod validate;

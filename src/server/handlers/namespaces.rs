@@ -2,17 +2,12 @@
 //! a namespace, delete an empty one.
 
 use super::validate;
+use crate::access::Role;
 use crate::api::ConnectError;
 use crate::api::wire;
+use crate::server::authz::Scope;
 use crate::server::{AppState, Caller};
-use crate::store::{Change, Store};
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.actor.to_string(),
-        at: caller.now,
-    }
-}
+use crate::store::Store;
 
 /// Who made a namespace: the caller, unless the request names an originator of its own.
 fn originator<'a>(ns: &'a wire::Namespace, caller: &'a Caller) -> &'a str {
@@ -38,15 +33,39 @@ async fn existing<S: Store>(
         .ok_or_else(|| ConnectError::not_found(format!("no namespace with id {id:?}")))
 }
 
+/// The namespaces the caller holds a role in, with their ancestors as path context (the caller's
+/// `UserInfo.namespaceRoles` tells which it may act in); root sees the whole tree.
 pub async fn list<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     _req: wire::ListNamespacesRequest,
 ) -> Result<wire::ListNamespacesResponse, ConnectError> {
     let all = state.store.list_namespaces().await?;
+    let scope = Scope::new(all.clone(), caller);
+    let shown: Option<std::collections::HashSet<String>> = scope.visible().map(|visible| {
+        visible
+            .iter()
+            .flat_map(|id| scope.tree.ancestors_and_self(id))
+            .collect()
+    });
     Ok(wire::ListNamespacesResponse {
-        namespaces: all.iter().map(Into::into).collect(),
+        namespaces: all
+            .iter()
+            .filter(|n| shown.as_ref().is_none_or(|s| s.contains(&n.id)))
+            .map(Into::into)
+            .collect(),
     })
+}
+
+/// Child namespaces are an admin's to make, rename, move and delete: the role is needed where the namespace
+/// hangs (its parent; the root namespace, having none, is its own).
+fn require_admin_over(scope: &Scope, ns: &crate::model::Namespace) -> Result<(), ConnectError> {
+    let place = if ns.parent_id.is_empty() {
+        &ns.id
+    } else {
+        &ns.parent_id
+    };
+    scope.require(place, Role::Admin)
 }
 
 pub async fn set<S: Store>(
@@ -59,6 +78,7 @@ pub async fn set<S: Store>(
         .ok_or_else(|| ConnectError::invalid("namespace is required"))?;
     let name = validate::namespace_name(&ns.name)?;
     let all = state.store.list_namespaces().await?;
+    let scope = Scope::new(all.clone(), caller);
     let root = all
         .iter()
         .find(|n| n.parent_id.is_empty())
@@ -75,9 +95,10 @@ pub async fn set<S: Store>(
                 "parentId {parent:?} names no namespace"
             )));
         }
+        scope.require(&parent, Role::Admin)?;
         state
             .store
-            .create_namespace(&parent, &name, originator(&ns, caller), &change(caller))
+            .create_namespace(&parent, &name, originator(&ns, caller), &caller.change())
             .await?
     } else {
         let existing = all
@@ -94,9 +115,15 @@ pub async fn set<S: Store>(
                 "parentId: the root namespace cannot be moved",
             ));
         }
+        // Renaming or moving needs admin where it hangs now and, for a move, where it goes: nobody carries a
+        // namespace out from under the admins above it, or into a place they do not administer.
+        require_admin_over(&scope, existing)?;
+        if parent != existing.parent_id {
+            scope.require(&parent, Role::Admin)?;
+        }
         state
             .store
-            .update_namespace(&ns.id, &name, &parent, &change(caller))
+            .update_namespace(&ns.id, &name, &parent, &caller.change())
             .await?
     };
     Ok(wire::SetNamespaceResponse {
@@ -116,19 +143,23 @@ pub async fn delete<S: Store>(
             "the root namespace cannot be deleted",
         ));
     }
+    require_admin_over(&Scope::load(state, caller).await?, &ns)?;
     state
         .store
-        .delete_namespace(&req.id, &change(caller))
+        .delete_namespace(&req.id, &caller.change())
         .await?;
     Ok(wire::DeleteNamespaceResponse {})
 }
 
 pub async fn get<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::GetNamespaceRequest,
 ) -> Result<wire::GetNamespaceResponse, ConnectError> {
     let ns = existing(state, &req.id).await?;
+    Scope::load(state, caller)
+        .await?
+        .require(&ns.id, Role::Viewer)?;
     Ok(wire::GetNamespaceResponse {
         namespace: Some((&ns).into()),
     })
@@ -140,7 +171,7 @@ pub const MAX_RESOURCE_IDS: usize = 100;
 /// What lives directly in the named namespaces: their service accounts (named by user id) and child namespaces.
 pub async fn resources<S: Store>(
     state: &AppState<S>,
-    _caller: &Caller,
+    caller: &Caller,
     req: wire::ListNamespaceResourcesRequest,
 ) -> Result<wire::ListNamespaceResourcesResponse, ConnectError> {
     use crate::filter::{Expr, Field};
@@ -153,12 +184,14 @@ pub async fn resources<S: Store>(
         )));
     }
     let all = state.store.list_namespaces().await?;
+    let scope = Scope::new(all.clone(), caller);
     for id in &req.ids {
         if !all.iter().any(|n| &n.id == id) {
             return Err(ConnectError::not_found(format!(
                 "no namespace with id {id:?}"
             )));
         }
+        scope.require(id, Role::Viewer)?;
     }
     let mut resources: Vec<Resource> = all
         .iter()

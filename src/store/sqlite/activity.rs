@@ -10,6 +10,18 @@ use crate::store::{ActivityQuery, AuditEntry, AuditNeighbours, DateOp, Page, Sto
 /// Appends the WHERE clause of `q` (always present, so every filter can start with AND).
 fn push_where(qb: &mut QueryBuilder<Sqlite>, q: &ActivityQuery) {
     qb.push(" WHERE 1 = 1");
+    if let Some(within) = &q.within {
+        if within.is_empty() {
+            qb.push(" AND 0");
+        } else {
+            qb.push(" AND namespace_id IN (");
+            let mut list = qb.separated(", ");
+            for ns in within {
+                list.push_bind(ns.clone());
+            }
+            qb.push(")");
+        }
+    }
     if let Some(ns) = &q.namespace_id {
         if q.recursive {
             // The subtree as it is now, walked from the requested id itself, so a deleted namespace's own

@@ -18,8 +18,8 @@ pub(super) struct Target<'a> {
 }
 
 const INSERT: &str = "INSERT INTO audit_log \
-                      (at, actor, action, target_kind, target_id, detail, namespace_id, entity_name) \
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+                      (at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, \
+                      actor_account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
 pub(super) async fn record(
@@ -37,6 +37,7 @@ pub(super) async fn record(
         .bind(detail.to_string())
         .bind(target.namespace_id)
         .bind(target.name)
+        .bind(&change.account_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -57,14 +58,14 @@ pub(super) fn record_blocking(
         target.id,
         detail.to_string(),
         target.namespace_id,
-        target.name
+        target.name,
+        change.account_id
     ])?;
     Ok(())
 }
 
 /// The columns [`AuditRow`] reads, in its order.
-pub(super) const COLUMNS: &str =
-    "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name";
+pub(super) const COLUMNS: &str = "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, actor_account_id";
 
 pub(super) type AuditRow = (
     i64,
@@ -76,10 +77,22 @@ pub(super) type AuditRow = (
     String,
     String,
     String,
+    String,
 );
 
 pub(super) fn entry(row: AuditRow) -> StoreResult<AuditEntry> {
-    let (seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name) = row;
+    let (
+        seq,
+        at,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+        actor_account_id,
+    ) = row;
     Ok(AuditEntry {
         seq,
         at: from_micros(at)?,
@@ -90,6 +103,7 @@ pub(super) fn entry(row: AuditRow) -> StoreResult<AuditEntry> {
         detail,
         namespace_id,
         entity_name,
+        actor_account_id,
     })
 }
 

@@ -112,10 +112,7 @@ mod tests {
         let path = dir.path().join("sacon.db");
         let store = SqliteStore::open(&path).await.unwrap();
         let other = SqliteStore::open(&path).await.unwrap();
-        let change = Change {
-            actor: "test".into(),
-            at: Utc::now(),
-        };
+        let change = Change::by("test", Utc::now());
         let ns = root(&store).await;
         store
             .create_account(&account("a1", &ns), Utc::now(), &change)

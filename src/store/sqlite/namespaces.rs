@@ -97,10 +97,7 @@ pub(super) async fn ensure_root(pool: &SqlitePool, now: DateTime<Utc>) -> StoreR
         .fetch_optional(&mut *tx)
         .await?;
     if any.is_none() {
-        let change = Change {
-            actor: "system".into(),
-            at: now,
-        };
+        let change = Change::by("system", now);
         create(&mut tx, "", ROOT_NAMESPACE_NAME, "", &change).await?;
     }
     tx.commit().await?;
@@ -270,12 +267,21 @@ pub(super) async fn update(
         namespace_id: id,
         name,
     };
+    // The fields that changed, before and after, as account updates record them.
+    let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+    if current.name != name {
+        before.insert("name".into(), json!(current.name));
+        after.insert("name".into(), json!(name));
+    }
+    if current.parent_id != parent {
+        before.insert("parentId".into(), json!(current.parent_id));
+        after.insert("parentId".into(), json!(parent));
+    }
     audit::record(
         conn,
         change,
         target,
-        &json!({"name": name, "parentId": parent, "previousName": current.name,
-                "previousParentId": current.parent_id}),
+        &json!({"name": name, "parentId": parent, "before": before, "after": after}),
     )
     .await?;
     get(conn, id)
@@ -314,6 +320,13 @@ pub(super) async fn delete(
     if accounts > 0 {
         return Err(StoreError::FailedPrecondition(format!(
             "namespace {:?} has {accounts} service account(s); delete them first",
+            ns.name
+        )));
+    }
+    let permissions = super::permissions::count_on(conn, id).await?;
+    if permissions > 0 {
+        return Err(StoreError::FailedPrecondition(format!(
+            "namespace {:?} has {permissions} permission(s); revoke them first",
             ns.name
         )));
     }
