@@ -116,6 +116,7 @@ pub async fn run(client: &Client, command: ActivityCommand) -> Result<(), CliErr
                     "id": e.id,
                     "at": r[0],
                     "actor": r[1],
+                    "serviceAccountId": e.service_account_id,
                     "action": r[2],
                     "entityType": r[3],
                     "name": r[4],

@@ -288,7 +288,8 @@ fn resolve_namespace<'t>(
 ) -> Result<&'t crate::model::Namespace, CliError> {
     tree.resolve(id_or_path).ok_or_else(|| {
         CliError::Api(ConnectError::not_found(format!(
-            "no namespace has the id or path {id_or_path:?} (see `sacon namespaces list`)"
+            "no namespace has the id or path {id_or_path:?}, or this credential holds no role in it (see \
+             `sacon namespaces list`)"
         )))
     })
 }
