@@ -67,6 +67,13 @@ pub struct Capabilities {
     pub directory: bool,
 }
 
+/// An update's answer.
+struct Updated {
+    account: ServiceAccount,
+    jwt: Jwt,
+    new_token_required: bool,
+}
+
 /// Query for `ListServiceAccounts`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {
@@ -328,6 +335,33 @@ impl Client {
         mask: Option<&[&str]>,
         grace: Option<Duration>,
     ) -> Result<(ServiceAccount, Jwt), ConnectError> {
+        let updated = self
+            .send_update(account, mask, grace.is_some(), grace)
+            .await?;
+        Ok((updated.account, updated.jwt))
+    }
+
+    /// Changes fields without touching the account's live token. `jwt` is `Some` only when the server says the
+    /// new token is needed (an expiry pushed later or cleared: earlier tokens keep their own `exp`).
+    pub async fn edit_account(
+        &self,
+        account: wire::ServiceAccount,
+        mask: &[&str],
+    ) -> Result<(ServiceAccount, Option<Jwt>), ConnectError> {
+        let updated = self.send_update(account, Some(mask), false, None).await?;
+        Ok((
+            updated.account,
+            updated.new_token_required.then_some(updated.jwt),
+        ))
+    }
+
+    async fn send_update(
+        &self,
+        account: wire::ServiceAccount,
+        mask: Option<&[&str]>,
+        rotate: bool,
+        grace: Option<Duration>,
+    ) -> Result<Updated, ConnectError> {
         let update_mask = mask.map(|paths| super::wkt::FieldMask {
             paths: paths
                 .iter()
@@ -344,6 +378,7 @@ impl Client {
                         seconds: i64::try_from(g.as_secs()).unwrap_or(i64::MAX),
                         nanos: g.subsec_nanos() as i32,
                     }),
+                    rotate,
                 },
             )
             .await?;
@@ -351,11 +386,15 @@ impl Client {
         let account = resp.service_account.take().ok_or_else(|| {
             ConnectError::internal("the server answered without the updated account")
         })?;
-        Ok((account.into(), jwt))
+        Ok(Updated {
+            account: account.into(),
+            jwt,
+            new_token_required: resp.new_token_required,
+        })
     }
 
-    /// Issues a new JWT for an account without changing it. Sends the account's current fields with no mask,
-    /// which means the same thing to every server that speaks this API.
+    /// Supersedes the account's tokens with a new one (sacon's `rotate`). Sends the account's current fields with
+    /// no mask, which changes nothing on any server that speaks this API.
     pub async fn rotate_account(&self, id: &str) -> Result<(ServiceAccount, Jwt), ConnectError> {
         self.rotate_account_with_grace(id, None).await
     }
@@ -371,8 +410,8 @@ impl Client {
         wire_account.created_at = None;
         wire_account.modified_at = None;
         wire_account.accessed_at = None;
-        self.update_account_with_grace(wire_account, None, grace)
-            .await
+        let updated = self.send_update(wire_account, None, true, grace).await?;
+        Ok((updated.account, updated.jwt))
     }
 
     pub async fn delete_account(&self, id: &str) -> Result<(), ConnectError> {

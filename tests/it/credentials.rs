@@ -300,7 +300,7 @@ async fn a_deleted_accounts_token_never_verifies_again_when_its_id_is_reused_in_
         let (status, body) = s
             .json(
                 paths::UPDATE_SERVICE_ACCOUNT,
-                json!({"serviceAccount": {"id": "reused", "description": "r"}, "updateMask": "description"}),
+                json!({"serviceAccount": {"id": "reused", "description": "r"}, "updateMask": "description", "rotate": true}),
             )
             .await;
         if status != 200 {
@@ -509,7 +509,7 @@ async fn tokens_signed_with_the_secret_are_read_strictly() {
     let (status, body) = s
         .json(
             paths::UPDATE_SERVICE_ACCOUNT,
-            json!({"serviceAccount": {"id": "acc", "description": "rotated"}, "updateMask": "description"}),
+            json!({"serviceAccount": {"id": "acc", "description": "rotated"}, "updateMask": "description", "rotate": true}),
         )
         .await;
     assert_eq!(status, 200, "{body}");

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod cli_roles;
 mod credentials;
+mod edits;
 mod hardening;
 mod input;
 mod interop;

@@ -91,6 +91,7 @@ async fn an_empty_update_mask_changes_nothing_and_unset_fields_stay_absent() {
         }),
         update_mask: Some(Default::default()),
         grace_period: None,
+        rotate: false,
     };
     let resp = s
         .post(

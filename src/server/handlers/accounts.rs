@@ -344,8 +344,70 @@ pub async fn update<S: Store>(
         require_not_above(state, &scope, user_id).await?;
     }
 
-    // A new token must be told apart from every earlier one by its whole-second `iat`, and still verify at once.
-    let now_secs = whole_seconds(caller.now);
+    // Only a rotation supersedes tokens. A new user id would stop every earlier token (their `sub` no longer
+    // matches), so it is a rotation too, and must say so.
+    let rotate = req.rotate;
+    if !rotate && req.grace_period.is_some() {
+        return Err(ConnectError::invalid(
+            "gracePeriod applies to a rotation; send rotate: true with it",
+        ));
+    }
+    if !rotate
+        && patch
+            .user_id
+            .as_ref()
+            .is_some_and(|u| *u != existing.account.user_id)
+    {
+        return Err(ConnectError::invalid(
+            "changing userId stops every token of the account; send rotate: true to do it",
+        ));
+    }
+    let reissue = if rotate {
+        Some(next_issue(&existing, &id, caller.now, req.grace_period)?)
+    } else {
+        None
+    };
+    let record = state
+        .store
+        .update_account(&id, &patch, reissue, &caller.change())
+        .await?;
+    // Tokens issued before carry their own `exp`: an expiry pushed later (or cleared) needs the new token; one
+    // brought closer is enforced by the record on every token.
+    let later = |new: Option<DateTime<Utc>>, old: Option<DateTime<Utc>>| match (new, old) {
+        (None, Some(_)) => true,
+        (Some(n), Some(o)) => n > o,
+        _ => false,
+    };
+    let new_token_required =
+        rotate || later(record.account.expires_at, existing.account.expires_at);
+    let jwt = token::sign_service_account(
+        &state.secret,
+        &record.account.id,
+        &record.account.user_id,
+        record.issued_at,
+        record.account.expires_at,
+    );
+    if rotate {
+        tracing::info!(account = %id, actor = %caller.actor, "service account rotated; earlier tokens superseded");
+    } else {
+        tracing::info!(account = %id, actor = %caller.actor, new_token_required, "service account updated");
+    }
+    Ok(wire::UpdateServiceAccountResponse {
+        service_account: Some((&record.account).into()),
+        jwt: jwt.to_string(),
+        new_token_required,
+    })
+}
+
+/// A rotation's token state: a new whole-second `iat`, told apart from every earlier one and still verifying at
+/// once, with the grace it gives the tokens that verified until now.
+fn next_issue(
+    existing: &AccountRecord,
+    id: &str,
+    now: DateTime<Utc>,
+    grace: Option<pbjson_types::Duration>,
+) -> Result<Reissue, ConnectError> {
+    let now_secs = whole_seconds(now);
     let mut issued_at = now_secs;
     if issued_at <= existing.issued_at {
         issued_at = existing.issued_at + Duration::seconds(1);
@@ -359,23 +421,7 @@ pub async fn update<S: Store>(
             format!("service account {id:?} was rotated too often this second; retry in {wait} s"),
         ));
     }
-    let reissue = reissue(&existing, issued_at, caller.now, req.grace_period)?;
-    let record = state
-        .store
-        .update_account(&id, &patch, Some(reissue), &caller.change())
-        .await?;
-    let jwt = token::sign_service_account(
-        &state.secret,
-        &record.account.id,
-        &record.account.user_id,
-        issued_at,
-        record.account.expires_at,
-    );
-    tracing::info!(account = %id, actor = %caller.actor, "service account updated; new token issued");
-    Ok(wire::UpdateServiceAccountResponse {
-        service_account: Some((&record.account).into()),
-        jwt: jwt.to_string(),
-    })
+    reissue(existing, issued_at, now, grace)
 }
 
 /// The longest grace period a rotation may give old tokens.

@@ -126,7 +126,8 @@ pub async fn list<S: Store>(
     Ok(wire::ListPomeriumServiceAccountsResponse { service_accounts })
 }
 
-/// Changes the fields the request sets (description, namespace, user id, expiry) and issues a new token.
+/// Changes the fields the request sets (description, namespace, user id, expiry) and answers with a token. Only a
+/// new user id supersedes the account's tokens (theirs would no longer match); other edits leave them working.
 pub async fn set<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
@@ -149,6 +150,8 @@ pub async fn set<S: Store>(
     if sa.expires_at.is_some() {
         paths.push("expires_at".to_string());
     }
+    let current = record(state, &sa.id).await?;
+    let rotate = !sa.user_id.is_empty() && sa.user_id != current.account.user_id;
     let updated = accounts::update(
         state,
         caller,
@@ -163,6 +166,7 @@ pub async fn set<S: Store>(
             }),
             update_mask: Some(crate::api::wkt::FieldMask { paths }),
             grace_period: None,
+            rotate,
         },
     )
     .await?;
