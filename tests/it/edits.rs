@@ -71,7 +71,7 @@ async fn description_namespace_and_a_closer_expiry_leave_the_live_token_working(
     );
     // The activity log says what changed, and none of it was a rotation.
     let (entries, _) = s
-        .client
+        .admin()
         .list_activity(wire::ListActivityLogEntriesRequest {
             entity_id: Some(id.clone()),
             ..Default::default()
@@ -147,13 +147,13 @@ async fn only_rotate_supersedes_and_asks_for_it_explicitly() {
     assert_eq!((verify(&s, &old).await, verify(&s, &new).await), (401, 200));
     // The typed client's rotate sends `rotate`; the audit log calls it a rotation.
     s.advance(Duration::seconds(1));
-    let (_, rotated) = s.client.rotate_account(&id).await.unwrap();
+    let (_, rotated) = s.admin().rotate_account(&id).await.unwrap();
     assert_eq!(
         (verify(&s, &new).await, verify(&s, &rotated).await),
         (401, 200)
     );
     let (entries, _) = s
-        .client
+        .admin()
         .list_activity(wire::ListActivityLogEntriesRequest {
             entity_id: Some(id.clone()),
             activity_type: Some("rotate".into()),
@@ -164,7 +164,7 @@ async fn only_rotate_supersedes_and_asks_for_it_explicitly() {
     assert_eq!(entries.len(), 2);
     // `edit_account` hands back a token only when one is needed.
     let (_, none) = s
-        .client
+        .admin()
         .edit_account(
             wire::ServiceAccount {
                 id: Some(id.clone()),
