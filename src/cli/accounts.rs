@@ -1,5 +1,6 @@
-//! `sacon accounts list|create|show|rotate|delete`. A new or rotated JWT goes alone on stdout (one line) and
-//! nowhere else; everything said about it goes to stderr. Listings build the API filter from the namespace
+//! `sacon accounts list|create|show|update|rotate|delete`. A new or rotated JWT goes alone on stdout (one line)
+//! and nowhere else; everything said about it goes to stderr. An account is named by its id or a unique prefix
+//! of it. Listings build the API filter from the namespace
 //! tree and flags, and mark each account unique or impersonated by looking its user id up once.
 
 use std::collections::HashMap;
@@ -38,6 +39,17 @@ pub enum AccountsCommand {
         #[arg(long, short, value_enum, default_value_t = super::output::Format::Table)]
         output: super::output::Format,
     },
+    /// Change an account's description or expiry without touching its live token. Prints a new JWT alone on
+    /// stdout only when one is needed (an expiry pushed later or cleared; the old token keeps its own expiry).
+    Update {
+        id: String,
+        /// The new description ("" clears it).
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// never, a number of days or years (7d, 30d, 90d, 1y), or a future date YYYY-MM-DD (00:00 UTC).
+        #[arg(long, value_name = "WHEN", value_parser = parse_expiry)]
+        expires: Option<Expiry>,
+    },
     /// Issue a new JWT for an account; prints it alone on stdout. Older tokens stop verifying at once, or
     /// after --grace.
     Rotate {
@@ -46,7 +58,7 @@ pub enum AccountsCommand {
         #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
         grace: Option<Duration>,
     },
-    /// Delete a service account (no confirmation; an unknown id is not an error).
+    /// Delete a service account (no confirmation; an unknown id is an error).
     Delete { id: String },
 }
 
@@ -79,7 +91,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "ID-or-PATH")]
     pub namespace: Option<String>,
     /// The account's user id: a directory user's id makes it impersonated, any other id unique.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = non_empty)]
     pub user_id: String,
     /// What the account is for.
     #[arg(long, value_name = "TEXT")]
@@ -87,6 +99,54 @@ pub struct CreateArgs {
     /// never, a number of days or years (7d, 30d, 90d, 1y), or a future date YYYY-MM-DD (00:00 UTC).
     #[arg(long, value_name = "WHEN", default_value = "never", value_parser = parse_expiry)]
     pub expires: Expiry,
+}
+
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(text.to_string())
+}
+
+/// The shortest prefix `show`, `update`, `rotate` and `delete` accept, so a typo does not pick some account.
+const MIN_PREFIX: usize = 4;
+
+/// The account named by `given`: its id, or a unique prefix of one (at least four characters).
+async fn resolve(client: &Client, given: &str) -> Result<ServiceAccount, CliError> {
+    let given = given.trim();
+    match client.get_account(given).await {
+        Ok(a) => return Ok(a),
+        Err(e) if e.code != Code::NotFound => return Err(e.into()),
+        Err(_) => {}
+    }
+    let not_found = || {
+        CliError::Api(crate::api::ConnectError::not_found(format!(
+            "no service account has the id {given:?}{}",
+            if given.chars().count() >= MIN_PREFIX {
+                " or an id starting with it"
+            } else {
+                ""
+            }
+        )))
+    };
+    if given.chars().count() < MIN_PREFIX {
+        return Err(not_found());
+    }
+    let (matches, total) = client
+        .list_accounts(&crate::api::ListQuery {
+            filter: Some(Expr::field(Field::Id).starts_with(given).to_json()),
+            order_by: "id".into(),
+            offset: 0,
+            limit: Some(5),
+        })
+        .await?;
+    match (total, matches.into_iter().next()) {
+        (1, Some(a)) => Ok(a),
+        (0, _) | (_, None) => Err(not_found()),
+        (n, _) => Err(CliError::Usage(format!(
+            "{n} service accounts have an id starting with {given:?}; give more of it"
+        ))),
+    }
 }
 
 fn parse_filter(text: &str) -> Result<Value, String> {
@@ -103,7 +163,7 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
         AccountsCommand::List(args) => list(client, &out, args).await,
         AccountsCommand::Create(args) => create(client, &out, args).await,
         AccountsCommand::Show { id, output } => {
-            let account = client.get_account(&id).await?;
+            let account = resolve(client, &id).await?;
             let tree = namespace_tree(client).await?;
             let kinds = kinds(client, std::iter::once(account.user_id.as_str())).await?;
             let row = Row::new(&account, tree.as_ref(), &kinds, None);
@@ -112,7 +172,13 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
                 super::output::Format::Json => out.json(&row.json()),
             }
         }
+        AccountsCommand::Update {
+            id,
+            description,
+            expires,
+        } => update(client, &out, &id, description, expires).await,
         AccountsCommand::Rotate { id, grace } => {
+            let id = resolve(client, &id).await?.id;
             let (account, jwt) = client.rotate_account_with_grace(&id, grace).await?;
             out.secret_line(&jwt)?;
             let old = match grace.filter(|g| !g.is_zero()) {
@@ -129,11 +195,68 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
             Ok(())
         }
         AccountsCommand::Delete { id } => {
-            client.delete_account(&id).await?;
-            eprintln!("deleted service account {}", sanitize(&id));
+            let account = resolve(client, &id).await?;
+            client.delete_account(&account.id).await?;
+            eprintln!(
+                "deleted service account {} (user {})",
+                sanitize(&account.id),
+                sanitize(&account.user_id)
+            );
             Ok(())
         }
     }
+}
+
+async fn update(
+    client: &Client,
+    out: &Stdout,
+    id: &str,
+    description: Option<String>,
+    expires: Option<Expiry>,
+) -> Result<(), CliError> {
+    if description.is_none() && expires.is_none() {
+        return Err(CliError::Usage(
+            "nothing to change: give --description and/or --expires".into(),
+        ));
+    }
+    let account = resolve(client, id).await?;
+    let expires_at = expires
+        .map(|e| e.resolve(Utc::now()))
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--expires: {e}")))?;
+    let mut mask = Vec::new();
+    if description.is_some() {
+        mask.push("description");
+    }
+    if expires_at.is_some() {
+        mask.push("expiresAt");
+    }
+    let request = wire::ServiceAccount {
+        id: Some(account.id.clone()),
+        description: description.clone(),
+        expires_at: expires_at.flatten().and_then(|e| opt_ts(Some(e))),
+        ..Default::default()
+    };
+    let (updated, jwt) = client.edit_account(request, &mask).await?;
+    let expiry = updated
+        .expires_at
+        .map(rfc3339)
+        .unwrap_or_else(|| "never".into());
+    match jwt {
+        Some(jwt) => {
+            out.secret_line(&jwt)?;
+            eprintln!(
+                "updated service account {}: it now expires {expiry}. The token above carries the new expiry; \
+                 the old token keeps working until its own",
+                sanitize(&updated.id)
+            );
+        }
+        None => eprintln!(
+            "updated service account {} (expires {expiry}); its token is unchanged and keeps working",
+            sanitize(&updated.id)
+        ),
+    }
+    Ok(())
 }
 
 async fn create(client: &Client, out: &Stdout, args: CreateArgs) -> Result<(), CliError> {

@@ -3,7 +3,6 @@
 //! on stdout), the three output formats, namespace paths, directory import atomicity and the exit codes.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use chrono::{Duration, Utc};
 use sacon::token::SharedSecret;
@@ -535,35 +534,6 @@ fn a_new_data_directory_gets_the_demo_unless_told_not_to() {
 fn is_private(dir: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(dir).unwrap().permissions().mode() & 0o077 == 0
-}
-
-impl Scratch {
-    /// Runs an embedded command with `input` on standard input.
-    fn embedded_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let dir = self.data_dir();
-        let mut all = vec!["--data-dir", dir.to_str().unwrap(), "--no-demo"];
-        all.extend_from_slice(args);
-        let mut child = self
-            .command(&all)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
 }
 
 #[test]

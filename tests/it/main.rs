@@ -7,6 +7,7 @@ mod support;
 mod activity;
 mod api;
 mod cli;
+mod cli_accounts;
 mod cli_roles;
 mod credentials;
 mod edits;

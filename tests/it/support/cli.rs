@@ -195,3 +195,32 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
 }
+
+impl Scratch {
+    /// Runs an embedded command with `input` on standard input.
+    pub fn embedded_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let dir = self.data_dir();
+        let mut all = vec!["--data-dir", dir.to_str().unwrap(), "--no-demo"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .command(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `sacon accounts update|show|delete` as an admin would type them: ids by unique prefix, edits that never
+//! print or break a token unless the new expiry needs one, and refusals with the exit codes the CLI promises.
+
+use crate::support::cli::*;
+
+fn create(s: &Scratch, user_id: &str, expires: &str) -> (String, String) {
+    let out = s
+        .embedded(&[
+            "accounts",
+            "create",
+            "--user-id",
+            user_id,
+            "--expires",
+            expires,
+        ])
+        .ok();
+    (created_id(&out.stderr), out.single_line().to_string())
+}
+
+fn inspect(s: &Scratch, jwt: &str) -> i32 {
+    s.embedded_with_stdin(&["token", "inspect"], jwt).code
+}
+
+#[test]
+fn update_changes_fields_and_prints_a_token_only_when_one_is_needed() {
+    let s = Scratch::new();
+    let (id, jwt) = create(&s, "edit-bot", "30d");
+    // The description: no token on stdout, and the saved token still verifies.
+    let out = s
+        .embedded(&[
+            "accounts",
+            "update",
+            &id[..8],
+            "--description",
+            "nightly sync",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "", "no token for an edit that needs none");
+    assert!(
+        out.stderr.contains("its token is unchanged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(inspect(&s, &jwt), 0);
+    let shown = s
+        .embedded(&["accounts", "show", &id[..8], "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["description"], "nightly sync");
+    // A closer expiry: still no token.
+    let out = s
+        .embedded(&["accounts", "update", &id, "--expires", "7d"])
+        .ok();
+    assert_eq!(out.stdout, "");
+    assert_eq!(inspect(&s, &jwt), 0);
+    // A later one: the new token alone on stdout, and the old one keeps working (until its own expiry).
+    let out = s
+        .embedded(&["accounts", "update", &id, "--expires", "1y"])
+        .ok();
+    let new = out.single_line().to_string();
+    assert_ne!(new, jwt);
+    assert!(
+        out.stderr.contains("old token keeps working"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!((inspect(&s, &jwt), inspect(&s, &new)), (0, 0));
+    // Nothing to change is a usage error.
+    assert_eq!(s.embedded(&["accounts", "update", &id]).code, 2);
+}
+
+#[test]
+fn ids_are_resolved_by_unique_prefix_and_unknown_ones_are_errors() {
+    let s = Scratch::new();
+    let (id, _) = create(&s, "prefix-bot", "never");
+    // An unknown id is not_found (exit 1), never "deleted".
+    let out = s.embedded(&["accounts", "delete", "not-a-uuid"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.error().contains("not_found"), "{}", out.stderr);
+    assert!(!out.stderr.contains("deleted"), "{}", out.stderr);
+    // Too short a prefix names nothing.
+    assert_eq!(s.embedded(&["accounts", "show", &id[..3]]).code, 1);
+    // Two accounts sharing a prefix (made with chosen ids through the API): ask for more of it (exit 2).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let conn = sacon::embedded::connect(&sacon::embedded::ConnectOptions {
+            api_url: None,
+            token_file: None,
+            token: None,
+            shared_secret_file: None,
+            data_dir: Some(s.data_dir()),
+            ca_file: None,
+            no_demo: true,
+            timeout: None,
+        })
+        .await
+        .unwrap();
+        for (id, user) in [("abcd-1111", "twin-a"), ("abcd-2222", "twin-b")] {
+            conn.client
+                .create_account(sacon::api::wire::ServiceAccount {
+                    id: Some(id.into()),
+                    user_id: Some(user.into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        conn.close().await;
+    });
+    let out = s.embedded(&["accounts", "show", "abcd"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("2 service accounts have an id starting with"),
+        "{}",
+        out.stderr
+    );
+    let out = s
+        .embedded(&["accounts", "show", "abcd-2", "--output", "json"])
+        .ok();
+    assert_eq!(out.json()["user_id"], "twin-b");
+    let out = s.embedded(&["accounts", "delete", &id[..12]]).ok();
+    assert!(
+        out.stderr
+            .contains(&format!("deleted service account {id} (user prefix-bot)")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.embedded(&["accounts", "show", &id]).code, 1);
+    // An empty user id is a usage error (exit 2), like every other bad flag.
+    let out = s.embedded(&["accounts", "create", "--user-id", " "]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
