@@ -8,6 +8,7 @@ pub mod import;
 mod namespaces;
 pub mod output;
 mod permissions;
+mod report;
 mod serve;
 mod token;
 mod whoami;
@@ -128,6 +129,8 @@ pub enum Command {
     /// The activity log: who changed what, and when.
     #[command(subcommand)]
     Activity(activity::ActivityCommand),
+    /// The credential report: every account with its marks; --check exits 3 when any needs attention.
+    Report(report::ReportArgs),
     /// Namespace roles: who may read (viewer), manage accounts (manager) or administer (admin) where.
     #[command(subcommand)]
     Permissions(permissions::PermissionsCommand),
@@ -206,6 +209,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Token(c) => token::run(&connection.client, c).await,
                 Command::Activity(c) => activity::run(&connection.client, c).await,
                 Command::Permissions(c) => permissions::run(&connection.client, c).await,
+                Command::Report(args) => report::run(&connection.client, args).await,
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }

@@ -8,6 +8,7 @@ mod activity;
 mod api;
 mod cli;
 mod cli_accounts;
+mod cli_report;
 mod cli_roles;
 mod credentials;
 mod edits;
