@@ -21,7 +21,7 @@ use super::{
 use crate::api::convert::opt_ts;
 use crate::api::{Client, Code, wire};
 use crate::filter::{Expr, Field};
-use crate::model::{AccountKind, Expiry, NamespaceTree, ServiceAccount, sanitize};
+use crate::model::{AccountKind, DirectoryUser, Expiry, NamespaceTree, ServiceAccount, sanitize};
 
 /// User-id look-ups in flight at once while listing.
 const LOOKUP_CONCURRENCY: usize = 8;
@@ -344,6 +344,7 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
                 "ID",
                 "USER ID",
                 "KIND",
+                "PERSON",
                 "NAMESPACE",
                 "DESCRIPTION",
                 "CREATED",
@@ -352,7 +353,8 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
             ])
             .max_width(1, 40)
             .max_width(3, 40)
-            .max_width(4, 40);
+            .max_width(4, 40)
+            .max_width(5, 40);
             for row in &rows {
                 table.push(row.cells(now));
             }
@@ -397,10 +399,11 @@ fn build_filter(
 
 /// Unique or impersonated for each distinct user id, one look-up per id, a few at a time. A server without a
 /// directory has no users to impersonate, so every account there is unique.
+/// The directory users the accounts act as, by user id: an account whose user id is here is impersonated.
 async fn kinds<'a>(
     client: &Client,
     user_ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, AccountKind>, CliError> {
+) -> Result<HashMap<String, DirectoryUser>, CliError> {
     let mut distinct: Vec<&str> = user_ids.collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -411,21 +414,24 @@ async fn kinds<'a>(
         .await;
     let mut out = HashMap::new();
     for (id, result) in results {
-        let kind = match result {
-            Ok(Some(_)) => AccountKind::Impersonated,
-            Ok(None) => AccountKind::Unique,
-            Err(e) if e.code == Code::Unimplemented => AccountKind::Unique,
+        match result {
+            Ok(Some(user)) => {
+                out.insert(id.to_string(), user);
+            }
+            Ok(None) => {}
+            Err(e) if e.code == Code::Unimplemented => {}
             Err(e) => return Err(e.into()),
-        };
-        out.insert(id.to_string(), kind);
+        }
     }
     Ok(out)
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 13] = [
     "id",
     "user_id",
     "kind",
+    "person_name",
+    "person_email",
     "namespace_id",
     "namespace",
     "description",
@@ -436,12 +442,21 @@ const CSV_HEADER: [&str; 11] = [
     "accessed_at",
 ];
 
+/// The person an impersonated account acts as.
+#[derive(Debug, serde::Serialize)]
+struct PersonJson {
+    name: String,
+    email: String,
+}
+
 /// An account in `--output json`; fields in this order, absent times as `null`.
 #[derive(Debug, serde::Serialize)]
 struct AccountJson {
     id: String,
     user_id: String,
     kind: &'static str,
+    /// The directory user an impersonated account acts as; `null` for a unique one.
+    person: Option<PersonJson>,
     namespace_id: String,
     namespace: String,
     description: String,
@@ -459,6 +474,8 @@ struct AccountJson {
 struct Row<'a> {
     account: &'a ServiceAccount,
     kind: AccountKind,
+    /// The directory user an impersonated account acts as.
+    person: Option<&'a DirectoryUser>,
     /// `Global/Engineering`, or the bare id when the server has no namespace service.
     namespace: String,
     /// Set when listing with --include-inherited: whether this one comes from an ancestor.
@@ -469,9 +486,10 @@ impl<'a> Row<'a> {
     fn new(
         account: &'a ServiceAccount,
         tree: Option<&NamespaceTree>,
-        kinds: &HashMap<String, AccountKind>,
+        people: &'a HashMap<String, DirectoryUser>,
         inherited_from: Option<&str>,
     ) -> Row<'a> {
+        let person = people.get(&account.user_id);
         let namespace = match tree {
             Some(t) if t.get(&account.namespace_id).is_some() => {
                 slash_path(t, &account.namespace_id)
@@ -480,10 +498,12 @@ impl<'a> Row<'a> {
         };
         Row {
             account,
-            kind: kinds
-                .get(&account.user_id)
-                .copied()
-                .unwrap_or(AccountKind::Unique),
+            kind: if person.is_some() {
+                AccountKind::Impersonated
+            } else {
+                AccountKind::Unique
+            },
+            person,
             namespace,
             inherited: inherited_from.map(|ns| ns != account.namespace_id),
         }
@@ -500,12 +520,20 @@ impl<'a> Row<'a> {
             a.id.clone(),
             a.user_id.clone(),
             self.kind.as_str().into(),
+            self.person_label(),
             namespace,
             a.description.clone(),
             date(a.created_at),
             expires_label(a.expires_at, now),
             ago_label(a.accessed_at, now),
         ]
+    }
+
+    /// `Alice Liddell <alice@example.com>`, or empty for a unique account.
+    fn person_label(&self) -> String {
+        self.person
+            .map(|p| format!("{} <{}>", p.name, p.email))
+            .unwrap_or_default()
     }
 
     fn fields(&self, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
@@ -522,9 +550,17 @@ impl<'a> Row<'a> {
             ("ID", a.id.clone()),
             ("User ID", a.user_id.clone()),
             ("Kind", self.kind.as_str().into()),
+            (
+                "Acts as",
+                match self.person {
+                    Some(_) => self.person_label(),
+                    None => "itself (a user id only the console knows)".into(),
+                },
+            ),
             ("Namespace", self.namespace.clone()),
             ("Description", a.description.clone()),
             ("Created", rfc3339(a.created_at)),
+            ("Created by", a.originator_id.clone()),
             ("Modified", rfc3339(a.modified_at)),
             ("Expires", expires),
             ("Last used", used),
@@ -537,6 +573,10 @@ impl<'a> Row<'a> {
             id: a.id.clone(),
             user_id: a.user_id.clone(),
             kind: self.kind.as_str(),
+            person: self.person.map(|p| PersonJson {
+                name: p.name.clone(),
+                email: p.email.clone(),
+            }),
             namespace_id: a.namespace_id.clone(),
             namespace: self.namespace.clone(),
             description: a.description.clone(),
@@ -555,6 +595,8 @@ impl<'a> Row<'a> {
             a.id.clone(),
             a.user_id.clone(),
             self.kind.as_str().into(),
+            self.person.map(|p| p.name.clone()).unwrap_or_default(),
+            self.person.map(|p| p.email.clone()).unwrap_or_default(),
             a.namespace_id.clone(),
             self.namespace.clone(),
             a.description.clone(),
@@ -620,7 +662,15 @@ mod tests {
     fn rows_render_for_table_json_and_csv() {
         let a = account();
         let tree = tree();
-        let kinds = HashMap::from([("alice".to_string(), AccountKind::Impersonated)]);
+        let kinds = HashMap::from([(
+            "alice".to_string(),
+            DirectoryUser {
+                id: "alice".into(),
+                name: "Alice".into(),
+                email: "alice@example.com".into(),
+                groups: vec![],
+            },
+        )]);
         let now = a.created_at + chrono::Duration::days(28);
         let row = Row::new(&a, Some(&tree), &kinds, Some("g"));
         assert_eq!(
@@ -629,6 +679,7 @@ mod tests {
                 "acc-1",
                 "alice",
                 "impersonated",
+                "Alice <alice@example.com>",
                 "Global/Platform (inherited)",
                 "ci \u{1b}[31mbot",
                 "2026-01-01",
@@ -641,15 +692,19 @@ mod tests {
         assert_eq!(v["accessed_at"], Value::Null);
         assert_eq!(v["namespace"], "Global/Platform");
         assert_eq!(v["inherited"], true);
-        assert_eq!(row.csv()[9], "2026-02-10T00:00:00Z");
+        assert_eq!(row.csv()[11], "2026-02-10T00:00:00Z");
+        assert_eq!(v["person"]["email"], "alice@example.com");
         assert_eq!(row.csv().len(), CSV_HEADER.len());
         // Without a namespace service the id stands in for the path; unknown users are unique.
-        let bare = Row::new(&a, None, &HashMap::new(), None);
+        let nobody = HashMap::new();
+        let bare = Row::new(&a, None, &nobody, None);
         assert_eq!(bare.namespace, "p");
         assert_eq!(bare.kind, AccountKind::Unique);
         let bare_json = serde_json::to_value(bare.json()).unwrap();
         assert!(bare_json.get("inherited").is_none());
         let keys: Vec<&String> = bare_json.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), CSV_HEADER.len());
+        // JSON's one `person` object is CSV's two columns, name and e-mail.
+        assert_eq!(keys.len() + 1, CSV_HEADER.len());
+        assert_eq!(bare_json["person"], Value::Null);
     }
 }

@@ -131,3 +131,29 @@ fn ids_are_resolved_by_unique_prefix_and_unknown_ones_are_errors() {
     let out = s.embedded(&["accounts", "create", "--user-id", " "]);
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+#[test]
+fn impersonated_accounts_show_the_person_they_act_as() {
+    let s = Scratch::new();
+    let users = s.write(
+        "users.csv",
+        "id,name,email,groups\n00u8k2ld9x0PQr7,Ann Example,ann@example.com,sre\n",
+    );
+    s.embedded(&["directory", "import", users.to_str().unwrap()])
+        .ok();
+    let (id, _) = create(&s, "00u8k2ld9x0PQr7", "never");
+    let shown = s.embedded(&["accounts", "show", &id]).ok();
+    assert!(
+        shown.stdout.contains("Ann Example <ann@example.com>"),
+        "{}",
+        shown.stdout
+    );
+    let listed = s
+        .embedded(&["accounts", "list", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed[0]["person"]["name"], "Ann Example");
+    assert_eq!(listed[0]["kind"], "impersonated");
+    let table = s.embedded(&["accounts", "list"]).ok();
+    assert!(table.stdout.contains("Ann Example"), "{}", table.stdout);
+}
