@@ -16,6 +16,7 @@ mod readme;
 mod schema;
 mod serve;
 mod store;
+mod tui_activity;
 mod tui_e2e;
 mod tui_render;
 mod tui_state;
