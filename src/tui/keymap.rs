@@ -420,6 +420,7 @@ pub fn help_sections(
     ];
     order
         .iter()
+        .filter(|ctx| permissions.reaches(**ctx))
         .filter_map(|ctx| {
             let rows: Vec<(String, &'static str)> = BINDINGS
                 .iter()

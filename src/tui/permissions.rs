@@ -3,7 +3,7 @@
 //! on. Today the rights are full unless the session is `--read-only`; a caller's namespace role (viewer,
 //! manager, admin) narrows them the same way.
 
-use super::keymap::Command;
+use super::keymap::{Command, Context};
 
 /// A caller's role on a namespace, ranked as the server ranks them: each includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,6 +73,17 @@ pub fn needs(command: Command) -> Option<Write> {
     }
 }
 
+/// The change a context can only be reached through: the add / edit form, the token view (shown after a token
+/// is issued), its save prompt and the yes/no questions exist only for changes to accounts.
+pub fn context_needs(context: Context) -> Option<Write> {
+    match context {
+        Context::Form | Context::Secret | Context::SavePrompt | Context::Confirm => {
+            Some(Write::Accounts)
+        }
+        _ => None,
+    }
+}
+
 /// Which changes the session offers: the caller's role, overridden by `--read-only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Permissions {
@@ -118,6 +129,11 @@ impl Permissions {
         needs(command).is_none_or(|w| self.allows(w))
     }
 
+    /// Whether the session can reach `context` at all (help lists only those).
+    pub fn reaches(self, context: Context) -> bool {
+        context_needs(context).is_none_or(|w| self.allows(w))
+    }
+
     /// The one-line notice for a key whose change is not offered.
     pub fn refusal(self, write: Write) -> String {
         if self.read_only {
@@ -158,6 +174,7 @@ mod tests {
         };
         assert!(audit.writes_nothing());
         assert!(!audit.offers(Command::Add) && audit.offers(Command::Detail));
+        assert!(!audit.reaches(Context::Form) && audit.reaches(Context::Activity));
         assert!(
             audit
                 .refusal(Write::Accounts)
