@@ -108,6 +108,9 @@ pub struct GlobalArgs {
     /// How long one API call may take.
     #[arg(long, global = true, help_heading = "Global options", value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
+    /// Open the console read-only, for audits: it offers no add, edit, rotate or delete (client-side only).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,7 +198,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         None => {
             let options = connect_options(&global);
             start_console_logging(&global)?;
-            crate::tui::run(&options).await.map_err(CliError::from)
+            let start = crate::tui::StartOptions {
+                read_only: global.read_only,
+                ..Default::default()
+            };
+            crate::tui::run(&options, start)
+                .await
+                .map_err(CliError::from)
         }
         Some(Command::Serve(args)) => serve::run(&global, args).await,
         // Needs only the secret, not a server.

@@ -22,7 +22,7 @@ use super::msg::{Effect, Msg, Now};
 use super::screens::frame;
 use super::state::Model;
 use super::theme::Theme;
-use super::{clipboard, update};
+use super::{StartOptions, clipboard, update};
 use crate::embedded::Connection;
 
 /// Puts the terminal back as it was; safe to call more than once.
@@ -77,6 +77,7 @@ pub async fn run(
     connection: Connection,
     state_file: Option<PathBuf>,
     remembered: Option<String>,
+    start: StartOptions,
 ) -> anyhow::Result<()> {
     let (_guard, mut terminal) = setup_terminal()?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
@@ -88,6 +89,8 @@ pub async fn run(
         Theme::from_env(),
         now.wall,
     );
+    model.permissions = start.permissions();
+    model.context_name = start.context;
     let size = terminal.size()?;
     update::update(&mut model, Msg::Resize(size.width, size.height), now);
     let first = update::init(&mut model);

@@ -1,6 +1,6 @@
 //! Performs `Effect`s on tokio and sends each result back as a `Msg` tagged with its request's sequence.
-//! A newer search, unique-id check or roll-up aborts the one it supersedes, so only the newest is ever
-//! working; `update` drops whatever stale answer still arrives.
+//! A newer search, unique-id check, roll-up or activity page aborts the one it supersedes, so only the newest
+//! is ever working; `update` drops whatever stale answer still arrives.
 
 use std::path::{Path, PathBuf};
 
@@ -12,10 +12,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::msg::{
-    Boot, CopyReport, Effect, Msg, Rollup, RollupRequest, SaveError, Token, UniqueInfo,
+    ActivityPage, Boot, CopyReport, Effect, Msg, Rollup, RollupRequest, SaveError, Token,
+    UniqueInfo,
 };
+use super::screens::activity::Entry;
 use super::screens::add_modal::SEARCH_LIMIT;
-use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery};
+use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery, wire};
 use crate::filter::{Expr, Field};
 
 /// Requests run at once for fan-out work (roll-ups, kind lookups), to be kind to a remote server.
@@ -29,13 +31,21 @@ pub struct Effects {
     search: Option<JoinHandle<()>>,
     check: Option<JoinHandle<()>>,
     rollups: Option<JoinHandle<()>>,
+    activity: Option<JoinHandle<()>>,
+    history: Option<JoinHandle<()>>,
 }
 
 impl Drop for Effects {
     fn drop(&mut self) {
-        for h in [&self.search, &self.check, &self.rollups]
-            .into_iter()
-            .flatten()
+        for h in [
+            &self.search,
+            &self.check,
+            &self.rollups,
+            &self.activity,
+            &self.history,
+        ]
+        .into_iter()
+        .flatten()
         {
             h.abort();
         }
@@ -51,6 +61,8 @@ impl Effects {
             search: None,
             check: None,
             rollups: None,
+            activity: None,
+            history: None,
         }
     }
 
@@ -190,6 +202,20 @@ impl Effects {
                     let _ = tx.send(Msg::Saved { seq, result });
                 });
             }
+            Effect::LoadHistory { seq, request } => {
+                abort(&mut self.history);
+                self.history = Some(tokio::spawn(async move {
+                    let result = activity_page(&client, request).await;
+                    let _ = tx.send(Msg::History { seq, result });
+                }));
+            }
+            Effect::LoadActivity { seq, request } => {
+                abort(&mut self.activity);
+                self.activity = Some(tokio::spawn(async move {
+                    let result = activity_page(&client, request).await;
+                    let _ = tx.send(Msg::Activity { seq, result });
+                }));
+            }
             Effect::Remember { namespace_id } => {
                 if let Some(path) = self.state_file.clone() {
                     tokio::task::spawn_blocking(move || {
@@ -233,6 +259,14 @@ async fn boot(client: &Client) -> Result<Boot, ConnectError> {
         },
         namespaces,
     })
+}
+
+async fn activity_page(
+    client: &Client,
+    request: wire::ListActivityLogEntriesRequest,
+) -> ActivityPage {
+    let (entries, total) = client.list_activity(request).await?;
+    Ok((entries.iter().map(Entry::from_wire).collect(), total))
 }
 
 /// The three roll-up counts of a namespace, each a `limit: 0` list call reading only `total`.

@@ -1,7 +1,10 @@
 //! The one keymap table: (context, key) → command with a description. Key dispatch, the footer and the help
-//! overlay are all read from `BINDINGS`, so a key can never be handled without being documented, or the reverse.
+//! overlay are all read from `BINDINGS`, so a key can never be handled without being documented, or the reverse;
+//! the footer and help leave out what the session's `Permissions` do not offer.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::permissions::Permissions;
 
 /// Where the keyboard focus is. Lookups fall back through `Context::chain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,7 +17,12 @@ pub enum Context {
     Accounts,
     /// The `/` filter line of a list while it is being typed.
     FilterInput,
+    /// The account detail with its history.
     Detail,
+    /// The activity log of a namespace's subtree.
+    Activity,
+    /// One change of the activity log, in full.
+    Entry,
     /// The add and edit forms.
     Form,
     Secret,
@@ -36,6 +44,8 @@ impl Context {
             Accounts => &[Accounts, List, Global],
             FilterInput => &[FilterInput, Global],
             Detail => &[Detail, Global],
+            Activity => &[Activity, List, Global],
+            Entry => &[Entry, Global],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
             SavePrompt => &[SavePrompt, Global],
@@ -53,6 +63,8 @@ impl Context {
             Context::Accounts => "Account list",
             Context::FilterInput => "Filter line",
             Context::Detail => "Account detail",
+            Context::Activity => "Activity log",
+            Context::Entry => "Activity entry",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
             Context::SavePrompt => "Save prompt",
@@ -111,6 +123,13 @@ pub enum Command {
     CurlLines,
     Yes,
     No,
+    /// Open the activity log.
+    Activity,
+    ActorFilter,
+    CycleAction,
+    ClearFilters,
+    PrevEntry,
+    NextEntry,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -245,353 +264,104 @@ const LEFT: Key = Key::plain(KeyCode::Left);
 const RIGHT: Key = Key::plain(KeyCode::Right);
 const ENTER: Key = Key::plain(KeyCode::Enter);
 const ESC: Key = Key::plain(KeyCode::Esc);
+const PGUP: Key = Key::plain(KeyCode::PageUp);
+const PGDN: Key = Key::plain(KeyCode::PageDown);
+const HOME: Key = Key::plain(KeyCode::Home);
+const END: Key = Key::plain(KeyCode::End);
+const F5: Key = Key::plain(KeyCode::F(5));
 
-/// Every binding, in the order help lists them.
+/// Every binding, in the order help lists them (and the footer, within a context).
+#[rustfmt::skip]
 pub static BINDINGS: &[Binding] = &[
-    b(
-        X::Global,
-        &[Key::ctrl('c')],
-        C::ForceQuit,
-        "quit from anywhere",
-        None,
-    ),
+    b(X::Global, &[Key::ctrl('c')], C::ForceQuit, "quit from anywhere", None),
     // Lists
     b(X::List, &[UP, Key::ch('k')], C::Up, "move up", None),
     b(X::List, &[DOWN, Key::ch('j')], C::Down, "move down", None),
-    b(
-        X::List,
-        &[Key::plain(KeyCode::PageUp)],
-        C::PageUp,
-        "page up",
-        None,
-    ),
-    b(
-        X::List,
-        &[Key::plain(KeyCode::PageDown)],
-        C::PageDown,
-        "page down",
-        None,
-    ),
-    b(
-        X::List,
-        &[Key::ch('g'), Key::plain(KeyCode::Home)],
-        C::Top,
-        "first row",
-        None,
-    ),
-    b(
-        X::List,
-        &[Key::ch('G'), Key::plain(KeyCode::End)],
-        C::Bottom,
-        "last row",
-        None,
-    ),
-    b(
-        X::List,
-        &[Key::ch('?')],
-        C::Help,
-        "help (type to filter it)",
-        Some("help"),
-    ),
+    b(X::List, &[PGUP], C::PageUp, "page up", None),
+    b(X::List, &[PGDN], C::PageDown, "page down", None),
+    b(X::List, &[Key::ch('g'), HOME], C::Top, "first row", None),
+    b(X::List, &[Key::ch('G'), END], C::Bottom, "last row", None),
+    b(X::List, &[Key::ch('?')], C::Help, "help (type to filter it)", Some("help")),
     b(X::List, &[Key::ch('q')], C::Quit, "quit", Some("quit")),
     // Namespace picker
-    b(
-        X::Namespaces,
-        &[ENTER],
-        C::Select,
-        "open the namespace",
-        Some("open"),
-    ),
-    b(
-        X::Namespaces,
-        &[RIGHT, Key::ch('l')],
-        C::Expand,
-        "expand",
-        Some("expand"),
-    ),
-    b(
-        X::Namespaces,
-        &[LEFT, Key::ch('h')],
-        C::Collapse,
-        "collapse (or go to parent)",
-        Some("collapse"),
-    ),
-    b(
-        X::Namespaces,
-        &[Key::ch('/')],
-        C::Filter,
-        "filter by name",
-        Some("filter"),
-    ),
-    b(
-        X::Namespaces,
-        &[Key::ch('R'), Key::plain(KeyCode::F(5))],
-        C::Refresh,
-        "refresh / retry",
-        Some("refresh"),
-    ),
-    b(
-        X::Namespaces,
-        &[ESC],
-        C::Close,
-        "back to the account list",
-        None,
-    ),
+    b(X::Namespaces, &[ENTER], C::Select, "open the namespace", Some("open")),
+    b(X::Namespaces, &[RIGHT, Key::ch('l')], C::Expand, "expand", Some("expand")),
+    b(X::Namespaces, &[LEFT, Key::ch('h')], C::Collapse, "collapse (or go to parent)", Some("collapse")),
+    b(X::Namespaces, &[Key::ch('/')], C::Filter, "filter by name", Some("filter")),
+    b(X::Namespaces, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
+    b(X::Namespaces, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
+    b(X::Namespaces, &[ESC], C::Close, "back to the account list", None),
     // Account list
-    b(
-        X::Accounts,
-        &[Key::ch('a')],
-        C::Add,
-        "add an account",
-        Some("add"),
-    ),
-    b(
-        X::Accounts,
-        &[ENTER],
-        C::Detail,
-        "detail of the account",
-        Some("detail"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('n')],
-        C::Namespaces,
-        "pick a namespace",
-        Some("namespace"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('e')],
-        C::Edit,
-        "edit description and expiry",
-        Some("edit"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('r')],
-        C::Rotate,
-        "rotate: issue a new token",
-        Some("rotate"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('d')],
-        C::Delete,
-        "delete the account",
-        Some("delete"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('/')],
-        C::Filter,
-        "filter (user id, description, id)",
-        Some("filter"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('s')],
-        C::SortNext,
-        "sort by the next column",
-        Some("sort"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('S')],
-        C::SortReverse,
-        "reverse the sort",
-        None,
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('i')],
-        C::ToggleInherited,
-        "show / hide inherited accounts",
-        Some("inherited"),
-    ),
-    b(
-        X::Accounts,
-        &[Key::ch('R'), Key::plain(KeyCode::F(5))],
-        C::Refresh,
-        "refresh / retry",
-        Some("refresh"),
-    ),
+    b(X::Accounts, &[Key::ch('a')], C::Add, "add an account", Some("add")),
+    b(X::Accounts, &[ENTER], C::Detail, "detail and history of the account", Some("detail")),
+    b(X::Accounts, &[Key::ch('n')], C::Namespaces, "pick a namespace", Some("namespace")),
+    b(X::Accounts, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
+    b(X::Accounts, &[Key::ch('e')], C::Edit, "edit description and expiry", Some("edit")),
+    b(X::Accounts, &[Key::ch('r')], C::Rotate, "rotate: issue a new token", Some("rotate")),
+    b(X::Accounts, &[Key::ch('d')], C::Delete, "delete the account", Some("delete")),
+    b(X::Accounts, &[Key::ch('/')], C::Filter, "filter (user id, description, id)", Some("filter")),
+    b(X::Accounts, &[Key::ch('s')], C::SortNext, "sort by the next column", Some("sort")),
+    b(X::Accounts, &[Key::ch('S')], C::SortReverse, "reverse the sort", None),
+    b(X::Accounts, &[Key::ch('i')], C::ToggleInherited, "show / hide inherited accounts", Some("inherited")),
+    b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Accounts, &[ESC], C::Close, "clear the filter", None),
     // Filter line
-    b(
-        X::FilterInput,
-        &[ENTER],
-        C::ApplyFilter,
-        "apply the filter",
-        Some("apply"),
-    ),
-    b(
-        X::FilterInput,
-        &[ESC],
-        C::Close,
-        "clear the filter",
-        Some("clear"),
-    ),
+    b(X::FilterInput, &[ENTER], C::ApplyFilter, "apply the filter", Some("apply")),
+    b(X::FilterInput, &[ESC], C::Close, "clear the filter", Some("clear")),
     // Detail
     b(X::Detail, &[ESC, ENTER], C::Close, "close", Some("close")),
     b(X::Detail, &[Key::ch('e')], C::Edit, "edit", Some("edit")),
-    b(
-        X::Detail,
-        &[Key::ch('r')],
-        C::Rotate,
-        "rotate",
-        Some("rotate"),
-    ),
-    b(
-        X::Detail,
-        &[Key::ch('d')],
-        C::Delete,
-        "delete",
-        Some("delete"),
-    ),
+    b(X::Detail, &[Key::ch('r')], C::Rotate, "rotate", Some("rotate")),
+    b(X::Detail, &[Key::ch('d')], C::Delete, "delete", Some("delete")),
+    b(X::Detail, &[Key::ch('L')], C::Activity, "the account's whole activity log", Some("activity")),
+    b(X::Detail, &[UP, Key::ch('k')], C::Up, "scroll the history up", None),
+    b(X::Detail, &[DOWN, Key::ch('j')], C::Down, "scroll the history down", None),
+    b(X::Detail, &[Key::ch('R'), F5], C::Refresh, "reload the history", Some("reload")),
+    // Activity log
+    b(X::Activity, &[ENTER], C::Detail, "detail of the change (before → after)", Some("detail")),
+    b(X::Activity, &[Key::ch('w')], C::ActorFilter, "filter by who made the change (actor)", Some("actor")),
+    b(X::Activity, &[Key::ch('t')], C::CycleAction, "filter by action: create, update, rotate, delete, import, any", Some("action")),
+    b(X::Activity, &[Key::ch('x')], C::ClearFilters, "clear the filters", Some("clear")),
+    b(X::Activity, &[Key::ch('R'), F5], C::Refresh, "refresh (newest first)", Some("refresh")),
+    b(X::Activity, &[ESC], C::Close, "back", Some("back")),
+    // Activity entry
+    b(X::Entry, &[LEFT, Key::ch('p')], C::PrevEntry, "previous change (newer)", Some("newer")),
+    b(X::Entry, &[RIGHT, Key::ch('n')], C::NextEntry, "next change (older)", Some("older")),
+    b(X::Entry, &[UP, Key::ch('k')], C::Up, "scroll up", None),
+    b(X::Entry, &[DOWN, Key::ch('j')], C::Down, "scroll down", None),
+    b(X::Entry, &[PGUP], C::PageUp, "page up", None),
+    b(X::Entry, &[PGDN], C::PageDown, "page down", None),
+    b(X::Entry, &[ESC, ENTER], C::Close, "close", Some("close")),
     // Form
-    b(
-        X::Form,
-        &[Key::plain(KeyCode::Tab)],
-        C::NextField,
-        "next field",
-        Some("next"),
-    ),
-    b(
-        X::Form,
-        &[Key::plain(KeyCode::BackTab)],
-        C::PrevField,
-        "previous field",
-        None,
-    ),
-    b(
-        X::Form,
-        &[Key::ctrl('t')],
-        C::SwitchTab,
-        "switch Unique / Impersonated",
-        Some("tab"),
-    ),
-    b(
-        X::Form,
-        &[LEFT],
-        C::Left,
-        "previous tab or preset (on the tab bar / Expires)",
-        None,
-    ),
-    b(
-        X::Form,
-        &[RIGHT],
-        C::Right,
-        "next tab or preset (on the tab bar / Expires)",
-        None,
-    ),
-    b(
-        X::Form,
-        &[UP],
-        C::Up,
-        "previous search result (else previous field)",
-        None,
-    ),
-    b(
-        X::Form,
-        &[DOWN],
-        C::Down,
-        "next search result (else next field)",
-        None,
-    ),
-    b(
-        X::Form,
-        &[ENTER],
-        C::Activate,
-        "pick the result / next field / create",
-        None,
-    ),
-    b(
-        X::Form,
-        &[Key::ctrl('s')],
-        C::Submit,
-        "submit",
-        Some("submit"),
-    ),
+    b(X::Form, &[Key::plain(KeyCode::Tab)], C::NextField, "next field", Some("next")),
+    b(X::Form, &[Key::plain(KeyCode::BackTab)], C::PrevField, "previous field", None),
+    b(X::Form, &[Key::ctrl('t')], C::SwitchTab, "switch Unique / Impersonated", Some("tab")),
+    b(X::Form, &[LEFT], C::Left, "previous tab or preset (on the tab bar / Expires)", None),
+    b(X::Form, &[RIGHT], C::Right, "next tab or preset (on the tab bar / Expires)", None),
+    b(X::Form, &[UP], C::Up, "previous search result (else previous field)", None),
+    b(X::Form, &[DOWN], C::Down, "next search result (else next field)", None),
+    b(X::Form, &[ENTER], C::Activate, "pick the result / next field / create", None),
+    b(X::Form, &[Key::ctrl('s')], C::Submit, "submit", Some("submit")),
     b(X::Form, &[ESC], C::Close, "cancel", Some("cancel")),
     // Secret
-    b(
-        X::Secret,
-        &[Key::ch('v')],
-        C::Reveal,
-        "reveal / mask the token",
-        Some("reveal"),
-    ),
-    b(
-        X::Secret,
-        &[Key::ch('c')],
-        C::Copy,
-        "copy (terminal clipboard, system clipboard)",
-        Some("copy"),
-    ),
-    b(
-        X::Secret,
-        &[Key::ch('s')],
-        C::Save,
-        "save to a file (mode 0600)",
-        Some("save"),
-    ),
-    b(
-        X::Secret,
-        &[Key::ch('h')],
-        C::CurlLines,
-        "curl lines for the three header forms",
-        Some("curl"),
-    ),
-    b(
-        X::Secret,
-        &[ESC, ENTER],
-        C::Close,
-        "close (the token is gone after this)",
-        Some("close"),
-    ),
+    b(X::Secret, &[Key::ch('v')], C::Reveal, "reveal / mask the token", Some("reveal")),
+    b(X::Secret, &[Key::ch('c')], C::Copy, "copy (terminal clipboard, system clipboard)", Some("copy")),
+    b(X::Secret, &[Key::ch('s')], C::Save, "save to a file (mode 0600)", Some("save")),
+    b(X::Secret, &[Key::ch('h')], C::CurlLines, "curl lines for the three header forms", Some("curl")),
+    b(X::Secret, &[ESC, ENTER], C::Close, "close (the token is gone after this)", Some("close")),
     // Save prompt
     b(X::SavePrompt, &[ENTER], C::Submit, "save", Some("save")),
     b(X::SavePrompt, &[ESC], C::Close, "cancel", Some("cancel")),
     // Confirm
-    b(
-        X::Confirm,
-        &[Key::ch('y'), Key::ch('Y')],
-        C::Yes,
-        "yes",
-        Some("yes"),
-    ),
-    b(
-        X::Confirm,
-        &[Key::ch('n'), Key::ch('N'), ESC, ENTER],
-        C::No,
-        "no",
-        Some("no"),
-    ),
-    b(
-        X::Confirm,
-        &[LEFT, RIGHT],
-        C::Right,
-        "rotate: how long the old token keeps working",
-        None,
-    ),
+    b(X::Confirm, &[Key::ch('y'), Key::ch('Y')], C::Yes, "yes", Some("yes")),
+    b(X::Confirm, &[Key::ch('n'), Key::ch('N'), ESC, ENTER], C::No, "no", Some("no")),
+    b(X::Confirm, &[LEFT, RIGHT], C::Right, "rotate: how long the old token keeps working", None),
     // Help
     b(X::Help, &[ESC], C::Close, "close help", Some("close")),
     b(X::Help, &[UP], C::Up, "scroll up", None),
     b(X::Help, &[DOWN], C::Down, "scroll down", None),
-    b(
-        X::Help,
-        &[Key::plain(KeyCode::PageUp)],
-        C::PageUp,
-        "page up",
-        None,
-    ),
-    b(
-        X::Help,
-        &[Key::plain(KeyCode::PageDown)],
-        C::PageDown,
-        "page down",
-        None,
-    ),
+    b(X::Help, &[PGUP], C::PageUp, "page up", None),
+    b(X::Help, &[PGDN], C::PageDown, "page down", None),
 ];
 
 /// The command `key` runs in `context`, searching its chain.
@@ -605,12 +375,16 @@ pub fn lookup(context: Context, event: &KeyEvent) -> Option<Command> {
     })
 }
 
-/// The bindings for the footer in `context`: `(keys, short label)`, most specific first, each command once.
-pub fn footer(context: Context) -> Vec<(String, &'static str)> {
+/// The bindings for the footer in `context`: `(keys, short label)`, most specific first, each command once,
+/// only those `permissions` offer.
+pub fn footer(context: Context, permissions: Permissions) -> Vec<(String, &'static str)> {
     let mut seen: Vec<Command> = Vec::new();
     let mut out = Vec::new();
     for ctx in context.chain() {
-        for binding in BINDINGS.iter().filter(|b| b.context == *ctx) {
+        for binding in BINDINGS
+            .iter()
+            .filter(|b| b.context == *ctx && permissions.offers(b.command))
+        {
             if let Some(short) = binding.footer
                 && !seen.contains(&binding.command)
             {
@@ -623,8 +397,11 @@ pub fn footer(context: Context) -> Vec<(String, &'static str)> {
 }
 
 /// A help section: a context's title and its `(keys, description)` rows, filtered by `query`
-/// (case-insensitive, on keys or description). Empty sections are left out.
-pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+/// (case-insensitive, on keys or description) and by what `permissions` offer. Empty sections are left out.
+pub fn help_sections(
+    query: &str,
+    permissions: Permissions,
+) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let q = query.trim().to_lowercase();
     let order = [
         Context::Global,
@@ -633,6 +410,8 @@ pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static st
         Context::Accounts,
         Context::FilterInput,
         Context::Detail,
+        Context::Activity,
+        Context::Entry,
         Context::Form,
         Context::Secret,
         Context::SavePrompt,
@@ -641,10 +420,11 @@ pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static st
     ];
     order
         .iter()
+        .filter(|ctx| permissions.reaches(**ctx))
         .filter_map(|ctx| {
             let rows: Vec<(String, &'static str)> = BINDINGS
                 .iter()
-                .filter(|b| b.context == *ctx)
+                .filter(|b| b.context == *ctx && permissions.offers(b.command))
                 .map(|b| (b.keys_label(), b.description))
                 .filter(|(keys, desc)| {
                     q.is_empty()
@@ -661,7 +441,7 @@ pub fn help_sections(query: &str) -> Vec<(&'static str, Vec<(String, &'static st
 /// The whole keymap as Markdown, one section per context, for README.md (a test keeps README's copy current).
 pub fn markdown() -> String {
     let mut out = String::new();
-    for (title, rows) in help_sections("") {
+    for (title, rows) in help_sections("", Permissions::FULL) {
         out.push_str(&format!("**{title}**\n\n| keys | does |\n|---|---|\n"));
         for (keys, description) in rows {
             out.push_str(&format!(
@@ -738,17 +518,29 @@ mod tests {
 
     #[test]
     fn footer_and_help_come_from_the_table() {
-        let f = footer(Context::Accounts);
+        let f = footer(Context::Accounts, Permissions::FULL);
         assert!(f.iter().any(|(k, s)| k == "a" && *s == "add"));
         assert!(f.iter().any(|(k, s)| k == "q" && *s == "quit"));
-        let sections = help_sections("rotate");
+        let read_only = Permissions::new(true);
+        let f = footer(Context::Accounts, read_only);
+        assert!(
+            !f.iter()
+                .any(|(k, _)| ["a", "e", "r", "d"].contains(&k.as_str()))
+        );
+        assert!(f.iter().any(|(k, s)| k == "L" && *s == "activity"));
+        let offered = help_sections("", read_only);
+        assert!(offered.iter().all(|(_, rows)| {
+            rows.iter()
+                .all(|(k, d)| k != "a" && *d != "rotate: issue a new token" && *d != "edit")
+        }));
+        let sections = help_sections("rotate", Permissions::FULL);
         assert!(sections.iter().any(|(t, _)| *t == "Account list"));
         assert!(
             sections
                 .iter()
                 .all(|(_, rows)| rows.iter().all(|(_, d)| d.contains("rotate")))
         );
-        assert!(help_sections("zzzz-nothing").is_empty());
+        assert!(help_sections("zzzz-nothing", Permissions::FULL).is_empty());
         assert_eq!(Key::ctrl('s').label(), "Ctrl-S");
     }
 }

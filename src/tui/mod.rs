@@ -8,6 +8,7 @@ pub mod effects;
 pub mod format;
 pub mod keymap;
 pub mod msg;
+pub mod permissions;
 pub mod screens;
 pub mod state;
 pub mod theme;
@@ -22,9 +23,25 @@ use std::path::PathBuf;
 
 use crate::embedded::{ConnectOptions, Connection};
 
+/// How the console session is opened, beyond where it connects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// `--read-only`: offer no change at all (for audits); the server is not told, the console just never asks.
+    pub read_only: bool,
+    /// The name of the context the session was opened in, for the title bar (`None`: the data directory or
+    /// URL is shown).
+    pub context: Option<String>,
+}
+
+impl StartOptions {
+    pub fn permissions(&self) -> permissions::Permissions {
+        permissions::Permissions::new(self.read_only)
+    }
+}
+
 /// Opens the console: connects (embedded or remote), then runs until the admin quits. The terminal is restored
 /// on every exit path.
-pub async fn run(options: &ConnectOptions) -> anyhow::Result<()> {
+pub async fn run(options: &ConnectOptions, start: StartOptions) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "the console needs a terminal; for scripts use the subcommands (sacon accounts --help)"
@@ -33,7 +50,7 @@ pub async fn run(options: &ConnectOptions) -> anyhow::Result<()> {
     let connection = crate::embedded::connect(options).await?;
     let state_file = state_file(&connection);
     let remembered = state_file.as_deref().and_then(effects::remembered);
-    app::run(connection, state_file, remembered).await
+    app::run(connection, state_file, remembered, start).await
 }
 
 /// Where the last namespace is remembered: `<data-dir>/console.json` when embedded; for a remote server a

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use zeroize::Zeroizing;
 
+use super::screens::activity::Entry;
 use crate::api::{Capabilities, ConnectError, ListQuery, wire};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
 
@@ -97,6 +98,9 @@ pub enum SaveError {
 /// Result of a call that issues a token (create, update, rotate).
 pub type Issued = Result<(ServiceAccount, Token), ConnectError>;
 
+/// A page of the activity log, newest first, and how many entries match.
+pub type ActivityPage = Result<(Vec<Entry>, u64), ConnectError>;
+
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
@@ -151,6 +155,16 @@ pub enum Msg {
     Saved {
         seq: u64,
         result: Result<PathBuf, SaveError>,
+    },
+    /// The newest changes of the account in the detail view.
+    History {
+        seq: u64,
+        result: ActivityPage,
+    },
+    /// A page of the activity screen.
+    Activity {
+        seq: u64,
+        result: ActivityPage,
     },
 }
 
@@ -217,6 +231,16 @@ pub enum Effect {
     /// Remember the namespace for the next start.
     Remember {
         namespace_id: String,
+    },
+    /// The history of one account (answered with `Msg::History`).
+    LoadHistory {
+        seq: u64,
+        request: wire::ListActivityLogEntriesRequest,
+    },
+    /// A page of the activity screen (answered with `Msg::Activity`); supersedes any page still loading.
+    LoadActivity {
+        seq: u64,
+        request: wire::ListActivityLogEntriesRequest,
     },
 }
 

@@ -1,6 +1,7 @@
-//! The console's whole state (`Model`): where it points, what the server offers, the namespace tree, the
-//! screen and overlay on top, the status line. Screens own their own parts; this file ties them together and
-//! answers the questions every part asks (which keymap context is active, when the next deadline is).
+//! The console's whole state (`Model`): where it points, what the server offers and what the session may change,
+//! the namespace tree, the screen and overlay on top, the status line. Screens own their own parts; this file
+//! ties them together and answers the questions every part asks (which keymap context is active, when the next
+//! deadline is).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,9 +9,12 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::keymap::Context;
+use super::permissions::Permissions;
 use super::screens::accounts::AccountList;
+use super::screens::activity::{ActivityLog, EntryView};
 use super::screens::add_modal::AccountForm;
 use super::screens::confirm::Confirm;
+use super::screens::detail::AccountDetail;
 use super::screens::help::HelpView;
 use super::screens::namespaces::NamespacePicker;
 use super::screens::secret::{SecretPrompt, SecretView};
@@ -45,12 +49,16 @@ impl<T> Load<T> {
 pub enum Screen {
     Namespaces,
     Accounts,
+    /// The activity log of a namespace's subtree (or of one entity).
+    Activity,
 }
 
 /// What sits on top of the current screen; at most one, so `Esc` always has one obvious meaning.
 #[derive(Debug)]
 pub enum Overlay {
-    Detail(Box<ServiceAccount>),
+    Detail(Box<AccountDetail>),
+    /// One change of the activity screen, in full.
+    Entry(EntryView),
     Form(Box<AccountForm>),
     Secret(Box<SecretView>),
     Confirm(Box<Confirm>),
@@ -84,6 +92,10 @@ impl Status {
 pub struct Model {
     /// Where the console points: a data directory or an API URL (for the header).
     pub target: String,
+    /// The name of the context the session was opened in, shown in the header instead of `target` when set.
+    pub context_name: Option<String>,
+    /// Which changes the session offers (`--read-only`, later the caller's role).
+    pub permissions: Permissions,
     pub theme: Theme,
     /// Terminal size in cells.
     pub size: (u16, u16),
@@ -101,6 +113,7 @@ pub struct Model {
     pub screen: Screen,
     pub picker: NamespacePicker,
     pub accounts: AccountList,
+    pub activity: ActivityLog,
     /// Whether a user id names a directory user (impersonated) or not (unique).
     pub kinds: HashMap<String, Load<bool>>,
     pub overlay: Option<Overlay>,
@@ -118,6 +131,8 @@ impl Model {
     ) -> Model {
         Model {
             target,
+            context_name: None,
+            permissions: Permissions::FULL,
             theme,
             size: (80, 24),
             wall,
@@ -133,6 +148,7 @@ impl Model {
             screen: Screen::Namespaces,
             picker: NamespacePicker::default(),
             accounts: AccountList::default(),
+            activity: ActivityLog::default(),
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -161,11 +177,14 @@ impl Model {
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::Form(_)) => Context::Form,
             Some(Overlay::Detail(_)) => Context::Detail,
+            Some(Overlay::Entry(_)) => Context::Entry,
             None => match self.screen {
                 Screen::Namespaces if self.picker.filter_input.is_some() => Context::FilterInput,
                 Screen::Namespaces => Context::Namespaces,
                 Screen::Accounts if self.accounts.filter_input.is_some() => Context::FilterInput,
                 Screen::Accounts => Context::Accounts,
+                Screen::Activity if self.activity.actor_input.is_some() => Context::FilterInput,
+                Screen::Activity => Context::Activity,
             },
         }
     }
@@ -182,11 +201,24 @@ impl Model {
     /// `Global › Engineering › Platform`, or what stands for it without namespaces.
     pub fn namespace_path(&self) -> String {
         match &self.current {
-            Some(id) if self.tree.get(id).is_some() => sanitize(&self.tree.display_path(id)),
-            Some(id) => sanitize(id),
+            Some(id) => self.path_of(id),
             None if !self.capabilities.namespaces => "all accounts".into(),
             None => "no namespace".into(),
         }
+    }
+
+    /// The sanitized path of a namespace id (the id itself when unknown).
+    pub fn path_of(&self, id: &str) -> String {
+        if self.tree.get(id).is_some() {
+            sanitize(&self.tree.display_path(id))
+        } else {
+            sanitize(id)
+        }
+    }
+
+    /// What the header names the session by: its context, else the data directory or URL (sanitized).
+    pub fn session_label(&self) -> String {
+        sanitize(self.context_name.as_deref().unwrap_or(&self.target))
     }
 
     /// The sanitized name of a namespace id (the id itself when unknown).

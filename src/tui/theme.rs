@@ -106,6 +106,18 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
+    /// The title bar's `READ-ONLY` marker: bold, and white on red with colour.
+    pub fn read_only(self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
     pub fn token(self) -> Style {
         self.fg(Color::Green).add_modifier(Modifier::BOLD)
     }

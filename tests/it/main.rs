@@ -21,6 +21,7 @@ mod roles;
 mod schema;
 mod serve;
 mod store;
+mod tui_activity;
 mod tui_e2e;
 mod tui_render;
 mod tui_state;

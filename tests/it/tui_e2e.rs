@@ -1,7 +1,8 @@
 //! End-to-end: the real `sacon` binary in tmux against a temporary embedded data directory. Keys go in with
 //! `send-keys`, the screen comes out with `capture-pane`; every wait is on a screen condition with a deadline.
 //! Checks a unique account created and saved from the console (file mode, JWT signature and claims, the
-//! account as the API lists it) and an impersonated one picked through the lookahead search.
+//! account as the API lists it), an impersonated one picked through the lookahead search, an edit seen in the
+//! account's history, a change made by the CLI seen on the activity screen, and a `--read-only` session.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -33,6 +34,11 @@ struct Console {
 
 impl Console {
     fn start(socket: &str, data_dir: &Path, cwd: &Path) -> Console {
+        Console::start_with(socket, data_dir, cwd, "")
+    }
+
+    /// The console with extra command-line flags (`flags` is pasted into the shell command as it is).
+    fn start_with(socket: &str, data_dir: &Path, cwd: &Path, flags: &str) -> Console {
         let fifo_dir = tempfile::tempdir().unwrap();
         let fifo = fifo_dir.path().join("exit");
         assert!(
@@ -54,7 +60,7 @@ impl Console {
         });
         // The console inherits fd 3; the shell writes the exit status to it after the console is done.
         let command = format!(
-            "exec 3>'{}'; '{}' --data-dir '{}'; echo $? >&3",
+            "exec 3>'{}'; '{}' --data-dir '{}' {flags}; echo $? >&3",
             fifo.display(),
             env!("CARGO_BIN_EXE_sacon"),
             data_dir.display()
@@ -377,4 +383,213 @@ fn a_closed_terminal_ends_the_console() {
         state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
         "the console outlived its terminal: {state}"
     );
+}
+
+/// Opens Platform from the first start's namespace picker: filter to it, go to it, open it.
+fn open_platform(console: &Console) {
+    console.wait("the namespace picker with counts", |s| {
+        s.contains("Namespaces (") && s.contains("accounts")
+    });
+    console.keys(&["/"]);
+    console.text("Platform");
+    console.keys(&["Enter"]);
+    console.keys(&["G", "Enter"]);
+    console.wait_for("Global › Engineering › Platform");
+}
+
+/// The footer: the screen's last non-empty line.
+fn footer(screen: &str) -> &str {
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+#[test]
+fn a_read_only_session_offers_no_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let socket = format!("sacon-e2e-ro-{}", std::process::id());
+    let console = Console::start_with(&socket, &data_dir, tmp.path(), "--read-only");
+    let screen = console.wait_for("READ-ONLY");
+    assert!(
+        screen.lines().next().unwrap().contains("READ-ONLY"),
+        "the marker is in the title bar:\n{screen}"
+    );
+    open_platform(&console);
+    let screen = console.wait("the demo accounts", |s| s.contains("svc-ci-deployer"));
+    let keys = footer(&screen);
+    assert!(
+        !keys.contains("a add") && !keys.contains("e edit"),
+        "{keys}"
+    );
+    assert!(keys.contains("L activity"), "{keys}");
+
+    // The add key opens nothing; the status line says why.
+    console.keys(&["a"]);
+    let screen = console.wait_for("read-only session");
+    assert!(!screen.contains("Add an account"), "{screen}");
+    // The detail opens (with its history), and its change keys do nothing either: had e or d opened the edit
+    // form or the delete question, L would not reach the detail and open the account's activity.
+    console.keys(&["Enter"]);
+    console.wait_for("History");
+    console.keys(&["e", "d", "L"]);
+    let screen = console.wait_for("Activity · account");
+    assert!(!screen.contains("Delete this account"), "{screen}");
+    console.keys(&["Escape"]);
+    console.wait("the account list", |s| s.contains("Accounts ·"));
+    // Help has no change to offer either.
+    console.keys(&["?"]);
+    console.wait_for("Filter:");
+    console.text("add an");
+    console.wait_for("No key matches.");
+    console.keys(&["Escape"]);
+    console.wait("help closed", |s| !s.contains("Filter:"));
+    console.keys(&["q"]);
+    console.wait_exit();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_shows_in_the_account_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let socket = format!("sacon-e2e-hist-{}", std::process::id());
+    let console = Console::start(&socket, &data_dir, tmp.path());
+    open_platform(&console);
+
+    // A new account described as "one"…
+    console.keys(&["a"]);
+    console.wait_for("Add an account to");
+    console.text("hist-bot");
+    console.wait_for("✓ new user ID");
+    console.keys(&["Tab"]);
+    console.text("one");
+    console.keys(&["C-s"]);
+    console.wait_for("Account created");
+    console.keys(&["Escape"]);
+    console.wait_for("Close anyway?");
+    console.keys(&["y"]);
+    console.wait_for("token view closed");
+    // … found with the filter, edited to "two".
+    console.keys(&["/"]);
+    console.text("hist-bot");
+    console.keys(&["Enter"]);
+    console.wait_for("filter “hist-bot”");
+    console.wait("the one row", |s| {
+        s.contains("hist-bot") && s.contains("1 account")
+    });
+    console.keys(&["e"]);
+    console.wait_for("Edit hist-bot");
+    console.keys(&["BSpace", "BSpace", "BSpace"]);
+    console.text("two");
+    console.keys(&["C-s"]);
+    // UpdateServiceAccount issues a new token, shown once.
+    console.wait_for("Account updated");
+    console.keys(&["Escape"]);
+    console.wait_for("Close anyway?");
+    console.keys(&["y"]);
+    console.wait_for("token view closed");
+
+    // The detail's history names the edit, its author and the field before → after, above the creation.
+    console.keys(&["Enter"]);
+    let screen = console.wait_for(r#"description: "one" → "two""#);
+    let update = screen
+        .lines()
+        .find(|l| l.contains(r#"description: "one" → "two""#))
+        .unwrap();
+    assert!(update.contains("update"), "{update}");
+    let actor = sacon::display::fit(&sacon::server::local_actor(), 12);
+    assert!(
+        update.contains(actor.trim_end_matches('…')),
+        "by {actor}: {update}"
+    );
+    let created = screen
+        .lines()
+        .position(|l| l.contains("create"))
+        .expect("the creation");
+    let edited = screen.lines().position(|l| l.contains("update")).unwrap();
+    assert!(edited < created, "newest first:\n{screen}");
+    assert!(screen.contains("History · 2 changes"), "{screen}");
+    console.keys(&["Escape"]);
+    console.wait("the detail closed", |s| !s.contains("History ·"));
+    console.keys(&["q"]);
+    console.wait_exit();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activity_screen_lists_a_change_made_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let socket = format!("sacon-e2e-act-{}", std::process::id());
+    let console = Console::start(&socket, &data_dir, tmp.path());
+    console.wait("the namespace picker with counts", |s| {
+        s.contains("Namespaces (") && s.contains("accounts")
+    });
+
+    // While the console runs, the CLI creates an account on the same data directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_sacon"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args([
+            "accounts",
+            "create",
+            "--namespace",
+            "Global/Engineering/Platform",
+        ])
+        .args([
+            "--user-id",
+            "cli-made",
+            "--description",
+            "from the CLI",
+            "--expires",
+            "30d",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // L on Global: the change is the newest of the whole tree.
+    console.keys(&["L"]);
+    let screen = console.wait("the CLI's change", |s| {
+        s.contains("Activity · Global and below") && s.contains("cli-made")
+    });
+    let row = screen.lines().find(|l| l.contains("cli-made")).unwrap();
+    assert!(row.contains("create") && row.contains("Platform"), "{row}");
+    assert!(row.contains("local:"), "the CLI's actor: {row}");
+    let first = screen
+        .lines()
+        .position(|l| l.contains("When (UTC)"))
+        .map(|i| screen.lines().nth(i + 1).unwrap_or(""))
+        .unwrap();
+    assert!(first.contains("cli-made"), "newest first:\n{screen}");
+
+    // Filtered to updates it goes away; back to any action (t cycles round) it is there again.
+    console.keys(&["t", "t"]);
+    console.wait("updates only", |s| {
+        s.contains("action update") && !s.contains("cli-made")
+    });
+    console.keys(&["x"]);
+    console.wait("no filter", |s| {
+        !s.contains("action update") && s.contains("cli-made")
+    });
+    // Enter: the change in full.
+    console.keys(&["g", "Enter"]);
+    let screen = console.wait_for("Change #");
+    assert!(screen.contains("account cli-made"), "{screen}");
+    assert!(
+        screen.contains("Global › Engineering › Platform"),
+        "{screen}"
+    );
+    // One Escape at a time: an Escape followed at once by another key reads as Alt and that key.
+    console.keys(&["Escape"]);
+    console.wait("the entry closed", |s| !s.contains("Change #"));
+    console.keys(&["Escape"]);
+    console.wait_for("Namespaces (");
+    console.keys(&["q"]);
+    console.wait_exit();
 }

@@ -488,6 +488,15 @@ fn all_models() -> Vec<Model> {
         }
         out.push(m);
     }
+    out.push(on_activity(hostile_changes(), 120, &clock));
+    let mut entry = on_activity(hostile_changes(), 120, &clock);
+    update(&mut entry, code(KeyCode::Enter), clock.now);
+    out.push(entry);
+    let mut prompt = on_activity(hostile_changes(), 120, &clock);
+    update(&mut prompt, key('w'), clock.now);
+    out.push(prompt);
+    out.push(on_detail(account_history("svc-001"), &clock));
+    out.push(read_only_model(3));
     out.push(with_token(|_| {})());
     out.push(with_token(|m| {
         update(m, key('v'), Clock::new().now);
@@ -563,4 +572,225 @@ fn inherited_accounts_name_their_namespace() {
     assert!(eng.trim_end().ends_with("Engineering"), "{eng}");
     let here = text.lines().find(|l| l.contains("svc-000")).unwrap();
     assert!(here.trim_end().ends_with("here"), "{here}");
+}
+
+/// A page of changes with a hostile actor and entity name among them.
+fn hostile_changes() -> Vec<sacon::tui::screens::activity::Entry> {
+    let mut page = changes(1000, 30);
+    page[2] = change(
+        998,
+        "update",
+        "local:\u{202E}eve\u{1b}[31m",
+        "svc-\u{1b}]0;pwned\u{7}x",
+        serde_json::json!({"changed": ["description"], "before": {"description": "old \u{202E}one"},
+                           "after": {"description": "new\u{1b}[2J"}}),
+    );
+    page
+}
+
+fn assert_clean(text: &str) {
+    assert!(!text.contains('\u{202E}'), "bidi override stripped");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "controls stripped"
+    );
+}
+
+#[test]
+fn activity_screen() {
+    let shots = snapshot_both("activity", || {
+        let clock = Clock::new();
+        let mut m = on_activity(hostile_changes(), 120, &clock);
+        update(&mut m, key('j'), clock.now);
+        m
+    });
+    for (text, buf) in &shots {
+        assert_clean(text);
+        assert!(text.contains("Activity · "), "{text}");
+        let y = row_of(text, "root").expect("the selected change");
+        assert!(
+            (0..buf.area.width).all(|x| buf[(x, y)].modifier.contains(Modifier::REVERSED)),
+            "the selected row is reversed across the width"
+        );
+        assert!(
+            text.contains("local:ev"),
+            "the hostile actor, defused: {text}"
+        );
+        assert!(text.lines().last().unwrap().contains("? help"), "{text}");
+    }
+    let (text, _) = &shots[0];
+    assert!(text.contains("When (UTC)") && text.contains("Namespace") && text.contains("Type"));
+    assert!(text.contains("Platform and below"), "the scope");
+    assert!(text.contains("30 of 120 changes"));
+    assert!(
+        text.contains("w actor") && text.contains("t action"),
+        "filters in the footer"
+    );
+}
+
+#[test]
+fn activity_filtered_empty_and_failed() {
+    let shots = snapshot_both("activity_filtered", || {
+        let clock = Clock::new();
+        let mut m = on_activity(changes(1000, 5), 5, &clock);
+        update(&mut m, key('w'), clock.now);
+        let effects = update(&mut m, code(KeyCode::Enter), clock.now);
+        let (seq, _) = activity_request(&effects).unwrap();
+        update(
+            &mut m,
+            Msg::Activity {
+                seq,
+                result: Ok((vec![changes(1000, 1).remove(0)], 1)),
+            },
+            clock.now,
+        );
+        let effects = update(&mut m, key('t'), clock.now);
+        let (seq, _) = activity_request(&effects).unwrap();
+        update(
+            &mut m,
+            Msg::Activity {
+                seq,
+                result: Ok((Vec::new(), 0)),
+            },
+            clock.now,
+        );
+        m
+    });
+    assert!(shots[0].0.contains("who local:alice · action create"));
+    assert!(shots[0].0.contains("No change matches the filters"));
+    let failed = snapshot_both("activity_failed", || {
+        let clock = Clock::new();
+        let mut m = on_accounts(2, &clock);
+        let effects = update(&mut m, key('L'), clock.now);
+        let (seq, _) = activity_request(&effects).unwrap();
+        update(
+            &mut m,
+            Msg::Activity {
+                seq,
+                result: Err(ConnectError::new(Code::Unavailable, "connection refused")),
+            },
+            clock.now,
+        );
+        m
+    });
+    assert!(failed[0].0.contains("R to retry"));
+}
+
+#[test]
+fn activity_entry() {
+    let shots = snapshot_both("activity_entry", || {
+        let clock = Clock::new();
+        let mut m = on_activity(hostile_changes(), 120, &clock);
+        update(&mut m, key('j'), clock.now);
+        update(&mut m, key('j'), clock.now);
+        update(&mut m, code(KeyCode::Enter), clock.now);
+        m
+    });
+    for (text, _) in &shots {
+        assert_clean(text);
+        assert!(text.contains("Change #998 · 3 of 120"), "{text}");
+        assert!(text.lines().last().unwrap().contains("←/p newer"), "{text}");
+    }
+    let (text, _) = &shots[0];
+    assert!(
+        text.contains(r#"description: "old one" → "new\u001b[2J""#),
+        "{text}"
+    );
+    assert!(text.contains("Recorded detail"));
+}
+
+#[test]
+fn detail_with_history() {
+    let shots = snapshot_both("detail_history", || {
+        on_detail(account_history("svc-001"), &Clock::new())
+    });
+    for (text, _) in &shots {
+        assert!(text.contains("History · 4 changes"), "{text}");
+        assert!(text.contains("local:al"), "who: {text}");
+    }
+    let (text, _) = &shots[0];
+    assert!(text.contains("History · 4 changes"));
+    // Each changed field before → after, a long one continued on the next line.
+    let flat: String = text
+        .lines()
+        .filter_map(|l| l.split('│').nth(1))
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains(r#"description: "nightly job" → "nightly job (edited)""#),
+        "{flat}"
+    );
+    assert!(flat.contains(r#"expiresAt: "never" → "2026-09-01T00:00:00Z""#));
+    assert!(flat.contains("new token; the old one works until 2026-05-20T10:05:00Z"));
+    assert!(
+        text.contains("3f2c9a1e-0000-4000-8000-000000000001"),
+        "every field at 80×24"
+    );
+    // Loading and a server without the log are states of the same place.
+    let none = snapshot_both("detail_history_unavailable", || {
+        let clock = Clock::new();
+        let mut m = on_accounts(3, &clock);
+        let effects = update(&mut m, code(KeyCode::Enter), clock.now);
+        let (seq, _) = history_request(&effects).unwrap();
+        update(
+            &mut m,
+            Msg::History {
+                seq,
+                result: Err(ConnectError::new(Code::Unimplemented, "unknown method")),
+            },
+            clock.now,
+        );
+        m
+    });
+    assert!(none[0].0.contains("this server keeps no activity log"));
+}
+
+fn read_only_model(n: usize) -> Model {
+    let mut m = on_accounts(n, &Clock::new());
+    m.permissions = sacon::tui::permissions::Permissions::new(true);
+    m
+}
+
+#[test]
+fn read_only_session() {
+    let shots = snapshot_both("read_only", || read_only_model(5));
+    let empty = snapshot_both("read_only_empty", || read_only_model(0));
+    for (text, buf) in shots.iter().chain(&empty) {
+        let header = text.lines().next().unwrap();
+        assert!(header.contains("READ-ONLY"), "{header}");
+        let x = header.find("READ-ONLY").unwrap();
+        let x = header[..x].chars().count() as u16;
+        assert!(
+            buf[(x, 0)].modifier.contains(Modifier::BOLD),
+            "the marker stands out"
+        );
+        let footer = text.lines().last().unwrap();
+        for change in ["a add", "e edit", "r rotate", "d delete"] {
+            assert!(!footer.contains(change), "{footer}");
+        }
+        assert!(
+            !text.contains("Press a"),
+            "no hint at a key that is not offered"
+        );
+    }
+    assert!(shots[0].0.lines().last().unwrap().contains("L activity"));
+    // Neither the detail nor help offers a change.
+    for keys in [vec![code(KeyCode::Enter)], vec![key('?')]] {
+        let mut m = read_only_model(3);
+        for k in keys {
+            update(&mut m, k, Clock::new().now);
+        }
+        for (w, h) in [(80, 24), (40, 12)] {
+            let (text, _) = draw(&mut m, w, h);
+            assert!(text.lines().next().unwrap().contains("READ-ONLY"));
+            assert!(
+                !text.contains("add an account") && !text.contains("e edit"),
+                "{text}"
+            );
+        }
+    }
+    // A full session shows no marker.
+    let (text, _) = draw(&mut on_accounts(1, &Clock::new()), 80, 24);
+    assert!(!text.contains("READ-ONLY"));
 }

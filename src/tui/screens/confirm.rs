@@ -1,15 +1,20 @@
 //! Yes/no questions before destructive or token-issuing actions (delete, rotate), naming the account's user id
-//! and id, with the request's progress and any error shown in place.
+//! and id, with the request's progress and any error shown in place: state, keys (the grace period, the request
+//! on `y`), the delete's answer, render.
 
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{centered, modal, row};
+use super::{accounts, centered, modal, row};
+use crate::api::ConnectError;
 use crate::model::{ServiceAccount, sanitize};
 use crate::tui::format::fit;
-use crate::tui::state::Model;
+use crate::tui::keymap::Command;
+use crate::tui::msg::Effect;
+use crate::tui::state::{Model, Overlay, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfirmAction {
@@ -61,6 +66,72 @@ impl Confirm {
     pub fn account(&self) -> &ServiceAccount {
         match &self.action {
             ConfirmAction::Delete(a) | ConfirmAction::Rotate(a) => a,
+        }
+    }
+}
+
+/// `y` sends the request (once), `←`/`→` choose the rotation's grace, `n`/Esc cancel unless a request is in
+/// flight.
+pub fn on_key(
+    model: &mut Model,
+    mut confirm: Confirm,
+    command: Option<Command>,
+    key: KeyEvent,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match command {
+        Some(Command::Yes) if confirm.busy.is_none() => {
+            let seq = model.seq();
+            confirm.busy = Some(seq);
+            confirm.error = None;
+            let id = confirm.account().id.clone();
+            effects.push(match confirm.action {
+                ConfirmAction::Delete(_) => Effect::Delete { seq, id },
+                ConfirmAction::Rotate(_) => Effect::Rotate {
+                    seq,
+                    id,
+                    grace: confirm.grace(),
+                },
+            });
+        }
+        Some(Command::Right) if confirm.busy.is_none() => {
+            let by = if key.code == KeyCode::Left { -1 } else { 1 };
+            confirm.step_grace(by);
+        }
+        // A rotation in flight would issue a token nobody sees, so the question stays until it answers.
+        Some(Command::No) if confirm.busy.is_some() => {
+            model.status = Status::Busy("waiting for the server".into());
+        }
+        Some(Command::No) => return effects,
+        _ => {}
+    }
+    model.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+    effects
+}
+
+/// The delete answered: the list refreshed, or the error in the question.
+pub fn on_deleted(model: &mut Model, seq: u64, result: Result<(), ConnectError>) -> Vec<Effect> {
+    let Some(Overlay::Confirm(c)) = &mut model.overlay else {
+        return Vec::new();
+    };
+    if c.busy != Some(seq) {
+        return Vec::new();
+    }
+    match result {
+        Ok(()) => {
+            let a = c.account();
+            model.status = Status::Info(format!(
+                "deleted {} ({})",
+                sanitize(&a.user_id),
+                sanitize(&a.id)
+            ));
+            model.overlay = None;
+            accounts::reload(model, true)
+        }
+        Err(e) => {
+            c.busy = None;
+            c.error = Some(sanitize(&e.message));
+            Vec::new()
         }
     }
 }

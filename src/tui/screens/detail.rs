@@ -1,28 +1,121 @@
-//! The detail panel: every field of one account (kind, namespace path, dates absolute and relative, markers).
+//! The account detail: every field of one account (kind, namespace path, dates absolute and relative, markers)
+//! and its history — the newest changes made to it, who made them and, for an update, each field before →
+//! after — loaded in the background when the detail opens. State, keys, the history's answer, render.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use unicode_width::UnicodeWidthStr;
 
-use super::{centered, modal, row};
+use super::activity::{self, EntityFilter, Entry};
+use super::{accounts, centered, modal, row};
+use crate::api::{Code, wire};
 use crate::model::{ServiceAccount, sanitize};
 use crate::tui::format::{self, ExpiryMark, fit};
-use crate::tui::state::Model;
+use crate::tui::keymap::Command;
+use crate::tui::msg::{ActivityPage, Effect};
+use crate::tui::state::{Load, Model, Overlay, Screen};
 
-pub fn render(model: &Model, a: &ServiceAccount, area: Rect, buf: &mut Buffer) {
-    let theme = model.theme;
+/// The newest changes asked for; the activity screen (`L`) has them all.
+pub const HISTORY: i64 = 50;
+
+/// The entity type of a service account in the activity log.
+pub const ACCOUNT_ENTITY: &str = "service_account";
+
+#[derive(Debug)]
+pub struct AccountDetail {
+    pub account: ServiceAccount,
+    /// The newest changes and how many there are in all.
+    pub history: Load<(Vec<Entry>, u64)>,
+    /// The first history row shown.
+    pub scroll: usize,
+}
+
+/// The request for an account's newest changes.
+pub fn history_request(account_id: &str) -> wire::ListActivityLogEntriesRequest {
+    wire::ListActivityLogEntriesRequest {
+        entity_type: Some(ACCOUNT_ENTITY.into()),
+        entity_id: Some(account_id.into()),
+        offset: Some(0),
+        limit: Some(HISTORY),
+        ..Default::default()
+    }
+}
+
+/// Opens the detail of `account` and asks for its history.
+pub fn open(model: &mut Model, account: ServiceAccount) -> Vec<Effect> {
+    let mut detail = AccountDetail {
+        account,
+        history: Load::Idle,
+        scroll: 0,
+    };
+    let effects = load(model, &mut detail);
+    model.overlay = Some(Overlay::Detail(Box::new(detail)));
+    effects
+}
+
+fn load(model: &mut Model, detail: &mut AccountDetail) -> Vec<Effect> {
+    let seq = model.seq();
+    detail.history = Load::Loading(seq);
+    vec![Effect::LoadHistory {
+        seq,
+        request: history_request(&detail.account.id),
+    }]
+}
+
+/// Takes the history if it answers the request the open detail is waiting for.
+pub fn on_history(model: &mut Model, seq: u64, result: ActivityPage) {
+    if let Some(Overlay::Detail(d)) = &mut model.overlay
+        && d.history == Load::Loading(seq)
+    {
+        d.history = match result {
+            Ok(page) => Load::Loaded(page),
+            Err(e) => Load::Failed(e),
+        };
+        d.scroll = 0;
+    }
+}
+
+pub fn on_key(
+    model: &mut Model,
+    mut detail: AccountDetail,
+    command: Option<Command>,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let rows = detail.history.loaded().map_or(0, |(e, _)| e.len());
+    match command {
+        Some(Command::Close) => return effects,
+        Some(c @ (Command::Edit | Command::Rotate | Command::Delete)) => {
+            accounts::open_action(model, c, detail.account);
+            return effects;
+        }
+        Some(Command::Activity) => {
+            let entity = EntityFilter {
+                kind: ACCOUNT_ENTITY.into(),
+                id: detail.account.id.clone(),
+                name: detail.account.user_id.clone(),
+            };
+            return activity::open(model, None, Some(entity), Screen::Accounts);
+        }
+        Some(Command::Up) => detail.scroll = detail.scroll.saturating_sub(1),
+        Some(Command::Down) => detail.scroll = (detail.scroll + 1).min(rows.saturating_sub(1)),
+        Some(Command::Refresh) => effects = load(model, &mut detail),
+        _ => {}
+    }
+    model.overlay = Some(Overlay::Detail(Box::new(detail)));
+    effects
+}
+
+/// The account's fields, most telling first: on a short terminal the last ones give way to the history.
+fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
     let now = model.wall;
     let kind = match model.kind_of(&a.user_id) {
         Some(true) => "impersonated (a directory user)",
         Some(false) => "unique",
         None => "…",
     };
-    let namespace = if model.tree.get(&a.namespace_id).is_some() {
-        sanitize(&model.tree.display_path(&a.namespace_id))
-    } else {
-        sanitize(&a.namespace_id)
-    };
+    let namespace = model.path_of(&a.namespace_id);
     let inherited = model
         .current
         .as_deref()
@@ -53,7 +146,6 @@ pub fn render(model: &Model, a: &ServiceAccount, area: Rect, buf: &mut Buffer) {
     let mut rows: Vec<(&str, String)> = vec![
         ("User ID", sanitize(&a.user_id)),
         ("Kind", kind.to_string()),
-        ("ID", sanitize(&a.id)),
         (
             "Namespace",
             if inherited {
@@ -65,34 +157,180 @@ pub fn render(model: &Model, a: &ServiceAccount, area: Rect, buf: &mut Buffer) {
         ("Description", sanitize(&a.description)),
         ("Expires", expires),
         ("Last used", last_used),
-        ("Created", format::datetime(a.created_at)),
-        ("Modified", format::datetime(a.modified_at)),
     ];
-    if !a.originator_id.is_empty() {
-        rows.push(("Originator", sanitize(&a.originator_id)));
-    }
     if !flags.is_empty() {
         rows.push(("Audit", flags.join(", ")));
     }
-    let outer = centered(area, 78, rows.len() as u16 + 4);
+    rows.push(("ID", sanitize(&a.id)));
+    rows.push(("Created", format::datetime(a.created_at)));
+    rows.push(("Modified", format::datetime(a.modified_at)));
+    if !a.originator_id.is_empty() {
+        rows.push(("Originator", sanitize(&a.originator_id)));
+    }
+    rows
+}
+
+/// The history's heading and the lines under it (one per change, or one saying why there are none).
+fn history_lines(
+    model: &Model,
+    detail: &AccountDetail,
+    width: usize,
+) -> (String, Vec<Line<'static>>) {
+    let theme = model.theme;
+    let note = |text: &str, style| vec![Line::styled(fit(text, width), style)];
+    match &detail.history {
+        Load::Idle | Load::Loading(_) => ("History".into(), note("loading…", theme.dim())),
+        Load::Failed(e) if e.code == Code::Unimplemented => (
+            "History".into(),
+            note("this server keeps no activity log", theme.dim()),
+        ),
+        Load::Failed(e) => (
+            "History".into(),
+            note(
+                &format!("could not load: {} (R to retry)", sanitize(&e.message)),
+                theme.error(),
+            ),
+        ),
+        Load::Loaded((entries, total)) => {
+            let heading = match (*total, entries.len()) {
+                (0, _) => "History · none recorded".to_string(),
+                (1, _) => "History · 1 change".to_string(),
+                (t, n) if t as usize > n => format!("History · newest {n} of {t} changes"),
+                (t, _) => format!("History · {t} changes"),
+            };
+            let lines = entries
+                .iter()
+                .skip(detail.scroll)
+                .flat_map(|e| history_line(model, e, width))
+                .collect();
+            (heading, lines)
+        }
+    }
+}
+
+/// Lines a change's summary may take when the detail is wide; narrow, it is cut to one.
+const SUMMARY_LINES: usize = 3;
+
+/// `2026-06-01 11:58 local:alice  update description: "old" → "new"`; a long summary continues under itself.
+fn history_line(model: &Model, e: &Entry, width: usize) -> Vec<Line<'static>> {
+    let theme = model.theme;
+    let wide = width >= 60;
+    let when = activity::when(e.at, wide);
+    let actor = pad(&sanitize(&e.actor), if wide { 12 } else { 9 });
+    let action = pad(&sanitize(&e.action), 6);
+    let used = when.width() + 1 + actor.width() + 1 + action.width() + 1;
+    let room = width.saturating_sub(used);
+    let summary = e.summary();
+    let mut pieces = if wide {
+        wrap(&summary, room)
+    } else {
+        vec![fit(&summary, room)]
+    };
+    if pieces.len() > SUMMARY_LINES {
+        pieces.truncate(SUMMARY_LINES);
+        if let Some(last) = pieces.last_mut() {
+            *last = fit(&format!("{last}…"), room);
+        }
+    }
+    let mut pieces = pieces.into_iter();
+    let mut out = vec![Line::from(vec![
+        Span::styled(format!("{when} "), theme.dim()),
+        Span::raw(format!("{actor} ")),
+        Span::styled(format!("{action} "), theme.key()),
+        Span::raw(pieces.next().unwrap_or_default()),
+    ])];
+    out.extend(pieces.map(|p| Line::raw(format!("{}{p}", " ".repeat(used)))));
+    out
+}
+
+/// `text` in lines of at most `cells` terminal cells, broken at spaces where it can be.
+fn wrap(text: &str, cells: usize) -> Vec<String> {
+    let cells = cells.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let joined = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if joined.width() <= cells {
+            line = joined;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // A word wider than the line is cut into pieces.
+        let mut rest = word.to_string();
+        while rest.width() > cells {
+            let mut piece = String::new();
+            for c in rest.chars() {
+                if (piece.clone() + &c.to_string()).width() > cells {
+                    break;
+                }
+                piece.push(c);
+            }
+            if piece.is_empty() {
+                break;
+            }
+            rest = rest[piece.len()..].to_string();
+            lines.push(piece);
+        }
+        line = rest;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` cut or padded to exactly `cells` terminal cells.
+fn pad(text: &str, cells: usize) -> String {
+    let cut = fit(text, cells);
+    let room = cells.saturating_sub(cut.width());
+    format!("{cut}{}", " ".repeat(room))
+}
+
+pub fn render(model: &Model, detail: &AccountDetail, area: Rect, buf: &mut Buffer) {
+    let theme = model.theme;
+    let rows = fields(model, &detail.account);
+    let history_rows = detail
+        .history
+        .loaded()
+        .map_or(1, |(e, _)| e.len().max(1) * 2)
+        .min(usize::from(area.height));
+    let wanted = rows.len() + 1 + history_rows + 2;
+    let outer = centered(area, 78, u16::try_from(wanted).unwrap_or(u16::MAX));
     let inner = modal(outer, "Account", theme, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
     let w = usize::from(inner.width);
+    let height = usize::from(inner.height);
+    // The history keeps its heading and a couple of changes; the fields take the rest, most telling first.
+    let history_room = (1 + history_rows).min(3);
+    let shown_fields = if height > history_room + 1 {
+        rows.len().min(height - history_room)
+    } else {
+        rows.len().min(height)
+    };
     let label_w = 13usize;
-    for (i, (label, value)) in rows.iter().enumerate() {
+    for (i, (label, value)) in rows.iter().take(shown_fields).enumerate() {
         Paragraph::new(Line::from(vec![
-            Span::styled(format!("{label:<label_w$}"), theme.dim()),
+            Span::styled(fit(&format!("{label:<label_w$}"), w), theme.dim()),
             Span::raw(fit(value, w.saturating_sub(label_w))),
         ]))
         .render(row(inner, i as u16), buf);
     }
-    if inner.height as usize > rows.len() + 1 {
-        Paragraph::new(Line::styled(
-            fit("e edit · r rotate · d delete · Esc close", w),
-            theme.dim(),
-        ))
-        .render(row(inner, inner.height - 1), buf);
+    let top = shown_fields;
+    if top >= height {
+        return;
+    }
+    let (heading, lines) = history_lines(model, detail, w);
+    Paragraph::new(Line::styled(fit(&heading, w), theme.title()))
+        .render(row(inner, top as u16), buf);
+    for (i, line) in lines.into_iter().take(height - top - 1).enumerate() {
+        Paragraph::new(line).render(row(inner, (top + 1 + i) as u16), buf);
     }
 }

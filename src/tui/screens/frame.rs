@@ -1,5 +1,6 @@
-//! The frame around every screen: a header (where the console points, the namespace path, the account count),
-//! the body (current screen, then any overlay, then help), a status line and a footer drawn from the keymap.
+//! The frame around every screen: a header (the session — its context, else where the console points — a
+//! `READ-ONLY` marker when it offers no change, the namespace path and a count), the body (current screen, then
+//! any overlay, then help), a status line and a footer drawn from the keymap and the session's permissions.
 //! A pure function of the model; it draws whatever fits, down to 0×0.
 
 use ratatui::buffer::Buffer;
@@ -8,8 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::{accounts, add_modal, confirm, detail, help, namespaces, row, secret};
-use crate::model::sanitize;
+use super::{accounts, activity, add_modal, confirm, detail, help, namespaces, row, secret};
 use crate::tui::format::fit;
 use crate::tui::keymap::{self, Context};
 use crate::tui::state::{Model, Overlay, Screen, Status};
@@ -37,9 +37,11 @@ pub fn render(model: &Model, buf: &mut Buffer) {
     match model.screen {
         Screen::Namespaces => namespaces::render(model, body, buf),
         Screen::Accounts => accounts::render(model, body, buf),
+        Screen::Activity => activity::render(model, body, buf),
     }
     match &model.overlay {
         Some(Overlay::Detail(a)) => detail::render(model, a, body, buf),
+        Some(Overlay::Entry(v)) => activity::render_entry(model, v, body, buf),
         Some(Overlay::Form(f)) => add_modal::render(model, f, body, buf),
         Some(Overlay::Secret(s)) => secret::render(model, s, body, buf),
         Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
@@ -55,16 +57,36 @@ pub fn render(model: &Model, buf: &mut Buffer) {
     }
 }
 
+/// The marker of a session that offers no change.
+pub const READ_ONLY: &str = "READ-ONLY";
+
 fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
     let w = usize::from(area.width);
-    let count = match model.accounts.total {
-        Some(1) => "1 account".to_string(),
-        Some(n) => format!("{n} accounts"),
-        None => String::new(),
+    let (path, count) = match model.screen {
+        Screen::Activity => {
+            let log = &model.activity;
+            let path = match (&log.entity, &log.namespace_id) {
+                (Some(e), _) => crate::model::sanitize(&e.name),
+                (None, Some(ns)) => model.path_of(ns),
+                (None, None) => "everywhere".into(),
+            };
+            let count = match log.total {
+                Some(1) => "1 change".to_string(),
+                Some(n) => format!("{n} changes"),
+                None => String::new(),
+            };
+            (path, count)
+        }
+        _ => {
+            let count = match model.accounts.total {
+                Some(1) => "1 account".to_string(),
+                Some(n) => format!("{n} accounts"),
+                None => String::new(),
+            };
+            (model.namespace_path(), count)
+        }
     };
-    let path = model.namespace_path();
-    let target = sanitize(&model.target);
     let with_count = |p: &str| {
         if count.is_empty() {
             p.to_string()
@@ -72,22 +94,31 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
             format!("{p} · {count}")
         }
     };
+    // The marker is never dropped: an auditor must always see that nothing can be changed from here.
+    let marker = if model.permissions.writes_nothing() {
+        format!(" {READ_ONLY} ")
+    } else {
+        String::new()
+    };
     let mut right = with_count(&path);
-    let mut left = format!(" sacon · {target}");
-    if left.width() + right.width() + 3 > w {
-        left = " sacon".to_string();
+    let label = model.session_label();
+    let mut left = format!(" sacon · {label} ");
+    let room = |left: &str, right: &str| left.width() + marker.width() + right.width() + 2 <= w;
+    if !room(&left, &right) {
+        left = " sacon ".to_string();
     }
-    if left.width() + right.width() + 3 > w {
+    if !room(&left, &right) {
         // Keep the namespace itself and the count; the ancestors go first.
         let last = path.rsplit(" › ").next().unwrap_or(&path);
         if last != path {
             right = with_count(&format!("… › {last}"));
         }
     }
-    let right = fit(&right, w.saturating_sub(left.width() + 2));
-    let pad = w.saturating_sub(left.width() + right.width() + 1);
+    let right = fit(&right, w.saturating_sub(left.width() + marker.width() + 2));
+    let pad = w.saturating_sub(left.width() + marker.width() + right.width() + 1);
     Paragraph::new(Line::from(vec![
         Span::raw(left),
+        Span::styled(marker, theme.read_only()),
         Span::raw(" ".repeat(pad)),
         Span::raw(right),
         Span::raw(" "),
@@ -118,16 +149,34 @@ fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
 fn render_footer(model: &Model, context: Context, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
     let w = usize::from(area.width);
-    let mut spans = Vec::new();
+    let width = |(keys, label): &(String, &str)| keys.width() + 1 + label.width() + 2;
+    let mut items = keymap::footer(context, model.permissions);
+    // When not everything fits, the help key stays (last): it leads to every other key.
+    let help = items.iter().position(|(_, label)| *label == "help");
+    // The last item needs no gap after it.
+    let pinned = match help {
+        Some(i) if items.iter().map(width).sum::<usize>() > w + 2 => Some(items.remove(i)),
+        _ => None,
+    };
+    let tail = pinned.as_ref().map_or(0, width);
+    let mut shown = Vec::new();
     let mut used = 0;
-    for (keys, label) in keymap::footer(context) {
-        let item = keys.width() + 1 + label.width() + 2;
-        if used + item > w {
+    for item in items {
+        if used + width(&item) + tail > w + 2 {
             break;
         }
-        used += item;
-        spans.push(Span::styled(keys, theme.key()));
-        spans.push(Span::raw(format!(" {label}  ")));
+        used += width(&item);
+        shown.push(item);
     }
+    shown.extend(pinned.filter(|p| width(p) <= w + 2));
+    let spans: Vec<Span> = shown
+        .into_iter()
+        .flat_map(|(keys, label)| {
+            [
+                Span::styled(keys, theme.key()),
+                Span::raw(format!(" {label}  ")),
+            ]
+        })
+        .collect();
     Paragraph::new(Line::from(spans)).render(area, buf);
 }

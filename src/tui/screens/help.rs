@@ -1,14 +1,17 @@
-//! The help overlay: every binding of the keymap table grouped by context, filtered as the admin types.
+//! The help overlay: every binding of the keymap table the session offers, grouped by context, filtered as the
+//! admin types; its keys (scroll, close, type) and its render.
 
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use ratatui_textarea::TextArea;
 
-use super::{centered, field_text, modal, row, set_field_focus, text_field};
+use super::{centered, field_input, field_text, modal, row, set_field_focus, text_field};
 use crate::tui::format::fit;
-use crate::tui::keymap::help_sections;
+use crate::tui::keymap::{Command, help_sections};
+use crate::tui::permissions::Permissions;
 use crate::tui::state::Model;
 
 #[derive(Debug)]
@@ -16,22 +19,32 @@ pub struct HelpView {
     pub filter: TextArea<'static>,
     /// First line shown.
     pub scroll: usize,
+    /// What the session offers: help lists only those keys.
+    pub permissions: Permissions,
 }
 
 impl Default for HelpView {
     fn default() -> Self {
-        let mut filter = text_field("");
-        filter.set_placeholder_text("type to filter");
-        set_field_focus(&mut filter, true);
-        HelpView { filter, scroll: 0 }
+        HelpView::new(Permissions::FULL)
     }
 }
 
 impl HelpView {
+    pub fn new(permissions: Permissions) -> HelpView {
+        let mut filter = text_field("");
+        filter.set_placeholder_text("type to filter");
+        set_field_focus(&mut filter, true);
+        HelpView {
+            filter,
+            scroll: 0,
+            permissions,
+        }
+    }
+
     /// The lines of the overlay for the current filter: section titles and `keys  description` rows.
     pub fn lines(&self) -> Vec<(bool, String, String)> {
         let mut out = Vec::new();
-        for (title, rows) in help_sections(&field_text(&self.filter)) {
+        for (title, rows) in help_sections(&field_text(&self.filter), self.permissions) {
             out.push((true, title.to_string(), String::new()));
             for (keys, desc) in rows {
                 out.push((false, keys, desc.to_string()));
@@ -43,6 +56,26 @@ impl HelpView {
     pub fn scroll_by(&mut self, delta: isize) {
         let max = self.lines().len().saturating_sub(1);
         self.scroll = self.scroll.saturating_add_signed(delta).min(max);
+    }
+}
+
+/// Scrolls, closes, or types into the filter.
+pub fn on_key(model: &mut Model, command: Option<Command>, key: KeyEvent) {
+    let page = usize::from(crate::tui::screens::frame::body_area(model.size).height) as isize;
+    let Some(help) = model.help.as_mut() else {
+        return;
+    };
+    match command {
+        Some(Command::Close) => model.help = None,
+        Some(Command::Up) => help.scroll_by(-1),
+        Some(Command::Down) => help.scroll_by(1),
+        Some(Command::PageUp) => help.scroll_by(-page),
+        Some(Command::PageDown) => help.scroll_by(page),
+        _ => {
+            if field_input(&mut help.filter, key) {
+                help.scroll = 0;
+            }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
-//! The screens and overlays, each a state type with pure transitions and a pure render over borrowed state,
-//! plus the small pieces they share: single-line text fields (ratatui-textarea) and modal frames.
+//! The screens and overlays, each owning its state, its key handling (returning effects) and a pure render over
+//! borrowed state, plus the small pieces they share: list movement, single-line text fields (ratatui-textarea)
+//! and modal frames.
 
 pub mod accounts;
+pub mod activity;
 pub mod add_modal;
 pub mod confirm;
 pub mod detail;
@@ -18,8 +20,23 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 use ratatui_textarea::TextArea;
 
+use super::keymap::Command;
 use super::theme::Theme;
 use crate::model::is_unsafe_char;
+
+/// Movement shared by the lists: the new cursor for a command, or `None` when it is not a move.
+pub fn list_move(command: Command, cursor: usize, len: usize, page: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match command {
+        Command::Up => cursor.saturating_sub(1),
+        Command::Down => (cursor + 1).min(last),
+        Command::PageUp => cursor.saturating_sub(page.max(1)),
+        Command::PageDown => (cursor + page.max(1)).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        _ => return None,
+    })
+}
 
 /// A one-line text field holding `initial`, cursor at the end.
 pub fn text_field(initial: &str) -> TextArea<'static> {

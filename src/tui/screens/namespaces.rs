@@ -1,8 +1,10 @@
 //! The namespace picker: the tree with expand/collapse, a live name filter, and per namespace its own account
-//! count plus the expired / expiring roll-up of its subtree. State, pure moves over the visible rows, render.
+//! count plus the expired / expiring roll-up of its subtree. State, pure moves over the visible rows, its keys
+//! (choosing a namespace, asking for the roll-ups), render.
 
 use std::collections::{HashMap, HashSet};
 
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -11,11 +13,17 @@ use ratatui::widgets::{Paragraph, Widget};
 use ratatui_textarea::TextArea;
 use unicode_width::UnicodeWidthStr;
 
-use super::{field_text, row};
+use super::frame::body_area;
+use super::{
+    accounts, activity, field_input, field_text, list_move, row, set_field_focus, text_field,
+};
+use crate::api::ConnectError;
 use crate::model::{NamespaceTree, sanitize};
 use crate::tui::format::fit;
-use crate::tui::msg::Rollup;
-use crate::tui::state::{Load, Model};
+use crate::tui::keymap::Command;
+use crate::tui::msg::{Effect, Rollup, RollupRequest};
+use crate::tui::state::{Load, Model, Screen, Status};
+use crate::tui::update::boot;
 
 #[derive(Debug, Default)]
 pub struct NamespacePicker {
@@ -173,6 +181,155 @@ impl NamespacePicker {
 /// Rows available to the tree in a body of `height` rows (title and filter line take two).
 pub fn viewport(body_height: u16) -> usize {
     usize::from(body_height.saturating_sub(2)).max(1)
+}
+
+/// Rows the tree has on the terminal now.
+pub fn rows_on_screen(model: &Model) -> usize {
+    viewport(body_area(model.size).height)
+}
+
+/// Keeps the cursor on a row and on screen (after a resize).
+pub fn clamp(model: &mut Model) {
+    let vp = rows_on_screen(model);
+    model.picker.clamp(&model.tree, vp);
+}
+
+/// Asks for the account counts of every namespace and the expired / expiring counts of its subtree.
+pub fn load_rollups(model: &mut Model) -> Vec<Effect> {
+    if !model.capabilities.namespaces || model.tree.is_empty() {
+        return Vec::new();
+    }
+    let seq = model.seq();
+    model.picker.rollup_seq = seq;
+    let mut items = Vec::new();
+    for root in model.tree.roots().to_vec() {
+        for id in model.tree.subtree(&root) {
+            model.picker.rollups.insert(id.clone(), Load::Loading(seq));
+            items.push(RollupRequest {
+                subtree: model.tree.subtree(&id),
+                namespace_id: id,
+            });
+        }
+    }
+    vec![Effect::LoadRollups {
+        seq,
+        now: model.wall,
+        items,
+    }]
+}
+
+pub fn on_rollup(
+    model: &mut Model,
+    seq: u64,
+    namespace_id: String,
+    result: Result<Rollup, ConnectError>,
+) {
+    if seq == model.picker.rollup_seq {
+        let slot = match result {
+            Ok(r) => Load::Loaded(r),
+            Err(e) => Load::Failed(e),
+        };
+        model.picker.rollups.insert(namespace_id, slot);
+    }
+}
+
+/// Opens the account list of `id`, remembering it for the next start.
+pub fn select(model: &mut Model, id: String) -> Vec<Effect> {
+    let changed = model.current.as_deref() != Some(id.as_str());
+    model.current = Some(id.clone());
+    model.screen = Screen::Accounts;
+    model.status = Status::Empty;
+    let mut effects = vec![Effect::Remember { namespace_id: id }];
+    if changed || model.accounts.total.is_none() {
+        model.accounts.filter.clear();
+        effects.extend(accounts::reload(model, false));
+    }
+    effects
+}
+
+/// Shows the picker, on the current namespace, with fresh counts.
+pub fn show(model: &mut Model) -> Vec<Effect> {
+    if !model.capabilities.namespaces {
+        model.status = Status::Info("this server has no namespaces".into());
+        return Vec::new();
+    }
+    model.screen = Screen::Namespaces;
+    if !matches!(model.boot, Load::Loaded(())) {
+        return Vec::new();
+    }
+    if let Some(id) = model.current.clone() {
+        let vp = rows_on_screen(model);
+        model.picker.reveal(&model.tree, &id, vp);
+    }
+    load_rollups(model)
+}
+
+pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
+    let Some(command) = command else {
+        return Vec::new();
+    };
+    let vp = rows_on_screen(model);
+    let len = model.picker.rows(&model.tree).len();
+    if let Some(to) = list_move(command, model.picker.cursor, len, vp) {
+        let delta = to as isize - model.picker.cursor as isize;
+        model.picker.move_by(&model.tree, delta, vp);
+        return Vec::new();
+    }
+    match command {
+        Command::Expand => model.picker.expand(&model.tree, vp),
+        Command::Collapse => model.picker.collapse(&model.tree, vp),
+        Command::Filter => {
+            let mut ta = text_field(&model.picker.filter);
+            set_field_focus(&mut ta, true);
+            model.picker.filter_input = Some(ta);
+        }
+        Command::Select => {
+            if let Some(id) = model.picker.selected_id(&model.tree) {
+                return select(model, id);
+            }
+        }
+        Command::Activity => {
+            if let Some(id) = model.picker.selected_id(&model.tree) {
+                return activity::open(model, Some(id), None, Screen::Namespaces);
+            }
+        }
+        Command::Refresh => {
+            if matches!(model.boot, Load::Loaded(())) {
+                let mut effects = boot(model);
+                effects.extend(load_rollups(model));
+                return effects;
+            }
+            return boot(model);
+        }
+        Command::Close if model.current.is_some() => model.screen = Screen::Accounts,
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The filter line filters live; Enter keeps it, Esc clears it.
+pub fn on_filter_key(model: &mut Model, command: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+    match command {
+        Some(Command::ApplyFilter) => {
+            if let Some(ta) = model.picker.filter_input.take() {
+                model.picker.filter = field_text(&ta).trim().to_string();
+            }
+        }
+        Some(Command::Close) => {
+            model.picker.filter_input = None;
+            model.picker.filter.clear();
+        }
+        _ => {
+            if let Some(ta) = model.picker.filter_input.as_mut()
+                && field_input(ta, key)
+            {
+                model.picker.cursor = 0;
+                model.picker.offset = 0;
+            }
+        }
+    }
+    clamp(model);
+    Vec::new()
 }
 
 pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {

@@ -1,21 +1,24 @@
 //! The one-time token view after create, update and rotate: masked until revealed, copy, save (path prompt,
 //! overwrite confirmation), curl lines for the three header forms, and the "cannot be shown again" question
 //! when closing a token that was neither copied nor saved. The token is zeroized when this view is dropped.
+//! State, keys (and the copy and save answers), render.
 
 use std::path::PathBuf;
 
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use ratatui_textarea::TextArea;
 
-use super::{centered, modal, row, text_field};
+use super::{centered, field_input, field_text, modal, row, text_field};
 use crate::model::{ServiceAccount, sanitize};
 use crate::token::HeaderForm;
 use crate::tui::format::{fit, mask};
-use crate::tui::msg::Token;
-use crate::tui::state::Model;
+use crate::tui::keymap::Command;
+use crate::tui::msg::{CopyReport, Effect, SaveError, Token};
+use crate::tui::state::{Model, Overlay, Status};
 
 /// The question or prompt open in the view.
 #[derive(Debug)]
@@ -110,6 +113,160 @@ impl SecretView {
                 format!("curl -H '{name}: {value}' \"$URL\"")
             })
             .collect()
+    }
+}
+
+/// The view's keys, and those of whichever prompt is open in it.
+pub fn on_key(
+    model: &mut Model,
+    mut view: SecretView,
+    command: Option<Command>,
+    key: KeyEvent,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match std::mem::replace(&mut view.prompt, SecretPrompt::None) {
+        SecretPrompt::SavePath(mut ta) => match command {
+            Some(Command::Submit) => {
+                let path = field_text(&ta).trim().to_string();
+                if path.is_empty() {
+                    view.note = Some((true, "Type a path to save to.".into()));
+                } else if view.saving.is_none() {
+                    let seq = model.seq();
+                    view.saving = Some(seq);
+                    effects.push(Effect::Save {
+                        seq,
+                        path: path.into(),
+                        token: view.token.clone(),
+                        overwrite: false,
+                    });
+                }
+                view.prompt = SecretPrompt::SavePath(ta);
+            }
+            Some(Command::Close) => {}
+            _ => {
+                field_input(&mut ta, key);
+                view.prompt = SecretPrompt::SavePath(ta);
+            }
+        },
+        SecretPrompt::Overwrite(path) => match command {
+            Some(Command::Yes) => {
+                let seq = model.seq();
+                view.saving = Some(seq);
+                effects.push(Effect::Save {
+                    seq,
+                    path,
+                    token: view.token.clone(),
+                    overwrite: true,
+                });
+            }
+            Some(Command::No) => view.note = Some((false, "Not saved.".into())),
+            _ => view.prompt = SecretPrompt::Overwrite(path),
+        },
+        SecretPrompt::ConfirmClose => match command {
+            Some(Command::Yes) => {
+                model.status = Status::Info("token view closed; the token was not kept".into());
+                return effects;
+            }
+            Some(Command::No) => {}
+            _ => view.prompt = SecretPrompt::ConfirmClose,
+        },
+        SecretPrompt::None => match command {
+            Some(Command::Reveal) => view.revealed = !view.revealed,
+            Some(Command::Copy) => {
+                let seq = model.seq();
+                view.copying = Some(seq);
+                effects.push(Effect::Copy {
+                    seq,
+                    token: view.token.clone(),
+                });
+            }
+            Some(Command::Save) => view.open_save_prompt(),
+            Some(Command::CurlLines) => view.curl = !view.curl,
+            Some(Command::Close) => {
+                if view.kept() {
+                    model.status = Status::Info("token view closed".into());
+                    return effects;
+                }
+                view.prompt = SecretPrompt::ConfirmClose;
+            }
+            _ => {}
+        },
+    }
+    model.overlay = Some(Overlay::Secret(Box::new(view)));
+    effects
+}
+
+/// What the copy managed, in the view and the status line.
+pub fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
+    let Some(Overlay::Secret(view)) = &mut model.overlay else {
+        return;
+    };
+    if view.copying != Some(seq) {
+        return;
+    }
+    view.copying = None;
+    let system_ok = report.system.is_ok();
+    view.copied = view.copied || report.osc52 || system_ok;
+    let why = report
+        .system
+        .err()
+        .map(|e| sanitize(&e))
+        .unwrap_or_default();
+    let note: (bool, String) = match (report.osc52, system_ok) {
+        (true, true) => (
+            false,
+            "Sent to the terminal clipboard (OSC 52) and the system clipboard.".into(),
+        ),
+        (true, false) => (
+            false,
+            format!(
+                "Sent to the terminal clipboard (OSC 52) if it allows it; system clipboard: {why}."
+            ),
+        ),
+        (false, true) => (false, "Copied to the system clipboard.".into()),
+        (false, false) => (
+            true,
+            format!("Could not copy ({why}). Save it with s instead."),
+        ),
+    };
+    model.status = if note.0 {
+        Status::Error {
+            text: note.1.clone(),
+            retry: false,
+        }
+    } else {
+        Status::Info(note.1.clone())
+    };
+    view.note = Some(note);
+}
+
+/// Saved, or the file exists (ask before overwriting), or failed.
+pub fn on_saved(model: &mut Model, seq: u64, result: Result<PathBuf, SaveError>) {
+    let Some(Overlay::Secret(view)) = &mut model.overlay else {
+        return;
+    };
+    if view.saving != Some(seq) {
+        return;
+    }
+    view.saving = None;
+    match result {
+        Ok(path) => {
+            view.note = Some((
+                false,
+                format!(
+                    "Saved to {} (mode 0600).",
+                    sanitize(&path.display().to_string())
+                ),
+            ));
+            view.saved = Some(path);
+            view.prompt = SecretPrompt::None;
+        }
+        Err(SaveError::Exists(path)) => {
+            view.prompt = SecretPrompt::Overwrite(path);
+        }
+        Err(SaveError::Failed(message)) => {
+            view.note = Some((true, format!("Not saved: {}", sanitize(&message))));
+        }
     }
 }
 

@@ -204,3 +204,141 @@ pub fn on_accounts(n: usize, clock: &Clock) -> Model {
     }
     model
 }
+
+/// One change of the activity log, as the server would send it (newer changes have higher ids).
+pub fn change(
+    id: u64,
+    action: &str,
+    actor: &str,
+    name: &str,
+    detail: serde_json::Value,
+) -> sacon::tui::screens::activity::Entry {
+    let at = wall() - chrono::Duration::minutes(10 * (1000 - id as i64).max(0));
+    sacon::tui::screens::activity::Entry::from_wire(&sacon::api::wire::ActivityLogEntry {
+        id: id.to_string(),
+        created_at: Some(sacon::api::wkt::Timestamp::from_chrono(at)),
+        activity_type: action.into(),
+        namespace_id: "ns-platform".into(),
+        namespace_name: "Platform".into(),
+        user_id: actor.into(),
+        entity_type: "service_account".into(),
+        entity_id: format!("3f2c9a1e-0000-4000-8000-{id:012}"),
+        name: name.into(),
+        entity_data: detail.to_string(),
+        ..Default::default()
+    })
+}
+
+/// The life of one account, newest first: two edits, a rotation, its creation.
+pub fn account_history(user_id: &str) -> Vec<sacon::tui::screens::activity::Entry> {
+    use serde_json::json;
+    vec![
+        change(
+            904,
+            "update",
+            "local:alice",
+            user_id,
+            json!({"changed": ["description"], "before": {"description": "nightly job"},
+                   "after": {"description": "nightly job (edited)"}}),
+        ),
+        change(
+            903,
+            "update",
+            "root",
+            user_id,
+            json!({"changed": ["expiresAt"], "before": {"expiresAt": "never"},
+                   "after": {"expiresAt": "2026-09-01T00:00:00Z"}}),
+        ),
+        change(
+            902,
+            "rotate",
+            "local:bob",
+            user_id,
+            json!({"graceUntil": "2026-05-20T10:05:00Z"}),
+        ),
+        change(
+            901,
+            "create",
+            "local:alice",
+            user_id,
+            json!({"userId": user_id, "expiresAt": "never"}),
+        ),
+    ]
+}
+
+/// The `Effect::LoadActivity` in `effects`: its sequence and request.
+pub fn activity_request(
+    effects: &[Effect],
+) -> Option<(u64, sacon::api::wire::ListActivityLogEntriesRequest)> {
+    effects.iter().find_map(|e| match e {
+        Effect::LoadActivity { seq, request } => Some((*seq, request.clone())),
+        _ => None,
+    })
+}
+
+/// The `Effect::LoadHistory` in `effects`: its sequence and request.
+pub fn history_request(
+    effects: &[Effect],
+) -> Option<(u64, sacon::api::wire::ListActivityLogEntriesRequest)> {
+    effects.iter().find_map(|e| match e {
+        Effect::LoadHistory { seq, request } => Some((*seq, request.clone())),
+        _ => None,
+    })
+}
+
+/// `n` changes by a few actors, newest first, starting below id `top`.
+pub fn changes(top: u64, n: usize) -> Vec<sacon::tui::screens::activity::Entry> {
+    let actors = ["local:alice", "root", "local:bob"];
+    let actions = ["update", "create", "rotate", "delete"];
+    (0..n)
+        .map(|i| {
+            let id = top - i as u64;
+            change(
+                id,
+                actions[i % actions.len()],
+                actors[i % actors.len()],
+                &format!("svc-{:03}", i % 7),
+                serde_json::json!({"changed": ["description"], "before": {"description": "a"},
+                                   "after": {"description": "b"}}),
+            )
+        })
+        .collect()
+}
+
+/// A model on the activity screen of Platform (opened with `L` from its account list) with `page` answered.
+pub fn on_activity(
+    page: Vec<sacon::tui::screens::activity::Entry>,
+    total: u64,
+    clock: &Clock,
+) -> Model {
+    let mut model = on_accounts(3, clock);
+    let effects = update(&mut model, key('L'), clock.now);
+    let (seq, _) = activity_request(&effects).expect("L asks for the activity");
+    update(
+        &mut model,
+        Msg::Activity {
+            seq,
+            result: Ok((page, total)),
+        },
+        clock.now,
+    );
+    model
+}
+
+/// A model on the detail of the second account of Platform with `history` answered.
+pub fn on_detail(history: Vec<sacon::tui::screens::activity::Entry>, clock: &Clock) -> Model {
+    let mut model = on_accounts(3, clock);
+    update(&mut model, key('j'), clock.now);
+    let effects = update(&mut model, code(KeyCode::Enter), clock.now);
+    let (seq, _) = history_request(&effects).expect("the detail asks for the history");
+    let total = history.len() as u64;
+    update(
+        &mut model,
+        Msg::History {
+            seq,
+            result: Ok((history, total)),
+        },
+        clock.now,
+    );
+    model
+}

@@ -1,9 +1,11 @@
 //! The add form (tabs Unique / Impersonated) and the edit form (description and expiry): fields in focus
 //! order, expiry presets, the debounced lookahead search and unique-id check, and validation that keeps what was
-//! typed; `render` draws it. The network calls themselves are effects started by `update`.
+//! typed (here); its keys and debounced requests (keys.rs); `render` draws it (render.rs).
 
+mod keys;
 mod render;
 
+pub use keys::{on_key, on_search, on_tick, on_unique_checked};
 pub use render::render;
 
 use std::time::{Duration, Instant};

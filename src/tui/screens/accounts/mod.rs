@@ -1,21 +1,29 @@
 //! The account list: a server-side sorted and filtered query, loaded a page at a time around the cursor (a
-//! namespace with 100,000 accounts never loads them all), with audit markers per row. State, paging, render.
+//! namespace with 100,000 accounts never loads them all), with audit markers per row. State and paging, the
+//! list's keys and the requests they make (here); the render (render.rs).
+
+mod render;
+
+pub use render::render;
 
 use std::collections::BTreeMap;
 
-use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
-use super::row;
-use crate::api::ListQuery;
+use super::add_modal::AccountForm;
+use super::confirm::{Confirm, ConfirmAction};
+use super::frame::body_area;
+use super::{
+    activity, detail, field_input, field_text, list_move, namespaces, set_field_focus, text_field,
+};
+use crate::api::{Code, ConnectError, ListQuery};
 use crate::filter::{Expr, Field};
-use crate::model::{NamespaceTree, ServiceAccount, sanitize};
-use crate::tui::format::{self, ExpiryMark, LEGEND, UNUSED_SYMBOL, fit};
-use crate::tui::state::{Load, Model};
+use crate::model::{NamespaceTree, ServiceAccount};
+use crate::tui::keymap::Command;
+use crate::tui::msg::Effect;
+use crate::tui::state::{Load, Model, Overlay, Screen, Status};
+use crate::tui::update::boot;
 
 /// Rows per request.
 pub const PAGE: u64 = 100;
@@ -257,238 +265,221 @@ pub fn viewport(body_height: u16) -> usize {
     usize::from(body_height.saturating_sub(chrome)).max(1)
 }
 
-/// Which columns fit at this width.
-#[derive(Debug, Clone, Copy)]
-struct Columns {
-    kind: bool,
-    description: bool,
-    created: bool,
-    last_used: bool,
-    namespace: bool,
+/// Rows of accounts on the terminal now.
+pub fn rows_on_screen(model: &Model) -> usize {
+    viewport(body_area(model.size).height)
 }
 
-fn columns(width: u16, inherited: bool) -> Columns {
-    // Where an inherited account comes from matters more in that view than when it was created.
-    Columns {
-        kind: width >= 60,
-        description: width >= 72,
-        created: width >= if inherited { 100 } else { 80 },
-        last_used: width >= 50,
-        namespace: inherited && width >= 66,
-    }
+/// Whether there is a list to load: a namespace is chosen, or the server has none (one implicit namespace).
+fn has_list(model: &Model) -> bool {
+    model.current.is_some() || !model.capabilities.namespaces
 }
 
-pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
-    let theme = model.theme;
-    let list = &model.accounts;
-    let sort = format!(
-        "sorted by {} {}",
-        list.sort.label(),
-        if list.descending { "↓" } else { "↑" }
-    );
-    let mut title = vec![Span::styled("Accounts", theme.title())];
-    if list.inherited {
-        title.push(Span::styled(" +inherited", theme.warning()));
+/// Starts a new list generation and asks for the pages under the cursor. `keep_cursor` keeps the position
+/// (a refresh), otherwise the list starts at the top.
+pub fn reload(model: &mut Model, keep_cursor: bool) -> Vec<Effect> {
+    if !has_list(model) {
+        return Vec::new();
     }
-    if !list.filter.is_empty() && list.filter_input.is_none() {
-        title.push(Span::raw(format!(
-            " · filter “{}”",
-            fit(&sanitize(&list.filter), 24)
-        )));
+    let (cursor, offset) = (model.accounts.cursor, model.accounts.offset);
+    model.accounts.reset();
+    if keep_cursor {
+        model.accounts.cursor = cursor;
+        model.accounts.offset = offset;
     }
-    title.push(Span::styled(format!(" · {sort}"), theme.dim()));
-    Paragraph::new(Line::from(title)).render(row(area, 0), buf);
+    claim_pages(model)
+}
 
-    let mut table_area = Rect {
-        y: area.y.saturating_add(1),
-        height: area.height.saturating_sub(1),
-        ..area
-    };
-    if let Some(ta) = &list.filter_input {
-        let r = row(area, 0);
-        Paragraph::new(Line::styled("/ ", theme.key())).render(r, buf);
-        Widget::render(
-            ta,
-            Rect {
-                x: r.x.saturating_add(2).min(r.x + r.width),
-                width: r.width.saturating_sub(2),
-                ..r
-            },
-            buf,
-        );
+/// Asks for the pages the viewport needs that are not in memory.
+pub fn claim_pages(model: &mut Model) -> Vec<Effect> {
+    if !has_list(model) {
+        return Vec::new();
     }
-    if area.height >= 12 {
-        let legend = row(area, area.height - 1);
-        Paragraph::new(Line::styled(fit(LEGEND, legend.width.into()), theme.dim()))
-            .render(legend, buf);
-        table_area.height = table_area.height.saturating_sub(1);
-    }
+    let vp = rows_on_screen(model);
+    let missing = model.accounts.claim_missing(vp);
+    let namespace = model.current.clone();
+    missing
+        .into_iter()
+        .map(|page| Effect::LoadPage {
+            generation: model.accounts.generation,
+            page,
+            query: model
+                .accounts
+                .query(namespace.as_deref(), &model.tree, page),
+        })
+        .collect()
+}
 
-    if list.total == Some(0) {
-        let text = if list.filter.is_empty() {
-            "No accounts here yet. Press a to add one."
-        } else {
-            "No account matches the filter."
-        };
-        Paragraph::new(Line::styled(fit(text, area.width.into()), theme.dim()))
-            .render(row(table_area, 1), buf);
-        render_header(model, table_area, buf);
-        return;
-    }
-    if list.total.is_none() {
-        let text = match list.pages.get(&(list.offset as u64 / PAGE)) {
-            Some(Load::Failed(_)) => "Could not load the accounts (R to retry).",
-            _ if model.current.is_none() && model.capabilities.namespaces => {
-                "Pick a namespace with n."
+pub fn on_resize(model: &mut Model) -> Vec<Effect> {
+    let vp = rows_on_screen(model);
+    let cursor = model.accounts.cursor;
+    model.accounts.move_to(cursor, vp);
+    claim_pages(model)
+}
+
+pub fn on_page(
+    model: &mut Model,
+    generation: u64,
+    page: u64,
+    result: Result<(Vec<ServiceAccount>, u64), ConnectError>,
+) -> Vec<Effect> {
+    match result {
+        Ok((rows, total)) => {
+            let user_ids: Vec<String> = rows.iter().map(|a| a.user_id.clone()).collect();
+            if !model.accounts.accept(generation, page, rows, total) {
+                return Vec::new();
             }
-            _ => "Loading…",
-        };
-        Paragraph::new(Line::styled(text, theme.dim())).render(row(table_area, 1), buf);
-        render_header(model, table_area, buf);
-        return;
-    }
-    render_table(model, table_area, buf);
-}
-
-fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constraint>) {
-    let theme = model.theme;
-    let list = &model.accounts;
-    let arrow = if list.descending { "↓" } else { "↑" };
-    let label = |key: Option<super::accounts::SortKey>, text: &str| -> Cell<'static> {
-        let mut t = text.to_string();
-        if key == Some(list.sort) {
-            t.push_str(arrow);
+            if matches!(model.status, Status::Error { .. }) {
+                model.status = Status::Empty;
+            }
+            let mut effects = on_resize(model);
+            effects.extend(lookup_kinds(model, user_ids));
+            effects
         }
-        Cell::from(Span::styled(t, theme.column_header()))
-    };
-    let mut cells = vec![Cell::from(""), label(Some(SortKey::UserId), "User ID")];
-    let mut widths = vec![Constraint::Length(2), Constraint::Fill(2)];
-    if cols.kind {
-        cells.push(label(None, "Kind"));
-        widths.push(Constraint::Length(7));
-    }
-    if cols.description {
-        cells.push(label(Some(SortKey::Description), "Description"));
-        widths.push(Constraint::Fill(3));
-    }
-    if cols.created {
-        cells.push(label(Some(SortKey::Created), "Created"));
-        widths.push(Constraint::Length(10));
-    }
-    cells.push(label(Some(SortKey::Expires), "Expires"));
-    widths.push(Constraint::Length(16));
-    if cols.last_used {
-        cells.push(label(Some(SortKey::LastUsed), "Last used"));
-        widths.push(Constraint::Length(9));
-    }
-    if cols.namespace {
-        cells.push(label(None, "From"));
-        widths.push(Constraint::Length(12));
-    }
-    (cells, widths)
-}
-
-fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
-    let cols = columns(area.width, model.accounts.inherited);
-    let (cells, widths) = header_cells(model, cols);
-    Table::new(Vec::<Row>::new(), widths)
-        .header(Row::new(cells))
-        .column_spacing(1)
-        .render(area, buf);
-}
-
-fn render_table(model: &Model, area: Rect, buf: &mut Buffer) {
-    let theme = model.theme;
-    let list = &model.accounts;
-    let cols = columns(area.width, list.inherited);
-    let (cells, widths) = header_cells(model, cols);
-    let height = usize::from(area.height.saturating_sub(1));
-    let offset = super::namespaces::effective_offset(list.cursor, list.offset, height, list.len());
-    let end = (offset + height).min(list.len());
-    let mut rows = Vec::with_capacity(end.saturating_sub(offset));
-    for i in offset..end {
-        let selected = i == list.cursor;
-        let row = match list.get(i) {
-            Some(a) => account_row(model, a, cols),
-            None => {
-                let text = match list.pages.get(&(i as u64 / PAGE)) {
-                    Some(Load::Failed(_)) => "could not load (R to retry)",
-                    _ => "loading…",
-                };
-                Row::new(vec![
-                    Cell::from(""),
-                    Cell::from(Span::styled(text, theme.dim())),
-                ])
+        Err(e) => {
+            let list = &mut model.accounts;
+            if generation == list.generation && list.pages.get(&page).is_some_and(Load::is_loading)
+            {
+                model.status = Status::from_error("cannot load accounts", &e, true);
+                list.pages.insert(page, Load::Failed(e));
             }
-        };
-        rows.push(if selected {
-            row.style(theme.selected())
-        } else {
-            row
-        });
+            Vec::new()
+        }
     }
-    Table::new(rows, widths)
-        .header(Row::new(cells))
-        .column_spacing(1)
-        .render(area, buf);
 }
 
-fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static> {
-    let theme = model.theme;
-    let now = model.wall;
-    let marks = format::marks(a, now);
-    let (expiry_style, expiry_symbol) = match marks.expiry {
-        ExpiryMark::Expired => (theme.expired(), marks.expiry.symbol()),
-        ExpiryMark::Soon => (theme.expiring(), marks.expiry.symbol()),
-        ExpiryMark::Never => (theme.never_expires(), marks.expiry.symbol()),
-        ExpiryMark::Fine => (Style::new(), marks.expiry.symbol()),
+/// Asks which of these user ids are directory users, once per id.
+fn lookup_kinds(model: &mut Model, user_ids: Vec<String>) -> Vec<Effect> {
+    if !model.capabilities.directory {
+        return Vec::new();
+    }
+    let mut unknown = Vec::new();
+    for id in user_ids {
+        if !model.kinds.contains_key(&id) {
+            model.kinds.insert(id.clone(), Load::Loading(0));
+            unknown.push(id);
+        }
+    }
+    if unknown.is_empty() {
+        Vec::new()
+    } else {
+        vec![Effect::LookupKinds { user_ids: unknown }]
+    }
+}
+
+/// Whether each user id is a directory user (`None`: the lookup failed).
+pub fn on_kinds(model: &mut Model, kinds: Vec<(String, Option<bool>)>) {
+    for (user_id, kind) in kinds {
+        let slot = match kind {
+            Some(k) => Load::Loaded(k),
+            None => Load::Failed(ConnectError::new(Code::Unknown, "lookup failed")),
+        };
+        model.kinds.insert(user_id, slot);
+    }
+}
+
+pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
+    let Some(command) = command else {
+        return Vec::new();
     };
-    let marker = Line::from(vec![
-        Span::styled(expiry_symbol, expiry_style),
-        if marks.unused {
-            Span::styled(UNUSED_SYMBOL, theme.unused())
-        } else {
-            Span::raw(" ")
-        },
-    ]);
-    let mut cells = vec![Cell::from(marker), Cell::from(sanitize(&a.user_id))];
-    if cols.kind {
-        let kind = match model.kind_of(&a.user_id) {
-            Some(true) => "impers.",
-            Some(false) => "unique",
-            None => "…",
-        };
-        cells.push(Cell::from(kind));
+    let vp = rows_on_screen(model);
+    if let Some(to) = list_move(command, model.accounts.cursor, model.accounts.len(), vp) {
+        model.accounts.move_to(to, vp);
+        return claim_pages(model);
     }
-    if cols.description {
-        cells.push(Cell::from(sanitize(&a.description)));
-    }
-    if cols.created {
-        cells.push(Cell::from(a.created_at.format("%Y-%m-%d").to_string()));
-    }
-    cells.push(Cell::from(Span::styled(
-        format::expires(a.expires_at, now),
-        expiry_style,
-    )));
-    if cols.last_used {
-        cells.push(Cell::from(Span::styled(
-            format::last_used(a.accessed_at, now),
-            if marks.unused {
-                theme.unused()
+    match command {
+        Command::Add => {
+            if !has_list(model) {
+                model.status = Status::Info("pick a namespace first (n)".into());
             } else {
-                Style::new()
-            },
-        )));
+                model.overlay = Some(Overlay::Form(Box::new(AccountForm::create(
+                    model.current.clone(),
+                    model.capabilities.directory,
+                ))));
+            }
+        }
+        Command::Detail => {
+            if let Some(a) = model.selected_account().cloned() {
+                return detail::open(model, a);
+            }
+        }
+        Command::Namespaces => return namespaces::show(model),
+        Command::Activity => {
+            let namespace = model.current.clone();
+            return activity::open(model, namespace, None, Screen::Accounts);
+        }
+        Command::Edit | Command::Rotate | Command::Delete => {
+            match model.selected_account().cloned() {
+                Some(a) => open_action(model, command, a),
+                None => model.status = Status::Info("no account selected".into()),
+            }
+        }
+        Command::Filter => {
+            let mut ta = text_field(&model.accounts.filter);
+            set_field_focus(&mut ta, true);
+            ta.set_placeholder_text("user id, description or id contains…");
+            model.accounts.filter_input = Some(ta);
+        }
+        Command::SortNext => {
+            model.accounts.sort = model.accounts.sort.next();
+            return reload(model, false);
+        }
+        Command::SortReverse => {
+            model.accounts.descending = !model.accounts.descending;
+            return reload(model, false);
+        }
+        Command::ToggleInherited if model.capabilities.namespaces => {
+            model.accounts.inherited = !model.accounts.inherited;
+            return reload(model, false);
+        }
+        Command::Refresh => {
+            if !matches!(model.boot, Load::Loaded(())) {
+                return boot(model);
+            }
+            model.status = Status::Empty;
+            return reload(model, true);
+        }
+        Command::Close if !model.accounts.filter.is_empty() => {
+            model.accounts.filter.clear();
+            return reload(model, false);
+        }
+        _ => {}
     }
-    if cols.namespace {
-        let from = if model.current.as_deref() == Some(a.namespace_id.as_str()) {
-            "here".to_string()
-        } else {
-            model.namespace_name(&a.namespace_id)
-        };
-        cells.push(Cell::from(from));
+    Vec::new()
+}
+
+/// The filter line: typed, then applied with Enter (one request) or cleared with Esc.
+pub fn on_filter_key(model: &mut Model, command: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+    match command {
+        Some(Command::ApplyFilter) => {
+            if let Some(ta) = model.accounts.filter_input.take() {
+                model.accounts.filter = field_text(&ta).trim().to_string();
+                return reload(model, false);
+            }
+        }
+        Some(Command::Close) => {
+            model.accounts.filter_input = None;
+            if !model.accounts.filter.is_empty() {
+                model.accounts.filter.clear();
+                return reload(model, false);
+            }
+        }
+        _ => {
+            if let Some(ta) = model.accounts.filter_input.as_mut() {
+                field_input(ta, key);
+            }
+        }
     }
-    Row::new(cells)
+    Vec::new()
+}
+
+/// Opens the edit form, or the rotate or delete question, for `account`.
+pub fn open_action(model: &mut Model, command: Command, account: ServiceAccount) {
+    model.overlay = Some(match command {
+        Command::Edit => Overlay::Form(Box::new(AccountForm::edit(account))),
+        Command::Rotate => Overlay::Confirm(Box::new(Confirm::new(ConfirmAction::Rotate(account)))),
+        _ => Overlay::Confirm(Box::new(Confirm::new(ConfirmAction::Delete(account)))),
+    });
 }
 
 #[cfg(test)]

@@ -1,0 +1,187 @@
+//! What this session offers: which kinds of change the console's keys may make. The one place that decides it;
+//! key dispatch, the footer and the help all ask here, so a key that may not be used is neither shown nor acted
+//! on. Today the rights are full unless the session is `--read-only`; a caller's namespace role (viewer,
+//! manager, admin) narrows them the same way.
+
+use super::keymap::{Command, Context};
+
+/// A caller's role on a namespace, ranked as the server ranks them: each includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Sees accounts, namespaces and the activity log; changes nothing.
+    Viewer,
+    /// Also adds, edits, rotates and deletes service accounts.
+    Manager,
+    /// Also changes namespaces and who holds which role.
+    Admin,
+}
+
+impl Role {
+    /// The role a server names (`viewer`, `manager`, `admin`), if it is one of the three.
+    pub fn from_name(name: &str) -> Option<Role> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Some(Role::Viewer),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A kind of change a key can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Write {
+    /// Add, edit, rotate or delete a service account.
+    Accounts,
+    /// Create, rename, move or delete a namespace.
+    Namespaces,
+    /// Grant or revoke a namespace role.
+    Permissions,
+}
+
+impl Write {
+    /// The least role that may make this kind of change.
+    pub fn least_role(self) -> Role {
+        match self {
+            Write::Accounts => Role::Manager,
+            Write::Namespaces | Write::Permissions => Role::Admin,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Write::Accounts => "change service accounts",
+            Write::Namespaces => "change namespaces",
+            Write::Permissions => "change permissions",
+        }
+    }
+}
+
+/// The change `command` makes, if any. Every command that writes is named here and nowhere else.
+pub fn needs(command: Command) -> Option<Write> {
+    match command {
+        Command::Add | Command::Edit | Command::Rotate | Command::Delete => Some(Write::Accounts),
+        _ => None,
+    }
+}
+
+/// The change a context can only be reached through: the add / edit form, the token view (shown after a token
+/// is issued), its save prompt and the yes/no questions exist only for changes to accounts.
+pub fn context_needs(context: Context) -> Option<Write> {
+    match context {
+        Context::Form | Context::Secret | Context::SavePrompt | Context::Confirm => {
+            Some(Write::Accounts)
+        }
+        _ => None,
+    }
+}
+
+/// Which changes the session offers: the caller's role, overridden by `--read-only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Permissions {
+    pub role: Role,
+    /// The session was opened with `--read-only` (for audits): no change is offered, whatever the role.
+    pub read_only: bool,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions::FULL
+    }
+}
+
+impl Permissions {
+    /// What the shared-secret credentials hold: everything.
+    pub const FULL: Permissions = Permissions {
+        role: Role::Admin,
+        read_only: false,
+    };
+
+    /// Full rights unless `read_only`.
+    pub fn new(read_only: bool) -> Permissions {
+        Permissions {
+            read_only,
+            ..Permissions::FULL
+        }
+    }
+
+    pub fn for_role(role: Role) -> Permissions {
+        Permissions {
+            role,
+            read_only: false,
+        }
+    }
+
+    pub fn allows(self, write: Write) -> bool {
+        !self.read_only && self.role >= write.least_role()
+    }
+
+    /// Whether the console offers `command`: shows it in the footer and help, and acts on it.
+    pub fn offers(self, command: Command) -> bool {
+        needs(command).is_none_or(|w| self.allows(w))
+    }
+
+    /// Whether the session can reach `context` at all (help lists only those).
+    pub fn reaches(self, context: Context) -> bool {
+        context_needs(context).is_none_or(|w| self.allows(w))
+    }
+
+    /// The one-line notice for a key whose change is not offered.
+    pub fn refusal(self, write: Write) -> String {
+        if self.read_only {
+            "read-only session: nothing can be changed from here".into()
+        } else {
+            format!(
+                "the {} role cannot {} (that needs {})",
+                self.role.name(),
+                write.what(),
+                write.least_role().name()
+            )
+        }
+    }
+
+    /// Whether any change is offered at all (the title bar marks a session that offers none).
+    pub fn writes_nothing(self) -> bool {
+        [Write::Accounts, Write::Namespaces, Write::Permissions]
+            .iter()
+            .all(|w| !self.allows(*w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_nest_and_read_only_overrides_them() {
+        let viewer = Permissions::for_role(Role::Viewer);
+        let manager = Permissions::for_role(Role::Manager);
+        let admin = Permissions::for_role(Role::Admin);
+        assert!(!viewer.allows(Write::Accounts) && viewer.writes_nothing());
+        assert!(manager.allows(Write::Accounts) && !manager.allows(Write::Namespaces));
+        assert!(admin.allows(Write::Permissions) && admin.allows(Write::Accounts));
+        let audit = Permissions {
+            read_only: true,
+            ..admin
+        };
+        assert!(audit.writes_nothing());
+        assert!(!audit.offers(Command::Add) && audit.offers(Command::Detail));
+        assert!(!audit.reaches(Context::Form) && audit.reaches(Context::Activity));
+        assert!(
+            audit
+                .refusal(Write::Accounts)
+                .starts_with("read-only session")
+        );
+        assert!(viewer.refusal(Write::Accounts).contains("viewer"));
+        assert_eq!(Role::from_name(" Manager"), Some(Role::Manager));
+        assert_eq!(Role::from_name("owner"), None);
+    }
+}
