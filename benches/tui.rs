@@ -319,6 +319,7 @@ fn render_frames() -> Vec<Duration> {
                     directory: true,
                 },
                 namespaces: vec![ns],
+                grants: None,
             }),
         },
         now,

@@ -89,7 +89,7 @@ pub async fn run(
         Theme::from_env(),
         now.wall,
     );
-    model.permissions = start.permissions();
+    model.read_only = start.read_only;
     model.context_name = start.context;
     let size = terminal.size()?;
     update::update(&mut model, Msg::Resize(size.width, size.height), now);

@@ -17,6 +17,7 @@ use super::msg::{
 };
 use super::screens::activity::Entry;
 use super::screens::add_modal::SEARCH_LIMIT;
+use super::screens::roles::RoleRow;
 use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery, wire};
 use crate::filter::{Expr, Field};
 
@@ -160,10 +161,12 @@ impl Effects {
             }
             Effect::Update { seq, account, mask } => {
                 tokio::spawn(async move {
+                    // An edit never touches the live token; a token comes back only when the new expiry
+                    // needs one (an empty token: none to show).
                     let result = client
-                        .update_account(account, Some(mask.as_slice()))
+                        .edit_account(account, mask.as_slice())
                         .await
-                        .map(|(a, jwt)| (a, Token::new(jwt)));
+                        .map(|(a, jwt)| (a, Token::new(jwt.unwrap_or_default())));
                     let _ = tx.send(Msg::Updated { seq, result });
                 });
             }
@@ -216,6 +219,46 @@ impl Effects {
                     let _ = tx.send(Msg::Activity { seq, result });
                 }));
             }
+            Effect::LoadRoles { seq, namespace_id } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .namespace_permissions(&namespace_id)
+                        .await
+                        .map(|(users, groups)| RoleRow::from_wire(users, groups));
+                    let _ = tx.send(Msg::Roles { seq, result });
+                });
+            }
+            Effect::Grant {
+                seq,
+                namespace_id,
+                grant,
+            } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .grant(
+                            &namespace_id,
+                            grant.subject_type,
+                            &grant.subject_id,
+                            grant.role.as_str(),
+                        )
+                        .await
+                        .map(|p| {
+                            format!(
+                                "granted {} to {} {}",
+                                p.role,
+                                p.subject_type,
+                                crate::model::sanitize(&p.subject_id)
+                            )
+                        });
+                    let _ = tx.send(Msg::RoleChanged { seq, result });
+                });
+            }
+            Effect::Revoke { seq, id, what } => {
+                tokio::spawn(async move {
+                    let result = client.revoke(&id).await.map(|()| what);
+                    let _ = tx.send(Msg::RoleChanged { seq, result });
+                });
+            }
             Effect::Remember { namespace_id } => {
                 if let Some(path) = self.state_file.clone() {
                     tokio::task::spawn_blocking(move || {
@@ -241,7 +284,11 @@ fn absent(e: &ConnectError) -> bool {
 }
 
 async fn boot(client: &Client) -> Result<Boot, ConnectError> {
-    let (namespaces, users) = tokio::join!(client.list_namespaces(), client.query_users("", 0, 1));
+    let (namespaces, users, me) = tokio::join!(
+        client.list_namespaces(),
+        client.query_users("", 0, 1),
+        client.whoami()
+    );
     let (has_namespaces, namespaces) = match namespaces {
         Ok(list) => (true, list),
         Err(e) if absent(&e) => (false, Vec::new()),
@@ -252,12 +299,23 @@ async fn boot(client: &Client) -> Result<Boot, ConnectError> {
         Err(e) if absent(&e) => false,
         Err(e) => return Err(e),
     };
+    // Which changes to offer where; a server that does not say leaves the judging to each call.
+    let grants = match me {
+        Ok(me) => Some(crate::access::Grants::from_roles(
+            me.namespace_roles
+                .iter()
+                .map(|(ns, role)| (ns.as_str(), role.as_str())),
+        )),
+        Err(e) if e.code == Code::Unimplemented => None,
+        Err(e) => return Err(e),
+    };
     Ok(Boot {
         capabilities: Capabilities {
             namespaces: has_namespaces,
             directory,
         },
         namespaces,
+        grants,
     })
 }
 

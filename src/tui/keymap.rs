@@ -23,6 +23,8 @@ pub enum Context {
     Activity,
     /// One change of the activity log, in full.
     Entry,
+    /// Who holds which role in a namespace.
+    Roles,
     /// The add and edit forms.
     Form,
     Secret,
@@ -46,6 +48,7 @@ impl Context {
             Detail => &[Detail, Global],
             Activity => &[Activity, List, Global],
             Entry => &[Entry, Global],
+            Roles => &[Roles, List, Global],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
             SavePrompt => &[SavePrompt, Global],
@@ -65,6 +68,7 @@ impl Context {
             Context::Detail => "Account detail",
             Context::Activity => "Activity log",
             Context::Entry => "Activity entry",
+            Context::Roles => "Permissions",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
             Context::SavePrompt => "Save prompt",
@@ -130,6 +134,12 @@ pub enum Command {
     ClearFilters,
     PrevEntry,
     NextEntry,
+    /// Open the permissions screen.
+    Permissions,
+    /// Grant a role on the namespace.
+    Grant,
+    /// Revoke the binding under the cursor.
+    Revoke,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -289,6 +299,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Namespaces, &[LEFT, Key::ch('h')], C::Collapse, "collapse (or go to parent)", Some("collapse")),
     b(X::Namespaces, &[Key::ch('/')], C::Filter, "filter by name", Some("filter")),
     b(X::Namespaces, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
+    b(X::Namespaces, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Namespaces, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Namespaces, &[ESC], C::Close, "back to the account list", None),
     // Account list
@@ -303,6 +314,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('s')], C::SortNext, "sort by the next column", Some("sort")),
     b(X::Accounts, &[Key::ch('S')], C::SortReverse, "reverse the sort", None),
     b(X::Accounts, &[Key::ch('i')], C::ToggleInherited, "show / hide inherited accounts", Some("inherited")),
+    b(X::Accounts, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Accounts, &[ESC], C::Close, "clear the filter", None),
     // Filter line
@@ -324,6 +336,11 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Activity, &[Key::ch('x')], C::ClearFilters, "clear the filters", Some("clear")),
     b(X::Activity, &[Key::ch('R'), F5], C::Refresh, "refresh (newest first)", Some("refresh")),
     b(X::Activity, &[ESC], C::Close, "back", Some("back")),
+    // Permissions
+    b(X::Roles, &[Key::ch('a')], C::Grant, "grant a role here: `ID role` or `group:NAME role`", Some("grant")),
+    b(X::Roles, &[Key::ch('d')], C::Revoke, "revoke the binding (made on this namespace)", Some("revoke")),
+    b(X::Roles, &[Key::ch('R'), F5], C::Refresh, "refresh", Some("refresh")),
+    b(X::Roles, &[ESC], C::Close, "back", Some("back")),
     // Activity entry
     b(X::Entry, &[LEFT, Key::ch('p')], C::PrevEntry, "previous change (newer)", Some("newer")),
     b(X::Entry, &[RIGHT, Key::ch('n')], C::NextEntry, "next change (older)", Some("older")),

@@ -33,12 +33,6 @@ pub struct StartOptions {
     pub context: Option<String>,
 }
 
-impl StartOptions {
-    pub fn permissions(&self) -> permissions::Permissions {
-        permissions::Permissions::new(self.read_only)
-    }
-}
-
 /// Opens the console: connects (embedded or remote), then runs until the admin quits. The terminal is restored
 /// on every exit path.
 pub async fn run(options: &ConnectOptions, start: StartOptions) -> anyhow::Result<()> {

@@ -62,6 +62,8 @@ impl Now {
 pub struct Boot {
     pub capabilities: Capabilities,
     pub namespaces: Vec<Namespace>,
+    /// The caller's roles (`GetUserInfo` without a user id); `None` when the server does not say.
+    pub grants: Option<crate::access::Grants>,
 }
 
 /// Per namespace: its own accounts, and the expired / expiring-within-7-days accounts of its whole subtree.
@@ -166,6 +168,16 @@ pub enum Msg {
         seq: u64,
         result: ActivityPage,
     },
+    /// The bindings that apply in the permissions screen's namespace.
+    Roles {
+        seq: u64,
+        result: Result<Vec<crate::tui::screens::roles::RoleRow>, ConnectError>,
+    },
+    /// A grant or revoke answered: what was done.
+    RoleChanged {
+        seq: u64,
+        result: Result<String, ConnectError>,
+    },
 }
 
 /// I/O for the driver. `update` never performs any of it.
@@ -241,6 +253,23 @@ pub enum Effect {
     LoadActivity {
         seq: u64,
         request: wire::ListActivityLogEntriesRequest,
+    },
+    /// The bindings that apply in a namespace (answered with `Msg::Roles`).
+    LoadRoles {
+        seq: u64,
+        namespace_id: String,
+    },
+    /// Grants a role (answered with `Msg::RoleChanged`).
+    Grant {
+        seq: u64,
+        namespace_id: String,
+        grant: crate::tui::screens::roles::Grant,
+    },
+    /// Revokes a binding; `what` is the status line when it is done.
+    Revoke {
+        seq: u64,
+        id: String,
+        what: String,
     },
 }
 

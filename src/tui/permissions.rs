@@ -1,40 +1,13 @@
 //! What this session offers: which kinds of change the console's keys may make. The one place that decides it;
 //! key dispatch, the footer and the help all ask here, so a key that may not be used is neither shown nor acted
-//! on. Today the rights are full unless the session is `--read-only`; a caller's namespace role (viewer,
-//! manager, admin) narrows them the same way.
+//! on. The rights are the caller's role in the namespace at hand (viewer, manager, admin: what the server's
+//! `namespaceRoles` grant there or on an ancestor; the shared secret is admin everywhere), and none at all in a
+//! `--read-only` session.
 
 use super::keymap::{Command, Context};
 
-/// A caller's role on a namespace, ranked as the server ranks them: each includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Sees accounts, namespaces and the activity log; changes nothing.
-    Viewer,
-    /// Also adds, edits, rotates and deletes service accounts.
-    Manager,
-    /// Also changes namespaces and who holds which role.
-    Admin,
-}
-
-impl Role {
-    /// The role a server names (`viewer`, `manager`, `admin`), if it is one of the three.
-    pub fn from_name(name: &str) -> Option<Role> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "viewer" => Some(Role::Viewer),
-            "manager" => Some(Role::Manager),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-}
+/// A caller's role on a namespace, as the server ranks them: each includes the ones before it.
+pub use crate::access::Role;
 
 /// A kind of change a key can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +42,7 @@ impl Write {
 pub fn needs(command: Command) -> Option<Write> {
     match command {
         Command::Add | Command::Edit | Command::Rotate | Command::Delete => Some(Write::Accounts),
+        Command::Grant | Command::Revoke => Some(Write::Permissions),
         _ => None,
     }
 }
@@ -141,10 +115,27 @@ impl Permissions {
         } else {
             format!(
                 "the {} role cannot {} (that needs {})",
-                self.role.name(),
+                self.role.as_str(),
                 write.what(),
-                write.least_role().name()
+                write.least_role().as_str()
             )
+        }
+    }
+
+    /// What the title bar says about the session's rights: `READ-ONLY` for `--read-only`, the role when it is
+    /// less than admin (`READ-ONLY · viewer` when it changes nothing); nothing for an admin.
+    pub fn marker(self) -> Option<String> {
+        if self.read_only {
+            return Some(super::screens::frame::READ_ONLY.into());
+        }
+        match self.role {
+            Role::Admin => None,
+            Role::Manager => Some(self.role.as_str().into()),
+            Role::Viewer => Some(format!(
+                "{} · {}",
+                super::screens::frame::READ_ONLY,
+                self.role.as_str()
+            )),
         }
     }
 
@@ -181,7 +172,9 @@ mod tests {
                 .starts_with("read-only session")
         );
         assert!(viewer.refusal(Write::Accounts).contains("viewer"));
-        assert_eq!(Role::from_name(" Manager"), Some(Role::Manager));
-        assert_eq!(Role::from_name("owner"), None);
+        assert_eq!(manager.marker(), Some("manager".into()));
+        assert_eq!(viewer.marker(), Some("READ-ONLY · viewer".into()));
+        assert_eq!(audit.marker(), Some("READ-ONLY".into()));
+        assert_eq!(admin.marker(), None);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::keymap::Context;
-use super::permissions::Permissions;
+use super::permissions::{Permissions, Role};
 use super::screens::accounts::AccountList;
 use super::screens::activity::{ActivityLog, EntryView};
 use super::screens::add_modal::AccountForm;
@@ -17,8 +17,10 @@ use super::screens::confirm::Confirm;
 use super::screens::detail::AccountDetail;
 use super::screens::help::HelpView;
 use super::screens::namespaces::NamespacePicker;
+use super::screens::roles::RolesView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::theme::Theme;
+use crate::access::Grants;
 use crate::api::{Capabilities, ConnectError};
 use crate::model::{NamespaceTree, ServiceAccount, sanitize};
 
@@ -51,6 +53,8 @@ pub enum Screen {
     Accounts,
     /// The activity log of a namespace's subtree (or of one entity).
     Activity,
+    /// Who holds which role in a namespace.
+    Roles,
 }
 
 /// What sits on top of the current screen; at most one, so `Esc` always has one obvious meaning.
@@ -94,8 +98,11 @@ pub struct Model {
     pub target: String,
     /// The name of the context the session was opened in, shown in the header instead of `target` when set.
     pub context_name: Option<String>,
-    /// Which changes the session offers (`--read-only`, later the caller's role).
-    pub permissions: Permissions,
+    /// `--read-only`: no change is offered, whatever the role.
+    pub read_only: bool,
+    /// The caller's roles by the namespace each was granted on (`GetUserInfo`'s `namespaceRoles`); `None` when
+    /// the server does not say (then the console offers everything and the server judges).
+    pub grants: Option<Grants>,
     pub theme: Theme,
     /// Terminal size in cells.
     pub size: (u16, u16),
@@ -114,6 +121,7 @@ pub struct Model {
     pub picker: NamespacePicker,
     pub accounts: AccountList,
     pub activity: ActivityLog,
+    pub roles: RolesView,
     /// Whether a user id names a directory user (impersonated) or not (unique).
     pub kinds: HashMap<String, Load<bool>>,
     pub overlay: Option<Overlay>,
@@ -132,7 +140,8 @@ impl Model {
         Model {
             target,
             context_name: None,
-            permissions: Permissions::FULL,
+            read_only: false,
+            grants: None,
             theme,
             size: (80, 24),
             wall,
@@ -149,6 +158,7 @@ impl Model {
             picker: NamespacePicker::default(),
             accounts: AccountList::default(),
             activity: ActivityLog::default(),
+            roles: RolesView::default(),
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -185,6 +195,9 @@ impl Model {
                 Screen::Accounts => Context::Accounts,
                 Screen::Activity if self.activity.actor_input.is_some() => Context::FilterInput,
                 Screen::Activity => Context::Activity,
+                Screen::Roles if self.roles.grant_input.is_some() => Context::FilterInput,
+                Screen::Roles if self.roles.revoking.is_some() => Context::Confirm,
+                Screen::Roles => Context::Roles,
             },
         }
     }
@@ -195,6 +208,29 @@ impl Model {
         match &self.overlay {
             Some(Overlay::Form(f)) => f.next_deadline(),
             _ => None,
+        }
+    }
+
+    /// The caller's role in `namespace_id`: what its grants give there (`None`: none, the namespace is only path
+    /// context), or admin when the server did not say.
+    pub fn role_in(&self, namespace_id: &str) -> Option<Role> {
+        match &self.grants {
+            None => Some(Role::Admin),
+            Some(g) => g.effective(&self.tree, namespace_id),
+        }
+    }
+
+    /// Which changes the session offers where it is: the role in the current namespace (or the highest held,
+    /// before one is picked), none at all when `--read-only`.
+    pub fn permissions(&self) -> Permissions {
+        let role = match (&self.grants, &self.current) {
+            (None, _) => Some(Role::Admin),
+            (Some(_), Some(ns)) => self.role_in(ns),
+            (Some(g), None) => g.highest(),
+        };
+        Permissions {
+            role: role.unwrap_or(Role::Viewer),
+            read_only: self.read_only,
         }
     }
 

@@ -12,7 +12,7 @@ use super::permissions;
 use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
-    accounts, activity, add_modal, confirm, detail, field_paste, help, namespaces, secret,
+    accounts, activity, add_modal, confirm, detail, field_paste, help, namespaces, roles, secret,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -79,6 +79,11 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Activity { seq, result } => activity::on_page(model, seq, result),
+        Msg::Roles { seq, result } => {
+            roles::on_loaded(model, seq, result);
+            Vec::new()
+        }
+        Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
     }
 }
 
@@ -106,6 +111,7 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
     model.status = Status::Empty;
     model.capabilities = boot.capabilities;
     model.tree = NamespaceTree::new(boot.namespaces);
+    model.grants = boot.grants;
     let mut effects = Vec::new();
     if !model.capabilities.namespaces {
         model.current = None;
@@ -119,7 +125,7 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
     let still_there = model
         .current
         .as_ref()
-        .is_some_and(|c| model.tree.get(c).is_some());
+        .is_some_and(|c| model.tree.get(c).is_some() && model.role_in(c).is_some());
     if still_there {
         effects.extend(accounts::reload(model, true));
         if model.screen == Screen::Namespaces {
@@ -130,7 +136,7 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
     let remembered = model
         .remembered
         .clone()
-        .filter(|r| model.tree.get(r).is_some());
+        .filter(|r| model.tree.get(r).is_some() && model.role_in(r).is_some());
     match remembered {
         Some(id) => {
             let vp = namespaces::rows_on_screen(model);
@@ -146,6 +152,18 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
                 model.picker.expanded.insert(root);
             }
             model.picker.cursor = 0;
+            // A caller with roles below the root starts on the first namespace it may open.
+            let first = model
+                .tree
+                .roots()
+                .to_vec()
+                .iter()
+                .flat_map(|r| model.tree.subtree(r))
+                .find(|id| model.role_in(id).is_some());
+            if let Some(id) = first {
+                let vp = namespaces::rows_on_screen(model);
+                model.picker.reveal(&model.tree, &id, vp);
+            }
             effects.extend(namespaces::load_rollups(model));
         }
     }
@@ -164,9 +182,9 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
     }
     // The one check: a change the session does not offer is neither shown (footer, help) nor made.
     if let Some(write) = command.and_then(permissions::needs)
-        && !model.permissions.allows(write)
+        && !model.permissions().allows(write)
     {
-        model.status = Status::Info(model.permissions.refusal(write));
+        model.status = Status::Info(model.permissions().refusal(write));
         return Vec::new();
     }
     if model.help.is_some() {
@@ -182,7 +200,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
         None => match (command, model.screen, context) {
             // Only the lists bind these, and every screen is a list.
             (Some(Command::Help), _, _) => {
-                model.help = Some(HelpView::new(model.permissions));
+                model.help = Some(HelpView::new(model.permissions()));
                 Vec::new()
             }
             (Some(Command::Quit), _, _) => {
@@ -201,6 +219,9 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
                 activity::on_filter_key(model, command, key)
             }
             (_, Screen::Activity, _) => activity::on_key(model, command),
+            (_, Screen::Roles, Context::FilterInput) => roles::on_prompt_key(model, command, key),
+            (_, Screen::Roles, Context::Confirm) => roles::on_confirm_key(model, command),
+            (_, Screen::Roles, _) => roles::on_key(model, command),
         },
     }
 }
@@ -230,6 +251,7 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
                 Screen::Namespaces => model.picker.filter_input.as_mut(),
                 Screen::Accounts => model.accounts.filter_input.as_mut(),
                 Screen::Activity => model.activity.actor_input.as_mut(),
+                Screen::Roles => model.roles.grant_input.as_mut(),
             };
             if let Some(ta) = input {
                 field_paste(ta, text);
@@ -259,7 +281,9 @@ fn on_issued(model: &mut Model, seq: u64, result: Issued, by: IssuedBy) -> Vec<E
             // A token is never dropped unseen, even if the form somehow went away meanwhile.
             let heading = match by {
                 IssuedBy::Create => "Account created",
-                IssuedBy::Update => "Account updated: a new token was issued",
+                IssuedBy::Update => {
+                    "Account updated: its later expiry needs this new token (the old one works until its own)"
+                }
                 IssuedBy::Rotate => "Token rotated",
             };
             let verb = match by {

@@ -24,6 +24,7 @@ mod store;
 mod tui_activity;
 mod tui_e2e;
 mod tui_render;
+mod tui_roles;
 mod tui_state;
 mod upstream;
 mod verify;

@@ -4,6 +4,7 @@
 
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
+use sacon::access::Grants;
 use sacon::api::{Code, ConnectError};
 use sacon::tui::keymap::{self, Context};
 use sacon::tui::msg::{Effect, Msg};
@@ -339,7 +340,7 @@ fn a_server_without_an_activity_log_says_so() {
 
 fn read_only(n: usize, clock: &Clock) -> sacon::tui::Model {
     let mut model = on_accounts(n, clock);
-    model.permissions = Permissions::new(true);
+    model.read_only = true;
     model
 }
 
@@ -372,7 +373,7 @@ fn a_read_only_session_offers_and_makes_no_change() {
     assert!(model.accounts.filter_input.is_some());
 
     // Footer and help leave the changes out.
-    let perms = model.permissions;
+    let perms = model.permissions();
     for ctx in [Context::Accounts, Context::Detail] {
         let footer = keymap::footer(ctx, perms);
         for (keys, _) in &footer {
@@ -393,15 +394,17 @@ fn a_read_only_session_offers_and_makes_no_change() {
 fn roles_narrow_what_is_offered_as_read_only_does() {
     let clock = Clock::new();
     let mut model = on_accounts(2, &clock);
-    model.permissions = Permissions::for_role(Role::Viewer);
+    let here = model.current.clone().unwrap();
+    model.grants = Some(Grants::from_roles([(here.as_str(), "viewer")]));
+    assert_eq!(model.permissions(), Permissions::for_role(Role::Viewer));
     update(&mut model, key('a'), clock.now);
     assert!(model.overlay.is_none());
     assert!(matches!(&model.status, Status::Info(t) if t.contains("viewer")));
-    model.permissions = Permissions::for_role(Role::Manager);
+    model.grants = Some(Grants::from_roles([(here.as_str(), "manager")]));
     update(&mut model, key('a'), clock.now);
     assert!(
         matches!(model.overlay, Some(Overlay::Form(_))),
         "a manager adds accounts"
     );
-    assert!(!model.permissions.writes_nothing());
+    assert!(!model.permissions().writes_nothing());
 }

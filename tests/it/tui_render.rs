@@ -748,7 +748,7 @@ fn detail_with_history() {
 
 fn read_only_model(n: usize) -> Model {
     let mut m = on_accounts(n, &Clock::new());
-    m.permissions = sacon::tui::permissions::Permissions::new(true);
+    m.read_only = true;
     m
 }
 

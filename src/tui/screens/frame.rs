@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::{accounts, activity, add_modal, confirm, detail, help, namespaces, row, secret};
+use super::{accounts, activity, add_modal, confirm, detail, help, namespaces, roles, row, secret};
 use crate::tui::format::fit;
 use crate::tui::keymap::{self, Context};
 use crate::tui::state::{Model, Overlay, Screen, Status};
@@ -38,6 +38,7 @@ pub fn render(model: &Model, buf: &mut Buffer) {
         Screen::Namespaces => namespaces::render(model, body, buf),
         Screen::Accounts => accounts::render(model, body, buf),
         Screen::Activity => activity::render(model, body, buf),
+        Screen::Roles => roles::render(model, body, buf),
     }
     match &model.overlay {
         Some(Overlay::Detail(a)) => detail::render(model, a, body, buf),
@@ -78,6 +79,13 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
             };
             (path, count)
         }
+        Screen::Roles => {
+            let count = match model.roles.rows.len() {
+                1 => "1 binding".to_string(),
+                n => format!("{n} bindings"),
+            };
+            (model.path_of(&model.roles.namespace_id), count)
+        }
         _ => {
             let count = match model.accounts.total {
                 Some(1) => "1 account".to_string(),
@@ -95,11 +103,11 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
         }
     };
     // The marker is never dropped: an auditor must always see that nothing can be changed from here.
-    let marker = if model.permissions.writes_nothing() {
-        format!(" {READ_ONLY} ")
-    } else {
-        String::new()
-    };
+    let marker = model
+        .permissions()
+        .marker()
+        .map(|m| format!(" {m} "))
+        .unwrap_or_default();
     let mut right = with_count(&path);
     let label = model.session_label();
     let mut left = format!(" sacon · {label} ");
@@ -150,7 +158,7 @@ fn render_footer(model: &Model, context: Context, area: Rect, buf: &mut Buffer) 
     let theme = model.theme;
     let w = usize::from(area.width);
     let width = |(keys, label): &(String, &str)| keys.width() + 1 + label.width() + 2;
-    let mut items = keymap::footer(context, model.permissions);
+    let mut items = keymap::footer(context, model.permissions());
     // When not everything fits, the help key stays (last): it leads to every other key.
     let help = items.iter().position(|(_, label)| *label == "help");
     // The last item needs no gap after it.

@@ -10,6 +10,7 @@ pub mod detail;
 pub mod frame;
 pub mod help;
 pub mod namespaces;
+pub mod roles;
 pub mod secret;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -204,6 +204,11 @@ pub fn load_rollups(model: &mut Model) -> Vec<Effect> {
     let mut items = Vec::new();
     for root in model.tree.roots().to_vec() {
         for id in model.tree.subtree(&root) {
+            // A namespace shown only as path context has no accounts the caller may count.
+            if model.role_in(&id).is_none() {
+                model.picker.rollups.remove(&id);
+                continue;
+            }
             model.picker.rollups.insert(id.clone(), Load::Loading(seq));
             items.push(RollupRequest {
                 subtree: model.tree.subtree(&id),
@@ -285,12 +290,29 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
         }
         Command::Select => {
             if let Some(id) = model.picker.selected_id(&model.tree) {
+                if model.role_in(&id).is_none() {
+                    model.status = Status::Info(format!(
+                        "you hold no role in {}: it is shown as the path to the namespaces below it",
+                        model.path_of(&id)
+                    ));
+                    return Vec::new();
+                }
                 return select(model, id);
             }
         }
         Command::Activity => {
             if let Some(id) = model.picker.selected_id(&model.tree) {
                 return activity::open(model, Some(id), None, Screen::Namespaces);
+            }
+        }
+        Command::Permissions => {
+            if let Some(id) = model.picker.selected_id(&model.tree) {
+                if model.role_in(&id).is_none() {
+                    model.status =
+                        Status::Info(format!("you hold no role in {}", model.path_of(&id)));
+                    return Vec::new();
+                }
+                return super::roles::open(model, id, Screen::Namespaces);
             }
         }
         Command::Refresh => {
@@ -456,6 +478,10 @@ fn tree_line(model: &Model, r: &Row, width: usize) -> Line<'static> {
         Some(Load::Failed(_)) => right.push(Span::styled("count failed", theme.error())),
         Some(Load::Idle) | None => {}
     }
+    let reachable = model.role_in(&r.id).is_some();
+    if !reachable {
+        right.push(Span::styled("no role · path only", theme.dim()));
+    }
     let right_width: usize = right.iter().map(|s| s.content.width()).sum();
     let marker = if current { "● " } else { "  " };
     let left_fixed = marker.width() + indent.width() + arrow.width();
@@ -473,6 +499,8 @@ fn tree_line(model: &Model, r: &Row, width: usize) -> Line<'static> {
             name,
             if current {
                 theme.focused()
+            } else if !reachable {
+                theme.dim()
             } else {
                 Style::new()
             },

@@ -123,6 +123,17 @@ pub fn booted_with(
     capabilities: Capabilities,
     size: (u16, u16),
 ) -> (Model, Vec<Effect>) {
+    booted_as(remembered, clock, capabilities, size, None)
+}
+
+/// As `booted_with`, the server naming the caller's roles (`(namespace id, role)` pairs) when `roles` is given.
+pub fn booted_as(
+    remembered: Option<&str>,
+    clock: &Clock,
+    capabilities: Capabilities,
+    size: (u16, u16),
+    roles: Option<&[(&str, &str)]>,
+) -> (Model, Vec<Effect>) {
     let mut model = Model::new(
         "~/.local/share/sacon".into(),
         remembered.map(String::from),
@@ -146,6 +157,7 @@ pub fn booted_with(
                 } else {
                     Vec::new()
                 },
+                grants: roles.map(|r| sacon::access::Grants::from_roles(r.iter().copied())),
             }),
         },
         clock.now,

@@ -408,6 +408,12 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             let namespace = model.current.clone();
             return activity::open(model, namespace, None, Screen::Accounts);
         }
+        Command::Permissions => match model.current.clone() {
+            Some(ns) => return crate::tui::screens::roles::open(model, ns, Screen::Accounts),
+            None => {
+                model.status = Status::Info("this server has no namespaces, so no roles".into());
+            }
+        },
         Command::Edit | Command::Rotate | Command::Delete => {
             match model.selected_account().cloned() {
                 Some(a) => open_action(model, command, a),
