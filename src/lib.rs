@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod display;
 pub mod embedded;

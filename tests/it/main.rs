@@ -7,6 +7,7 @@ mod support;
 mod activity;
 mod api;
 mod cli;
+mod context;
 mod credentials;
 mod hardening;
 mod input;
