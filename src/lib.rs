@@ -5,6 +5,7 @@ pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod display;
 pub mod embedded;

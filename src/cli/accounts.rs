@@ -87,7 +87,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Namespace id or path [default: the root namespace].
+    /// Namespace id or path [default: the context's namespace, else the root namespace].
     #[arg(long, value_name = "ID-or-PATH")]
     pub namespace: Option<String>,
     /// The account's user id: a directory user's id makes it impersonated, any other id unique.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+mod context;
 mod directory;
 pub mod import;
 mod namespaces;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{Code, ConnectError};
+use crate::context::{Context, ContextError, Contexts};
 use crate::embedded::{self, ConnectOptions, Connection};
 use crate::model::{Expiry, NamespaceTree, sanitize};
 
@@ -55,7 +57,8 @@ pub fn main() -> ExitCode {
         With no command, sacon opens the terminal console. Without --api-url, every command works on the \
         embedded console in the data directory (created, with a demo directory, on first use); with --api-url \
         it talks to a `sacon serve` or a Pomerium server, authenticating with --token-file, $SACON_TOKEN or \
-        --shared-secret-file."
+        --shared-secret-file. --context NAME takes those settings from a context of \
+        $XDG_CONFIG_HOME/sacon/config.toml (see `sacon context list`); flags given explicitly win over it."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -67,6 +70,16 @@ pub struct Cli {
 /// Flags every command takes, before or after the command name.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
+    /// Connect as this context of $XDG_CONFIG_HOME/sacon/config.toml says [default: its current-context, else
+    /// embedded]; the flags below override its values. Not used by `serve`.
+    #[arg(
+        long,
+        global = true,
+        env = "SACON_CONTEXT",
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
+    pub context: Option<String>,
     /// API server to talk to (http:// or https://); without it, the embedded console in --data-dir.
     #[arg(long, global = true, help_heading = "Global options", value_name = "URL", value_parser = parse_api_url)]
     pub api_url: Option<String>,
@@ -113,6 +126,13 @@ pub struct GlobalArgs {
     pub read_only: bool,
 }
 
+impl GlobalArgs {
+    /// `--context` or `$SACON_CONTEXT`; empty counts as not given.
+    pub fn context_name(&self) -> Option<&str> {
+        self.context.as_deref().filter(|n| !n.is_empty())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server.
@@ -137,6 +157,9 @@ pub enum Command {
     /// Namespace roles: who may read (viewer), manage accounts (manager) or administer (admin) where.
     #[command(subcommand)]
     Permissions(permissions::PermissionsCommand),
+    /// The named contexts of $XDG_CONFIG_HOME/sacon/config.toml.
+    #[command(subcommand)]
+    Context(context::ContextCommand),
     /// Who the server takes this credential for, and the roles it holds.
     Whoami {
         /// Output format.
@@ -195,22 +218,46 @@ impl From<anyhow::Error> for CliError {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let global = cli.global;
     match cli.command {
+        Some(Command::Serve(args)) => serve::run(&global, args).await,
+        Some(Command::Context(c)) => context::run(&global, c),
+        command => {
+            let selected = select_context(&global)?;
+            run_in_context(&global, &selected, command).await
+        }
+    }
+}
+
+async fn run_in_context(
+    global: &GlobalArgs,
+    selected: &Selected,
+    command: Option<Command>,
+) -> Result<(), CliError> {
+    let options = &selected.options;
+    match command {
         None => {
-            let options = connect_options(&global);
-            start_console_logging(&global)?;
+            start_console_logging(options)?;
+            // A flag can make a session read-only, never make a read-only context writable.
             let start = crate::tui::StartOptions {
-                read_only: global.read_only,
-                ..Default::default()
+                read_only: global.read_only || selected.context_read_only(),
+                context: selected
+                    .config_file
+                    .as_ref()
+                    .map(|_| selected.context.name.clone()),
+                namespace: selected.default_namespace().map(str::to_string),
             };
-            crate::tui::run(&options, start)
+            crate::tui::run(options, start)
                 .await
                 .map_err(CliError::from)
         }
-        Some(Command::Serve(args)) => serve::run(&global, args).await,
         // Needs only the secret, not a server.
-        Some(Command::Token(token::TokenCommand::Bootstrap)) => token::bootstrap(&global),
+        Some(Command::Token(token::TokenCommand::Bootstrap)) => token::bootstrap(&GlobalArgs {
+            shared_secret_file: options.shared_secret_file.clone(),
+            data_dir: options.data_dir.clone(),
+            ..global.clone()
+        }),
         Some(command) => {
-            let connection = open(&global).await?;
+            let command = with_default_namespace(command, selected.default_namespace());
+            let connection = open(selected).await?;
             let result = match command {
                 Command::Namespaces(c) => namespaces::run(&connection.client, c).await,
                 Command::Accounts(c) => accounts::run(&connection.client, c).await,
@@ -222,7 +269,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }
-                Command::Serve(_) => Ok(()),
+                Command::Serve(_) | Command::Context(_) => Ok(()),
             };
             connection.close().await;
             result
@@ -230,7 +277,87 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+/// `accounts create` without `--namespace` creates in the context's default namespace (else the root).
+fn with_default_namespace(command: Command, namespace: Option<&str>) -> Command {
+    match (command, namespace) {
+        (Command::Accounts(accounts::AccountsCommand::Create(mut args)), Some(ns))
+            if args.namespace.is_none() =>
+        {
+            args.namespace = Some(ns.to_string());
+            Command::Accounts(accounts::AccountsCommand::Create(args))
+        }
+        (command, _) => command,
+    }
+}
+
+/// The context a command runs in, and the connection it makes: explicit flags over the context's values.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub context: Context,
+    /// The config file the context comes from; `None` for the implicit `embedded` context.
+    pub config_file: Option<PathBuf>,
+    pub options: ConnectOptions,
+}
+
+impl Selected {
+    /// The context's `read-only`, to be OR-ed with the `--read-only` flag: a flag can make a session read-only,
+    /// never make a read-only context writable.
+    pub fn context_read_only(&self) -> bool {
+        self.context.read_only()
+    }
+
+    /// The context's default namespace (a name path or an id).
+    pub fn default_namespace(&self) -> Option<&str> {
+        self.context.namespace()
+    }
+
+    /// `error` with the context it happened in, for failures while connecting (an unreadable token file of the
+    /// context, say).
+    fn annotate(&self, error: CliError) -> CliError {
+        let Some(file) = &self.config_file else {
+            return error;
+        };
+        let note = format!(" (context \"{}\" in {})", self.context.name, file.display());
+        match error {
+            CliError::Io(m) => CliError::Io(m + &note),
+            CliError::Api(mut e) => {
+                e.message.push_str(&note);
+                CliError::Api(e)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Loads the contexts and picks the one in force (`--context`/`$SACON_CONTEXT`, else the file's
+/// `current-context`, else `embedded`); an unknown name is a usage error listing the known ones.
+pub fn select_context(global: &GlobalArgs) -> Result<Selected, CliError> {
+    let contexts = Contexts::load().map_err(context_error)?;
+    let context = contexts
+        .select(global.context_name())
+        .map_err(context_error)?
+        .clone();
+    let config_file = contexts
+        .defines(&context.name)
+        .then(|| contexts.path().map(PathBuf::from))
+        .flatten();
+    let options = context.connect_options(&flag_options(global));
+    Ok(Selected {
+        config_file,
+        context,
+        options,
+    })
+}
+
+pub(crate) fn context_error(e: ContextError) -> CliError {
+    match e {
+        ContextError::Unknown { .. } => CliError::Usage(e.to_string()),
+        other => CliError::Io(other.to_string()),
+    }
+}
+
+/// The connection the flags alone ask for.
+fn flag_options(global: &GlobalArgs) -> ConnectOptions {
     // An explicit --token-file wins over the environment.
     let token = match &global.token_file {
         Some(_) => None,
@@ -251,8 +378,10 @@ fn connect_options(global: &GlobalArgs) -> ConnectOptions {
 }
 
 /// Connects, starts the log file of an embedded console, and says once when a new data directory was made.
-async fn open(global: &GlobalArgs) -> Result<Connection, CliError> {
-    let connection = embedded::connect(&connect_options(global)).await?;
+async fn open(selected: &Selected) -> Result<Connection, CliError> {
+    let connection = embedded::connect(&selected.options)
+        .await
+        .map_err(|e| selected.annotate(e.into()))?;
     if let Some(dir) = &connection.data_dir {
         crate::logging::init_file(&crate::config::log_path(dir));
         if connection.created {
@@ -272,14 +401,11 @@ async fn open(global: &GlobalArgs) -> Result<Connection, CliError> {
 
 /// The console's log goes to a file in the data directory, never to the terminal. The directory is made
 /// here (0700) when missing, which is how the server would make it.
-fn start_console_logging(global: &GlobalArgs) -> Result<(), CliError> {
-    if global.api_url.is_some() {
+fn start_console_logging(options: &ConnectOptions) -> Result<(), CliError> {
+    if options.is_remote() {
         return Ok(());
     }
-    let dir = global
-        .data_dir
-        .clone()
-        .unwrap_or_else(crate::config::default_data_dir);
+    let dir = options.data_dir();
     serve::ensure_private_dir(&dir)?;
     crate::logging::init_file(&crate::config::log_path(&dir));
     Ok(())
@@ -322,11 +448,7 @@ fn slash_path(tree: &NamespaceTree, id: &str) -> String {
 }
 
 fn parse_api_url(text: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" => Ok(text.trim().to_string()),
-        other => Err(format!("the scheme is {other:?}; use http:// or https://")),
-    }
+    crate::context::check_api_url(text)
 }
 
 /// A humantime duration such as `10s`, `500ms`, `30d`.
@@ -401,6 +523,39 @@ mod tests {
         assert_eq!(exit(&["--timeout", "0s", "accounts", "list"]), 2);
         assert_eq!(exit(&["--api-url", "ftp://x", "accounts", "list"]), 2);
         assert!(parse(&["accounts", "create", "--user-id", "u", "--expires", "90d"]).is_ok());
+    }
+
+    #[test]
+    fn the_contexts_namespace_fills_only_an_absent_namespace() {
+        let namespace = |args: &[&str], default: Option<&str>| {
+            let command = parse(args).unwrap().command.unwrap();
+            match with_default_namespace(command, default) {
+                Command::Accounts(accounts::AccountsCommand::Create(a)) => a.namespace,
+                other => panic!("{other:?}"),
+            }
+        };
+        let create = ["accounts", "create", "--user-id", "u"];
+        assert_eq!(
+            namespace(&create, Some("Global/Eng")).as_deref(),
+            Some("Global/Eng")
+        );
+        assert_eq!(namespace(&create, None), None);
+        let explicit = [
+            "accounts",
+            "create",
+            "--user-id",
+            "u",
+            "--namespace",
+            "Global",
+        ];
+        assert_eq!(
+            namespace(&explicit, Some("Global/Eng")).as_deref(),
+            Some("Global")
+        );
+        let a = parse(&["accounts", "list", "--context", "prod"]).unwrap();
+        assert_eq!(a.global.context_name(), Some("prod"));
+        let empty = parse(&["--context", "", "accounts", "list"]).unwrap();
+        assert_eq!(empty.global.context_name(), None);
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub async fn run(
     );
     model.read_only = start.read_only;
     model.context_name = start.context;
+    model.start_namespace = start.namespace;
     let size = terminal.size()?;
     update::update(&mut model, Msg::Resize(size.width, size.height), now);
     let first = update::init(&mut model);

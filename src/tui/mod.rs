@@ -31,6 +31,8 @@ pub struct StartOptions {
     /// The name of the context the session was opened in, for the title bar (`None`: the data directory or
     /// URL is shown).
     pub context: Option<String>,
+    /// The context's default namespace (a name path or an id), opened at start instead of the remembered one.
+    pub namespace: Option<String>,
 }
 
 /// Opens the console: connects (embedded or remote), then runs until the admin quits. The terminal is restored

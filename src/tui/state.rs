@@ -117,6 +117,8 @@ pub struct Model {
     pub current: Option<String>,
     /// The namespace used last time (from the data directory), tried at start.
     pub remembered: Option<String>,
+    /// The context's default namespace (a path or an id), tried at start before `remembered`.
+    pub start_namespace: Option<String>,
     pub screen: Screen,
     pub picker: NamespacePicker,
     pub accounts: AccountList,
@@ -159,6 +161,7 @@ impl Model {
             accounts: AccountList::default(),
             activity: ActivityLog::default(),
             roles: RolesView::default(),
+            start_namespace: None,
             kinds: HashMap::new(),
             overlay: None,
             help: None,

@@ -133,10 +133,15 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
         }
         return effects;
     }
-    let remembered = model
-        .remembered
-        .clone()
-        .filter(|r| model.tree.get(r).is_some() && model.role_in(r).is_some());
+    // The context's default namespace first (once), then the one used last time.
+    let wanted = model
+        .start_namespace
+        .take()
+        .and_then(|n| model.tree.resolve(&n).map(|ns| ns.id.clone()));
+    let remembered = wanted
+        .into_iter()
+        .chain(model.remembered.clone())
+        .find(|r| model.tree.get(r).is_some() && model.role_in(r).is_some());
     match remembered {
         Some(id) => {
             let vp = namespaces::rows_on_screen(model);

@@ -10,6 +10,7 @@ mod cli;
 mod cli_accounts;
 mod cli_report;
 mod cli_roles;
+mod context;
 mod credentials;
 mod edits;
 mod hardening;

@@ -646,7 +646,9 @@ async fn a_viewer_session_sees_its_subtree_and_offers_no_change() {
     assert!(!screen.contains("Add an account"), "{screen}");
     // Its binding, on the permissions screen; granting is not offered either.
     console.keys(&["P"]);
-    let screen = console.wait_for("Permissions of Global › Engineering");
+    let screen = console.wait("the permissions of Engineering", |s| {
+        s.contains("Permissions of Global › Engineering") && s.contains("auditor")
+    });
     let row = screen.lines().find(|l| l.contains("auditor")).unwrap();
     assert!(row.contains("viewer") && row.contains("own"), "{row}");
     assert!(!footer(&screen).contains("a grant"), "{screen}");

@@ -76,7 +76,9 @@ impl Scratch {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sacon"));
         cmd.args(args)
             .env_remove("SACON_TOKEN")
+            .env_remove("SACON_CONTEXT")
             .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
             .env("XDG_DATA_HOME", self.path("home/.local/share"))
             .env("NO_COLOR", "1")
             .env("USER", "tester")
