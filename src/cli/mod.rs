@@ -239,11 +239,10 @@ async fn run_in_context(
             // A flag can make a session read-only, never make a read-only context writable.
             let start = crate::tui::StartOptions {
                 read_only: global.read_only || selected.context_read_only(),
-                context: selected
-                    .config_file
-                    .as_ref()
-                    .map(|_| selected.context.name.clone()),
+                context: Some(selected.context.name.clone()),
                 namespace: selected.default_namespace().map(str::to_string),
+                contexts: switchable_contexts(global),
+                read_only_flag: global.read_only,
             };
             crate::tui::run(options, start)
                 .await
@@ -347,6 +346,34 @@ pub fn select_context(global: &GlobalArgs) -> Result<Selected, CliError> {
         context,
         options,
     })
+}
+
+/// The contexts the console's switcher offers, each connected with only its own values (and the data
+/// directory, timeout and demo flags of this run); none when the config file cannot be read.
+fn switchable_contexts(global: &GlobalArgs) -> Vec<crate::tui::ContextChoice> {
+    let Ok(contexts) = Contexts::load() else {
+        return Vec::new();
+    };
+    let base = ConnectOptions {
+        api_url: None,
+        token_file: None,
+        token: None,
+        shared_secret_file: None,
+        data_dir: global.data_dir.clone(),
+        ca_file: None,
+        no_demo: global.no_demo,
+        timeout: Some(global.timeout),
+    };
+    contexts
+        .iter()
+        .map(|c| crate::tui::ContextChoice {
+            name: c.name.clone(),
+            target: c.api_url.clone().unwrap_or_else(|| "embedded".into()),
+            options: c.connect_options(&base),
+            read_only: c.read_only(),
+            namespace: c.namespace().map(str::to_string),
+        })
+        .collect()
 }
 
 pub(crate) fn context_error(e: ContextError) -> CliError {

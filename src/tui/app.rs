@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::effects::Effects;
 use super::msg::{Effect, Msg, Now};
+use super::screens::contexts::ContextEntry;
 use super::screens::frame;
 use super::state::Model;
 use super::theme::Theme;
@@ -72,17 +73,16 @@ fn setup_terminal() -> anyhow::Result<(TerminalGuard, Terminal<CrosstermBackend<
     Ok((guard, terminal))
 }
 
-/// Runs the console on `connection` until the admin quits.
-pub async fn run(
-    connection: Connection,
-    state_file: Option<PathBuf>,
-    remembered: Option<String>,
-    start: StartOptions,
-) -> anyhow::Result<()> {
-    let (_guard, mut terminal) = setup_terminal()?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut effects = Effects::new(connection.client.clone(), tx, state_file);
+/// A fresh model for a session on `connection`, opened as `start` says, and its first effects.
+fn session(
+    connection: &Connection,
+    start: &StartOptions,
+    terminal: &Terminal<CrosstermBackend<Stdout>>,
+) -> anyhow::Result<(Model, Vec<Effect>)> {
     let now = Now::system();
+    let remembered = super::state_file(connection)
+        .as_deref()
+        .and_then(super::effects::remembered);
     let mut model = Model::new(
         connection.target.clone(),
         remembered,
@@ -90,12 +90,38 @@ pub async fn run(
         now.wall,
     );
     model.read_only = start.read_only;
-    model.context_name = start.context;
-    model.start_namespace = start.namespace;
+    model.context_name = start.context.clone();
+    model.start_namespace = start.namespace.clone();
+    model.contexts = start
+        .contexts
+        .iter()
+        .map(|c| ContextEntry {
+            name: c.name.clone(),
+            target: c.target.clone(),
+            read_only: c.read_only,
+        })
+        .collect();
     let size = terminal.size()?;
     update::update(&mut model, Msg::Resize(size.width, size.height), now);
     let first = update::init(&mut model);
-    perform(&mut effects, &mut terminal, first);
+    Ok((model, first))
+}
+
+/// Runs the console on `connection` until the admin quits. A context switch connects in the background; when
+/// the new connection answers, the old one is closed and the console starts afresh on the new one.
+pub async fn run(
+    mut connection: Connection,
+    state_file: Option<PathBuf>,
+    mut start: StartOptions,
+) -> anyhow::Result<()> {
+    let (_guard, mut terminal) = setup_terminal()?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut effects = Effects::new(connection.client.clone(), tx.clone(), state_file);
+    let (mut model, first) = session(&connection, &start, &terminal)?;
+    let mut switching: Option<(usize, tokio::task::JoinHandle<anyhow::Result<Connection>>)> = None;
+    if let Some(index) = perform(&mut effects, &mut terminal, first) {
+        switching = begin_switch(&start, index);
+    }
 
     let mut events = spawn_terminal_reader();
     // SIGTERM and SIGHUP (a closed SSH session) end the console the way `q` does, restoring the terminal.
@@ -120,6 +146,35 @@ pub async fn run(
             },
             Some(msg) = rx.recv() => batch.push(msg),
             () = sleep_until(deadline), if deadline.is_some() => batch.push(Msg::Tick),
+            joined = async { (&mut switching.as_mut().expect("guarded").1).await }, if switching.is_some() => {
+                let (index, _) = switching.take().expect("guarded");
+                let name = start.contexts.get(index).map(|c| c.name.clone()).unwrap_or_default();
+                match joined {
+                    Ok(Ok(new)) => {
+                        let old = std::mem::replace(&mut connection, new);
+                        old.close().await;
+                        let chosen = &start.contexts[index];
+                        start.context = Some(chosen.name.clone());
+                        start.namespace = chosen.namespace.clone();
+                        // A session opened --read-only stays so in every context it switches to.
+                        start.read_only = start.read_only_flag || chosen.read_only;
+                        effects = Effects::new(
+                            connection.client.clone(),
+                            tx.clone(),
+                            super::state_file(&connection),
+                        );
+                        let (fresh, first) = session(&connection, &start, &terminal)?;
+                        model = fresh;
+                        if let Some(index) = perform(&mut effects, &mut terminal, first) {
+                            switching = begin_switch(&start, index);
+                        }
+                        dirty = true;
+                        continue;
+                    }
+                    Ok(Err(e)) => batch.push(Msg::SwitchFailed { name, error: format!("{e:#}") }),
+                    Err(e) => batch.push(Msg::SwitchFailed { name, error: e.to_string() }),
+                }
+            }
             _ = term.recv() => break,
             _ = hangup.recv() => break,
         }
@@ -132,7 +187,9 @@ pub async fn run(
         }
         for msg in batch {
             let out = update::update(&mut model, msg, Now::system());
-            perform(&mut effects, &mut terminal, out);
+            if let Some(index) = perform(&mut effects, &mut terminal, out) {
+                switching = begin_switch(&start, index);
+            }
             dirty = true;
             if model.quit {
                 break;
@@ -182,12 +239,30 @@ fn to_msg(event: Event) -> Option<Msg> {
     }
 }
 
+/// Starts connecting to context `index` in the background.
+fn begin_switch(
+    start: &StartOptions,
+    index: usize,
+) -> Option<(usize, tokio::task::JoinHandle<anyhow::Result<Connection>>)> {
+    let options = start.contexts.get(index)?.options.clone();
+    Some((
+        index,
+        tokio::spawn(async move { crate::embedded::connect(&options).await }),
+    ))
+}
+
+/// Runs `list`; returns the context a `SwitchContext` asked for (the driver connects, owning the connection).
 fn perform(
     effects: &mut Effects,
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     list: Vec<Effect>,
-) {
+) -> Option<usize> {
+    let mut switch = None;
     for effect in list {
+        if let Effect::SwitchContext { index } = effect {
+            switch = Some(index);
+            continue;
+        }
         // The OSC 52 sequence must go to the terminal between frames, so the driver writes it.
         let osc52 = match &effect {
             Effect::Copy { token, .. } => {
@@ -197,4 +272,5 @@ fn perform(
         };
         effects.run(effect, osc52);
     }
+    switch
 }

@@ -73,6 +73,8 @@ impl Effects {
         let client = self.client.clone();
         let tx = self.tx.clone();
         match effect {
+            // The driver connects: it owns the connection.
+            Effect::SwitchContext { .. } => {}
             Effect::Boot { seq } => {
                 tokio::spawn(async move {
                     let result = boot(&client).await;

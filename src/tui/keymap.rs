@@ -25,6 +25,8 @@ pub enum Context {
     Entry,
     /// Who holds which role in a namespace.
     Roles,
+    /// The context switcher.
+    Contexts,
     /// The add and edit forms.
     Form,
     Secret,
@@ -49,6 +51,7 @@ impl Context {
             Activity => &[Activity, List, Global],
             Entry => &[Entry, Global],
             Roles => &[Roles, List, Global],
+            Contexts => &[Contexts, Global],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
             SavePrompt => &[SavePrompt, Global],
@@ -69,6 +72,7 @@ impl Context {
             Context::Activity => "Activity log",
             Context::Entry => "Activity entry",
             Context::Roles => "Permissions",
+            Context::Contexts => "Context switcher",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
             Context::SavePrompt => "Save prompt",
@@ -140,6 +144,8 @@ pub enum Command {
     Grant,
     /// Revoke the binding under the cursor.
     Revoke,
+    /// Open the context switcher.
+    SwitchContext,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -293,6 +299,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::List, &[Key::ch('G'), END], C::Bottom, "last row", None),
     b(X::List, &[Key::ch('?')], C::Help, "help (type to filter it)", Some("help")),
     b(X::List, &[Key::ch('q')], C::Quit, "quit", Some("quit")),
+    b(X::List, &[Key::ch('C')], C::SwitchContext, "switch context (config.toml)", None),
     // Namespace picker
     b(X::Namespaces, &[ENTER], C::Select, "open the namespace", Some("open")),
     b(X::Namespaces, &[RIGHT, Key::ch('l')], C::Expand, "expand", Some("expand")),
@@ -341,6 +348,11 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Roles, &[Key::ch('d')], C::Revoke, "revoke the binding (made on this namespace)", Some("revoke")),
     b(X::Roles, &[Key::ch('R'), F5], C::Refresh, "refresh", Some("refresh")),
     b(X::Roles, &[ESC], C::Close, "back", Some("back")),
+    // Context switcher
+    b(X::Contexts, &[UP, Key::ch('k')], C::Up, "previous context", None),
+    b(X::Contexts, &[DOWN, Key::ch('j')], C::Down, "next context", None),
+    b(X::Contexts, &[ENTER], C::Select, "switch to the context", Some("switch")),
+    b(X::Contexts, &[ESC], C::Close, "close", Some("close")),
     // Activity entry
     b(X::Entry, &[LEFT, Key::ch('p')], C::PrevEntry, "previous change (newer)", Some("newer")),
     b(X::Entry, &[RIGHT, Key::ch('n')], C::NextEntry, "next change (older)", Some("older")),

@@ -23,8 +23,21 @@ use std::path::PathBuf;
 
 use crate::embedded::{ConnectOptions, Connection};
 
+/// A context the console can switch to (k9s-style): its name, where it points, and how to connect.
+#[derive(Debug, Clone)]
+pub struct ContextChoice {
+    pub name: String,
+    /// `embedded` or the API URL, for the switcher.
+    pub target: String,
+    pub options: ConnectOptions,
+    /// The context's own `read-only` (OR-ed with `--read-only`).
+    pub read_only: bool,
+    /// The context's default namespace.
+    pub namespace: Option<String>,
+}
+
 /// How the console session is opened, beyond where it connects.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     /// `--read-only`: offer no change at all (for audits); the server is not told, the console just never asks.
     pub read_only: bool,
@@ -33,6 +46,10 @@ pub struct StartOptions {
     pub context: Option<String>,
     /// The context's default namespace (a name path or an id), opened at start instead of the remembered one.
     pub namespace: Option<String>,
+    /// Every context of the config file, for the switcher (`C`).
+    pub contexts: Vec<ContextChoice>,
+    /// `--read-only` itself (`read_only` also holds the context's setting); kept across context switches.
+    pub read_only_flag: bool,
 }
 
 /// Opens the console: connects (embedded or remote), then runs until the admin quits. The terminal is restored
@@ -45,8 +62,7 @@ pub async fn run(options: &ConnectOptions, start: StartOptions) -> anyhow::Resul
     }
     let connection = crate::embedded::connect(options).await?;
     let state_file = state_file(&connection);
-    let remembered = state_file.as_deref().and_then(effects::remembered);
-    app::run(connection, state_file, remembered, start).await
+    app::run(connection, state_file, start).await
 }
 
 /// Where the last namespace is remembered: `<data-dir>/console.json` when embedded; for a remote server a

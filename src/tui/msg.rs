@@ -178,6 +178,11 @@ pub enum Msg {
         seq: u64,
         result: Result<String, ConnectError>,
     },
+    /// Connecting to another context failed; the console stays where it was.
+    SwitchFailed {
+        name: String,
+        error: String,
+    },
 }
 
 /// I/O for the driver. `update` never performs any of it.
@@ -270,6 +275,11 @@ pub enum Effect {
         seq: u64,
         id: String,
         what: String,
+    },
+    /// Connects to `model.contexts[index]` and starts the console afresh there (the driver does it: it owns
+    /// the connection).
+    SwitchContext {
+        index: usize,
     },
 }
 

@@ -14,6 +14,7 @@ use super::screens::accounts::AccountList;
 use super::screens::activity::{ActivityLog, EntryView};
 use super::screens::add_modal::AccountForm;
 use super::screens::confirm::Confirm;
+use super::screens::contexts::{ContextEntry, ContextPicker};
 use super::screens::detail::AccountDetail;
 use super::screens::help::HelpView;
 use super::screens::namespaces::NamespacePicker;
@@ -66,6 +67,8 @@ pub enum Overlay {
     Form(Box<AccountForm>),
     Secret(Box<SecretView>),
     Confirm(Box<Confirm>),
+    /// The context switcher.
+    Contexts(ContextPicker),
 }
 
 /// The one-line status area.
@@ -119,6 +122,8 @@ pub struct Model {
     pub remembered: Option<String>,
     /// The context's default namespace (a path or an id), tried at start before `remembered`.
     pub start_namespace: Option<String>,
+    /// The contexts the switcher offers (`embedded` first).
+    pub contexts: Vec<ContextEntry>,
     pub screen: Screen,
     pub picker: NamespacePicker,
     pub accounts: AccountList,
@@ -162,6 +167,7 @@ impl Model {
             activity: ActivityLog::default(),
             roles: RolesView::default(),
             start_namespace: None,
+            contexts: Vec::new(),
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -191,6 +197,7 @@ impl Model {
             Some(Overlay::Form(_)) => Context::Form,
             Some(Overlay::Detail(_)) => Context::Detail,
             Some(Overlay::Entry(_)) => Context::Entry,
+            Some(Overlay::Contexts(_)) => Context::Contexts,
             None => match self.screen {
                 Screen::Namespaces if self.picker.filter_input.is_some() => Context::FilterInput,
                 Screen::Namespaces => Context::Namespaces,

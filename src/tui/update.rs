@@ -12,7 +12,8 @@ use super::permissions;
 use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
-    accounts, activity, add_modal, confirm, detail, field_paste, help, namespaces, roles, secret,
+    accounts, activity, add_modal, confirm, contexts, detail, field_paste, help, namespaces, roles,
+    secret,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -84,6 +85,17 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             Vec::new()
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
+        Msg::SwitchFailed { name, error } => {
+            model.status = Status::Error {
+                text: format!(
+                    "cannot switch to context {}: {}",
+                    sanitize(&name),
+                    sanitize(&error)
+                ),
+                retry: false,
+            };
+            Vec::new()
+        }
     }
 }
 
@@ -202,6 +214,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
         Some(Overlay::Form(f)) => add_modal::on_key(model, f, command, key, now),
         Some(Overlay::Detail(d)) => detail::on_key(model, *d, command),
         Some(Overlay::Entry(view)) => activity::on_entry_key(model, view, command),
+        Some(Overlay::Contexts(picker)) => contexts::on_key(model, picker, command),
         None => match (command, model.screen, context) {
             // Only the lists bind these, and every screen is a list.
             (Some(Command::Help), _, _) => {
@@ -210,6 +223,10 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
             }
             (Some(Command::Quit), _, _) => {
                 model.quit = true;
+                Vec::new()
+            }
+            (Some(Command::SwitchContext), _, _) => {
+                contexts::open(model);
                 Vec::new()
             }
             (_, Screen::Namespaces, Context::FilterInput) => {

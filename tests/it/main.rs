@@ -23,6 +23,7 @@ mod schema;
 mod serve;
 mod store;
 mod tui_activity;
+mod tui_contexts;
 mod tui_e2e;
 mod tui_render;
 mod tui_roles;

@@ -71,6 +71,9 @@ impl Console {
             .arg(cwd)
             .arg(command)
             .env("TERM", "xterm-256color")
+            // Contexts come from `<cwd>/config/sacon/config.toml`, never from the machine's own.
+            .env("XDG_CONFIG_HOME", cwd.join("config"))
+            .env_remove("SACON_CONTEXT")
             .env_remove("NO_COLOR")
             .status()
             .expect("tmux must be installed for the end-to-end test");
@@ -652,6 +655,57 @@ async fn a_viewer_session_sees_its_subtree_and_offers_no_change() {
     let row = screen.lines().find(|l| l.contains("auditor")).unwrap();
     assert!(row.contains("viewer") && row.contains("own"), "{row}");
     assert!(!footer(&screen).contains("a grant"), "{screen}");
+    console.keys(&["q"]);
+    console.wait_exit();
+}
+
+/// Two contexts in `config.toml`: the console opens in one (named in the title bar), `C` lists both, and
+/// switching connects to the other — a remote, read-only context with a default namespace — and starts there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_switcher_moves_the_console_to_another_server() {
+    let remote = crate::support::TestServer::start_with(None, true).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let local_dir = tmp.path().join("local");
+    let config = tmp.path().join("config/sacon");
+    std::fs::create_dir_all(&config).unwrap();
+    let secret = sacon::config::secret_path(&remote.data_dir());
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[contexts.local]\ndata-dir = '{}'\n\n[contexts.prod]\napi-url = '{}'\nshared-secret-file = '{}'\n\
+             read-only = true\nnamespace = 'Global/Engineering'\n",
+            local_dir.display(),
+            remote.url,
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let socket = format!("sacon-e2e-ctx-{}", std::process::id());
+    let console = Console::start_with(&socket, &local_dir, tmp.path(), "--context local --no-demo");
+    let screen = console.wait_for("Namespaces (");
+    let title = screen.lines().next().unwrap();
+    assert!(
+        title.contains("sacon · local") && !title.contains("READ-ONLY"),
+        "{title}"
+    );
+    console.keys(&["C"]);
+    let screen = console.wait_for("Switch context");
+    assert!(
+        screen.contains("prod") && screen.contains(&remote.url),
+        "{screen}"
+    );
+    console.keys(&["j", "Enter"]);
+    // The remote's demo tree, opened on the context's namespace, read-only as the context says.
+    let screen = console.wait("the prod context", |s| {
+        s.lines().next().is_some_and(|l| l.contains("sacon · prod"))
+            && s.contains("Global › Engineering")
+    });
+    assert!(
+        screen.lines().next().unwrap().contains("READ-ONLY"),
+        "{screen}"
+    );
+    console.keys(&["a"]);
+    console.wait_for("read-only session");
     console.keys(&["q"]);
     console.wait_exit();
 }

@@ -9,7 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::{accounts, activity, add_modal, confirm, detail, help, namespaces, roles, row, secret};
+use super::{
+    accounts, activity, add_modal, confirm, contexts, detail, help, namespaces, roles, row, secret,
+};
 use crate::tui::format::fit;
 use crate::tui::keymap::{self, Context};
 use crate::tui::state::{Model, Overlay, Screen, Status};
@@ -46,6 +48,7 @@ pub fn render(model: &Model, buf: &mut Buffer) {
         Some(Overlay::Form(f)) => add_modal::render(model, f, body, buf),
         Some(Overlay::Secret(s)) => secret::render(model, s, body, buf),
         Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
+        Some(Overlay::Contexts(p)) => contexts::render(model, p, body, buf),
         None => {}
     }
     if let Some(h) = &model.help {

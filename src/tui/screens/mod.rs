@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activity;
 pub mod add_modal;
 pub mod confirm;
+pub mod contexts;
 pub mod detail;
 pub mod frame;
 pub mod help;
