@@ -10,9 +10,8 @@ use super::audit::{self, AuditRow, COLUMNS};
 use super::{clamp_i64, micros};
 use crate::store::{ActivityQuery, AuditEntry, AuditNeighbours, DateOp, Page, StoreResult};
 
-/// A subtree of at most this many namespaces is paged by merging one index walk per namespace: SQLite allows 500
-/// arms in a compound SELECT, and a larger subtree holds so much of the log that scanning it newest first finds a
-/// page as soon.
+/// A subtree of at most this many namespaces may be paged by merging one index walk per namespace (SQLite allows
+/// 500 arms in a compound SELECT); a larger one is walked newest first or left to the planner.
 const MERGE_MAX_NAMESPACES: usize = 400;
 /// Bound parameters a merged page may use (SQLite allows 32,766).
 const MERGE_MAX_BINDS: usize = 30_000;
