@@ -1,8 +1,10 @@
 //! `cargo bench --bench api`: issue 2's speed and memory targets, measured over loopback HTTP against the real
 //! `sacon serve` (a child process, so its RSS is the server's alone) on a data set of 1,000,000 accounts in
 //! 1,000 namespaces and 200,000 directory users, with a load-everything-then-sort server beside the list page.
-//! Prints `metric | target | measured | result`; the medians come from the benchmark's own samples, and the
-//! two latencies also run through criterion so its reports exist.
+//! Then issue 9's activity-log rows: the newest 50 entries of a subtree (and of one actor in it) among 1,000,000
+//! audit entries, against a second server on its own data set. `cargo bench --bench api -- activity` runs only
+//! those. Prints `metric | target | measured | result`; the medians come from the benchmark's own samples, and
+//! the two account latencies also run through criterion so its reports exist.
 
 mod support;
 
@@ -17,6 +19,7 @@ use sacon::api::{Client, ClientOptions, Credentials, ListQuery, wire};
 use sacon::store::{AccountQuery, SqliteStore, filter};
 use sacon::token::SharedSecret;
 use serde_json::json;
+use support::activity;
 use support::baseline::BaselineServer;
 use support::dataset::{self, Rng};
 use support::server::ServerProcess;
@@ -44,6 +47,7 @@ const TARGET_PAGE: Duration = Duration::from_millis(10);
 const TARGET_USERS: Duration = Duration::from_millis(10);
 const TARGET_CREATES_PER_SEC: f64 = 200.0;
 const TARGET_RSS: u64 = 150 * MB;
+const TARGET_ACTIVITY: Duration = Duration::from_millis(10);
 const MB: u64 = 1_000_000;
 
 /// What the criterion targets (plain `fn(&mut Criterion)`) need.
@@ -254,6 +258,96 @@ fn within(s: &Summary, target: Duration) -> Option<bool> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // `cargo bench --bench api -- activity`: the filter criterion would get, read here to skip the rest.
+    let only_activity = std::env::args().skip(1).any(|a| a == "activity");
+    let mut table = Table::default();
+    if !only_activity {
+        accounts_rows(&mut table)?;
+    }
+    activity_rows(&mut table)?;
+    println!("\n{}\n", table.render());
+    if !only_activity {
+        Criterion::default().configure_from_args().final_summary();
+    }
+    Ok(())
+}
+
+/// The slowest query of a breakdown, as an informational row.
+fn slowest_row(table: &mut Table, per_query: &[(String, u64, Vec<Duration>)]) {
+    let slowest = per_query
+        .iter()
+        .map(|(label, total, samples)| (label, total, summarize(samples.clone())))
+        .max_by_key(|(_, _, s)| s.median);
+    if let Some((label, total, s)) = slowest {
+        table.row(
+            &format!("  slowest: {label} ({total} entries, median)"),
+            "-",
+            s.describe(),
+            None,
+        );
+    }
+}
+
+fn activity_rows(table: &mut Table) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let data = rt.block_on(activity::ensure())?;
+    let run_dir = data.fresh_run_dir()?;
+    let secret = SharedSecret::load(&sacon::config::secret_path(&run_dir))?;
+    let server = ServerProcess::start(&run_dir)?;
+    eprintln!(
+        "bench: sacon serve (pid {}) at {} on the activity set",
+        server.pid(),
+        server.url
+    );
+    let client = client(&server.url, &secret)?;
+    let namespaces = rt.block_on(client.list_namespaces())?.len();
+    let (plain, with_actor) = rt.block_on(activity::queries(&client))?;
+    eprintln!("bench: activity, newest 50 of a subtree");
+    let (samples, per_plain) = rt.block_on(activity::time(&client, &plain, WARM_UP, SAMPLES))?;
+    let subtree = summarize(samples);
+    eprintln!("bench: activity, newest 50 of a subtree by one actor");
+    let (samples, per_actor) =
+        rt.block_on(activity::time(&client, &with_actor, WARM_UP, SAMPLES))?;
+    let by_actor = summarize(samples);
+    eprintln!("bench: activity per query (entries: median, p95):");
+    for (label, total, s) in per_plain.iter().chain(&per_actor) {
+        let s = summarize(s.clone());
+        eprintln!("  {label:<60} {total:>8}: {} {}", ms(s.median), ms(s.p95));
+    }
+    let (rss, hwm) = server.memory()?;
+    drop(server);
+    if let Err(e) = std::fs::remove_dir_all(&run_dir) {
+        eprintln!("bench: cannot remove {}: {e}", run_dir.display());
+    }
+    table.row(
+        &format!(
+            "ListActivityLogEntries newest 50 of a subtree (recurseNamespace), {} entries/{namespaces} namespaces (median)",
+            activity::ENTRIES
+        ),
+        "<= 10 ms",
+        subtree.describe(),
+        within(&subtree, TARGET_ACTIVITY),
+    );
+    slowest_row(table, &per_plain);
+    table.row(
+        "ListActivityLogEntries newest 50 of a subtree, one actor (median)",
+        "<= 10 ms",
+        by_actor.describe(),
+        within(&by_actor, TARGET_ACTIVITY),
+    );
+    slowest_row(table, &per_actor);
+    table.row(
+        "  server RSS after the activity queries",
+        "-",
+        format!("{} now, peak {} (VmRSS/VmHWM)", mb(rss), mb(hwm)),
+        None,
+    );
+    Ok(())
+}
+
+fn accounts_rows(table: &mut Table) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -366,7 +460,6 @@ fn main() -> anyhow::Result<()> {
         eprintln!("bench: cannot remove {}: {e}", run_dir.display());
     }
 
-    let mut table = Table::default();
     table.row(
         "ListServiceAccounts page of 50, namespace filter, -expires_at, 1M accounts/1,000 namespaces (median)",
         "<= 10 ms",
@@ -417,7 +510,5 @@ fn main() -> anyhow::Result<()> {
         format!("{} now, peak {} (VmRSS/VmHWM)", mb(rss), mb(hwm)),
         Some(hwm <= TARGET_RSS),
     );
-    println!("\n{}\n", table.render());
-    Criterion::default().configure_from_args().final_summary();
     Ok(())
 }

@@ -24,7 +24,7 @@ pub const ACCOUNTS: usize = 1_000_000;
 pub const USERS: usize = 200_000;
 /// Rows per write transaction while building.
 const BATCH: usize = 20_000;
-const MARKER: &str = "complete";
+pub const MARKER: &str = "complete";
 
 /// splitmix64: a tiny deterministic generator, so every build makes the same data.
 pub struct Rng(u64);
@@ -299,7 +299,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-fn private_dir(path: &Path) -> anyhow::Result<()> {
+pub fn private_dir(path: &Path) -> anyhow::Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -309,7 +309,7 @@ fn private_dir(path: &Path) -> anyhow::Result<()> {
 
 /// FNV-1a over the migrations (names and contents, in name order): stable across toolchains, unlike std's
 /// hasher, so the folder name only changes when the schema does.
-fn schema_hash() -> anyhow::Result<u64> {
+pub fn schema_hash() -> anyhow::Result<u64> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?

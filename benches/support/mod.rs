@@ -1,6 +1,7 @@
 //! Helpers of the API benchmark: the reusable data set, the child server, the load-everything baseline, and
 //! the sample statistics and result table.
 
+pub mod activity;
 pub mod baseline;
 pub mod dataset;
 pub mod server;
