@@ -11,6 +11,7 @@ mod cli_accounts;
 mod cli_report;
 mod cli_roles;
 mod credentials;
+mod disable;
 mod edits;
 mod hardening;
 mod input;
