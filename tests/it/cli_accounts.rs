@@ -234,8 +234,8 @@ fn disable_and_enable_refuse_and_restore_the_token_and_every_listing_shows_the_s
             .map(|a| a["id"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    assert_eq!(only("--disabled"), [id.clone()]);
-    assert_eq!(only("--enabled"), [other.clone()]);
+    assert_eq!(only("--disabled"), vec![id.clone()]);
+    assert_eq!(only("--enabled"), vec![other.clone()]);
     assert_eq!(
         s.embedded(&["accounts", "list", "--disabled", "--enabled"])
             .code,

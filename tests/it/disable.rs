@@ -337,7 +337,7 @@ async fn lists_filter_and_sort_on_the_flag() {
             accounts.into_iter().map(|a| a.id).collect::<Vec<_>>()
         }
     };
-    assert_eq!(ids(json!({"disabled": true}), "").await, [b.clone()]);
+    assert_eq!(ids(json!({"disabled": true}), "").await, vec![b.clone()]);
     let mut enabled = vec![a.clone(), c.clone()];
     enabled.sort();
     assert_eq!(ids(json!({"disabled": false}), "id").await, enabled);
