@@ -75,6 +75,7 @@ fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
                     created_at: change.at,
                     modified_at: change.at,
                     accessed_at: (i % 3 == 0).then(|| now - Days::days(1)),
+                    disabled: false,
                 })
                 .collect();
             store.create_accounts(&batch, change.at, &change).await?;
@@ -340,6 +341,7 @@ fn render_frames() -> Vec<Duration> {
                     created_at: t,
                     modified_at: t,
                     accessed_at: (i % 3 == 0).then(|| wall - Days::days(1)),
+                    disabled: false,
                 })
                 .collect();
             update(

@@ -1,13 +1,14 @@
 //! Seeds the demo directory into a store: the namespace tree and users embedded from `assets/demo/`, and a dozen
 //! service accounts (descriptions start with "demo:") whose expiry and last use show every audit marker:
-//! expired, expiring within 7 days, never expiring, a year's expiry, unused for over 90 days, never used.
+//! expired, expiring within 7 days, never expiring, a year's expiry, unused for over 90 days, never used, and one
+//! disabled (the step before a delete).
 //! Seeding twice changes nothing the first run made.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use crate::model::{DirectoryUser, ServiceAccount};
-use crate::store::{Change, Store, StoreError, StoreResult};
+use crate::store::{AccountPatch, Change, Store, StoreError, StoreResult};
 
 const NAMESPACES_JSON: &str = include_str!("../assets/demo/namespaces.json");
 const USERS_JSON: &str = include_str!("../assets/demo/users.json");
@@ -44,6 +45,8 @@ struct AccountSpec {
     expires_in_days: Option<i64>,
     /// Days before `now` of the last use; `None`: never used.
     used_days_ago: Option<i64>,
+    /// Days before `now` an admin disabled it; `None`: enabled.
+    disabled_days_ago: Option<i64>,
 }
 
 const ACCOUNTS: &[AccountSpec] = &[
@@ -55,6 +58,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 40,
         expires_in_days: Some(325),
         used_days_ago: Some(0),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e02",
@@ -64,6 +68,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 400,
         expires_in_days: None,
         used_days_ago: Some(200),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e03",
@@ -73,6 +78,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 100,
         expires_in_days: Some(-10),
         used_days_ago: Some(11),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e04",
@@ -82,6 +88,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 30,
         expires_in_days: Some(365),
         used_days_ago: Some(30),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e05",
@@ -91,6 +98,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 2,
         expires_in_days: Some(28),
         used_days_ago: None,
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e06",
@@ -100,6 +108,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 87,
         expires_in_days: Some(3),
         used_days_ago: Some(1),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e07",
@@ -109,6 +118,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 150,
         expires_in_days: None,
         used_days_ago: None,
+        disabled_days_ago: Some(14),
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e08",
@@ -118,6 +128,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 60,
         expires_in_days: Some(30),
         used_days_ago: Some(1),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e09",
@@ -127,6 +138,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 358,
         expires_in_days: Some(6),
         used_days_ago: Some(3),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e0a",
@@ -136,6 +148,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 500,
         expires_in_days: None,
         used_days_ago: Some(120),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e0b",
@@ -145,6 +158,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 366,
         expires_in_days: Some(-1),
         used_days_ago: Some(95),
+        disabled_days_ago: None,
     },
     AccountSpec {
         id: "5b1f3c9e-7a42-4d1b-9c3e-0d6a2f8b1e0c",
@@ -154,6 +168,7 @@ const ACCOUNTS: &[AccountSpec] = &[
         created_days_ago: 0,
         expires_in_days: Some(365),
         used_days_ago: None,
+        disabled_days_ago: None,
     },
 ];
 
@@ -243,10 +258,20 @@ pub async fn seed_demo<S: Store>(store: &S, now: DateTime<Utc>) -> StoreResult<D
             created_at: created,
             modified_at: created,
             accessed_at: None,
+            disabled: false,
         };
         store
             .create_account(&account, created, &change(created))
             .await?;
+        if let Some(days) = spec.disabled_days_ago {
+            let patch = AccountPatch {
+                disabled: Some(true),
+                ..AccountPatch::default()
+            };
+            store
+                .update_account(spec.id, &patch, None, &change(now - Duration::days(days)))
+                .await?;
+        }
         if let Some(days) = spec.used_days_ago {
             store
                 .touch_accessed(spec.id, now - Duration::days(days))
@@ -278,5 +303,13 @@ mod tests {
         for spec in ACCOUNTS {
             assert!(spec.description.starts_with("demo:"));
         }
+        assert_eq!(
+            ACCOUNTS
+                .iter()
+                .filter(|a| a.disabled_days_ago.is_some())
+                .count(),
+            1,
+            "one disabled account shows the mark"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! How account facts read to a person, the same in the console and the CLI: spans (`45s`, `5m`, `3h`, `12d`,
-//! `2y`), relative times (`in 12d`, `expired 3d ago`, `never`, `just now`), the audit marks of an account, and
-//! cutting text to a number of terminal cells. Pure functions of their inputs and `now`.
+//! `2y`), relative times (`in 12d`, `expired 3d ago`, `never`, `just now`), the audit marks and state of an
+//! account, and cutting text to a number of terminal cells. Pure functions of their inputs and `now`.
 
 use chrono::{DateTime, Duration, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -114,6 +114,24 @@ pub const UNUSED_SYMBOL: &str = "z";
 /// What the marks mean, for a legend.
 pub const LEGEND: &str = "✗ expired  ! expires ≤7d  ∞ never expires  z unused 90d";
 
+/// The symbol for a disabled account, one cell wide like the others.
+pub const DISABLED_SYMBOL: &str = "⊘";
+
+/// The legend entry for [`DISABLED_SYMBOL`].
+pub const DISABLED_LEGEND: &str = "⊘ disabled";
+
+/// An account's state in one word: `disabled` (an admin's choice, reversible, so it comes first), `expired`, or
+/// `active`.
+pub fn state(a: &ServiceAccount, now: DateTime<Utc>) -> &'static str {
+    if a.disabled {
+        "disabled"
+    } else if a.is_expired(now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
 /// Cuts `text` to at most `width` terminal cells, ending with `…` when something was cut.
 pub fn fit(text: &str, width: usize) -> String {
     if text.width() <= width {
@@ -165,6 +183,32 @@ mod tests {
         assert_eq!(last_used(None, now), "never");
         assert_eq!(last_used(Some(now - Duration::hours(5)), now), "5h ago");
         assert_eq!(last_used(Some(now + Duration::seconds(2)), now), "just now");
+    }
+
+    #[test]
+    fn state_puts_disabled_first() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let mut a = ServiceAccount {
+            id: "a".into(),
+            namespace_id: "g".into(),
+            originator_id: String::new(),
+            description: String::new(),
+            user_id: "u".into(),
+            expires_at: None,
+            created_at: now,
+            modified_at: now,
+            accessed_at: None,
+            disabled: false,
+        };
+        assert_eq!(state(&a, now), "active");
+        a.expires_at = Some(now);
+        assert_eq!(state(&a, now), "expired");
+        a.disabled = true;
+        assert_eq!(state(&a, now), "disabled");
+        a.expires_at = None;
+        assert_eq!(state(&a, now), "disabled");
+        assert_eq!(DISABLED_SYMBOL.width(), 1);
+        assert!(DISABLED_LEGEND.starts_with(DISABLED_SYMBOL));
     }
 
     #[test]

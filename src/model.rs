@@ -40,6 +40,9 @@ pub struct ServiceAccount {
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
     pub accessed_at: Option<DateTime<Utc>>,
+    /// Refused by `/verify` and the admin API until enabled again; the token is kept (a sacon extension).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl Namespace {

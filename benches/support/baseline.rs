@@ -171,6 +171,7 @@ impl Row {
             created_at: time(self.created_at)?,
             modified_at: time(self.modified_at)?,
             accessed_at: self.accessed_at.map(time).transpose()?,
+            disabled: false,
         })
     }
 }
@@ -193,6 +194,7 @@ fn compare_by(a: &ServiceAccount, b: &ServiceAccount, field: Field) -> Ordering 
         Field::CreatedAt => a.created_at.cmp(&b.created_at),
         Field::ModifiedAt => a.modified_at.cmp(&b.modified_at),
         Field::IssuedAt => Ordering::Equal,
+        Field::Disabled => a.disabled.cmp(&b.disabled),
     }
 }
 

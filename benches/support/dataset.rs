@@ -536,6 +536,7 @@ fn make_account(
         created_at: created,
         modified_at: created,
         accessed_at,
+        disabled: false,
     }
 }
 

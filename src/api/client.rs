@@ -355,6 +355,33 @@ impl Client {
         ))
     }
 
+    /// Disables or enables an account (sacon's `disabled` extension, by update mask). The token is untouched:
+    /// a disabled account's token is refused until it is enabled, then verifies again. A server that answers
+    /// without the change does not know the extension: `unimplemented`.
+    pub async fn set_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+    ) -> Result<ServiceAccount, ConnectError> {
+        let account = wire::ServiceAccount {
+            id: Some(id.to_string()),
+            disabled: Some(disabled),
+            ..Default::default()
+        };
+        let (updated, _) = self.edit_account(account, &["disabled"]).await?;
+        if updated.disabled != disabled {
+            return Err(ConnectError::new(
+                Code::Unimplemented,
+                format!(
+                    "the server at {} answered without {} the account: it does not support disabling accounts",
+                    self.base,
+                    if disabled { "disabling" } else { "enabling" }
+                ),
+            ));
+        }
+        Ok(updated)
+    }
+
     async fn send_update(
         &self,
         account: wire::ServiceAccount,

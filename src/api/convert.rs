@@ -95,6 +95,9 @@ impl From<&ServiceAccount> for wire::ServiceAccount {
             created_at: ts(a.created_at),
             modified_at: ts(a.modified_at),
             accessed_at: opt_ts(a.accessed_at),
+            // Only when set: a server that does not know the extension never sees it, and an enabled account
+            // reads the same as upstream's.
+            disabled: a.disabled.then_some(true),
         }
     }
 }
@@ -111,6 +114,7 @@ impl From<wire::ServiceAccount> for ServiceAccount {
             originator_id: a.originator_id.unwrap_or_default(),
             description: a.description.unwrap_or_default(),
             user_id: a.user_id.unwrap_or_default(),
+            disabled: a.disabled.unwrap_or(false),
         }
     }
 }

@@ -1,7 +1,7 @@
-//! `sacon accounts list|create|show|update|rotate|delete`. A new or rotated JWT goes alone on stdout (one line)
-//! and nowhere else; everything said about it goes to stderr. An account is named by its id or a unique prefix
-//! of it. Listings build the API filter from the namespace
-//! tree and flags, and mark each account unique or impersonated by looking its user id up once.
+//! `sacon accounts list|create|show|update|rotate|disable|enable|delete`. A new or rotated JWT goes alone on
+//! stdout (one line) and nowhere else; everything said about it goes to stderr. An account is named by its id or a
+//! unique prefix of it. Listings build the API filter from the namespace tree and flags, and mark each account
+//! unique or impersonated by looking its user id up once, and active, expired or disabled.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -58,6 +58,11 @@ pub enum AccountsCommand {
         #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
         grace: Option<Duration>,
     },
+    /// Disable an account: its token is refused (by /verify and the API) until it is enabled again. The safe
+    /// step before a delete; the token is kept.
+    Disable { id: String },
+    /// Enable a disabled account: its token verifies again.
+    Enable { id: String },
     /// Delete a service account (no confirmation; an unknown id is an error).
     Delete { id: String },
 }
@@ -74,6 +79,12 @@ pub struct ListArgs {
     /// accounts that never expire are not.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub expiring_within: Option<Duration>,
+    /// Only disabled accounts.
+    #[arg(long, conflicts_with = "enabled")]
+    pub disabled: bool,
+    /// Only enabled accounts.
+    #[arg(long)]
+    pub enabled: bool,
     /// An API filter object, ANDed with the flags above, e.g. '{"user_id": {"$startsWith": "ci-"}}'.
     #[arg(long, value_name = "JSON", value_parser = parse_filter)]
     pub filter: Option<Value>,
@@ -108,7 +119,7 @@ fn non_empty(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// The shortest prefix `show`, `update`, `rotate` and `delete` accept, so a typo does not pick some account.
+/// The shortest prefix `show`, `update`, `rotate`, `disable`, `enable` and `delete` accept, so a typo does not pick some account.
 const MIN_PREFIX: usize = 4;
 
 /// The account named by `given`: its id, or a unique prefix of one (at least four characters).
@@ -194,6 +205,8 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
             );
             Ok(())
         }
+        AccountsCommand::Disable { id } => set_disabled(client, &id, true).await,
+        AccountsCommand::Enable { id } => set_disabled(client, &id, false).await,
         AccountsCommand::Delete { id } => {
             let account = resolve(client, &id).await?;
             client.delete_account(&account.id).await?;
@@ -205,6 +218,26 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
             Ok(())
         }
     }
+}
+
+/// Disables or enables the account; one line on stderr says what happened (nothing when it already was).
+async fn set_disabled(client: &Client, id: &str, disabled: bool) -> Result<(), CliError> {
+    let account = resolve(client, id).await?;
+    let (id, user) = (sanitize(&account.id), sanitize(&account.user_id));
+    if account.disabled == disabled {
+        let state = if disabled { "disabled" } else { "enabled" };
+        eprintln!("service account {id} (user {user}) is already {state}; nothing changed");
+        return Ok(());
+    }
+    client.set_disabled(&account.id, disabled).await?;
+    if disabled {
+        eprintln!(
+            "disabled service account {id} (user {user}): its token is refused until `sacon accounts enable {id}`"
+        );
+    } else {
+        eprintln!("enabled service account {id} (user {user}): its token verifies again");
+    }
+    Ok(())
 }
 
 async fn update(
@@ -324,7 +357,12 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
                 })?,
         ),
     };
-    let filter = build_filter(namespace_ids, before, args.filter);
+    let disabled = match (args.disabled, args.enabled) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let filter = build_filter(namespace_ids, before, disabled, args.filter);
     let accounts = client
         .list_all_accounts(filter, args.order_by.as_deref().unwrap_or(""))
         .await?;
@@ -344,6 +382,7 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
                 "ID",
                 "USER ID",
                 "KIND",
+                "STATE",
                 "PERSON",
                 "NAMESPACE",
                 "DESCRIPTION",
@@ -352,9 +391,9 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
                 "LAST USED",
             ])
             .max_width(1, 40)
-            .max_width(3, 40)
             .max_width(4, 40)
-            .max_width(5, 40);
+            .max_width(5, 40)
+            .max_width(6, 40);
             for row in &rows {
                 table.push(row.cells(now));
             }
@@ -371,12 +410,13 @@ async fn list(client: &Client, out: &Stdout, args: ListArgs) -> Result<(), CliEr
     }
 }
 
-/// The API filter for a listing: namespaces and the expiry bound (ANDed), then `$and` with the caller's own
-/// filter. That one stays JSON, passed through as written: the server judges it, and a remote server may know
+/// The API filter for a listing: namespaces, the expiry bound and the disabled state (ANDed), then `$and` with
+/// the caller's own filter. That one stays JSON, passed through as written: the server judges it, and a remote server may know
 /// more of the grammar than this client.
 fn build_filter(
     namespace_ids: Option<Vec<String>>,
     expires_before: Option<DateTime<Utc>>,
+    disabled: Option<bool>,
     extra: Option<Value>,
 ) -> Option<Value> {
     let mut ours = Vec::new();
@@ -385,6 +425,9 @@ fn build_filter(
     }
     if let Some(t) = expires_before {
         ours.push(Expr::field(Field::ExpiresAt).before(t));
+    }
+    if let Some(d) = disabled {
+        ours.push(Expr::field(Field::Disabled).eq(d));
     }
     let ours = match ours.len() {
         0 => return extra,
@@ -426,7 +469,7 @@ async fn kinds<'a>(
     Ok(out)
 }
 
-const CSV_HEADER: [&str; 13] = [
+const CSV_HEADER: [&str; 14] = [
     "id",
     "user_id",
     "kind",
@@ -440,6 +483,7 @@ const CSV_HEADER: [&str; 13] = [
     "modified_at",
     "expires_at",
     "accessed_at",
+    "disabled",
 ];
 
 /// The person an impersonated account acts as.
@@ -465,6 +509,7 @@ struct AccountJson {
     modified_at: String,
     expires_at: Option<String>,
     accessed_at: Option<String>,
+    disabled: bool,
     /// Only when listing with --include-inherited.
     #[serde(skip_serializing_if = "Option::is_none")]
     inherited: Option<bool>,
@@ -520,6 +565,7 @@ impl<'a> Row<'a> {
             a.id.clone(),
             a.user_id.clone(),
             self.kind.as_str().into(),
+            crate::display::state(a, now).into(),
             self.person_label(),
             namespace,
             a.description.clone(),
@@ -550,6 +596,7 @@ impl<'a> Row<'a> {
             ("ID", a.id.clone()),
             ("User ID", a.user_id.clone()),
             ("Kind", self.kind.as_str().into()),
+            ("State", state_label(a, now)),
             (
                 "Acts as",
                 match self.person {
@@ -585,6 +632,7 @@ impl<'a> Row<'a> {
             modified_at: rfc3339(a.modified_at),
             expires_at: a.expires_at.map(rfc3339),
             accessed_at: a.accessed_at.map(rfc3339),
+            disabled: a.disabled,
             inherited: self.inherited,
         }
     }
@@ -605,7 +653,20 @@ impl<'a> Row<'a> {
             rfc3339(a.modified_at),
             a.expires_at.map(rfc3339).unwrap_or_default(),
             a.accessed_at.map(rfc3339).unwrap_or_default(),
+            a.disabled.to_string(),
         ]
+    }
+}
+
+/// `show`'s state line: the word, and for a disabled account what that means and how to undo it.
+fn state_label(a: &ServiceAccount, now: DateTime<Utc>) -> String {
+    if a.disabled {
+        format!(
+            "disabled: its token is refused until `sacon accounts enable {}`",
+            a.id
+        )
+    } else {
+        crate::display::state(a, now).into()
     }
 }
 
@@ -617,9 +678,20 @@ mod tests {
     #[test]
     fn filters_combine_namespace_expiry_and_the_callers_own() {
         let t = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(build_filter(None, None, None), None);
+        assert_eq!(build_filter(None, None, None, None), None);
         assert_eq!(
-            build_filter(Some(vec!["a".into(), "b".into()]), Some(t), None),
+            build_filter(None, None, Some(true), None),
+            Some(json!({"disabled": true}))
+        );
+        assert_eq!(
+            build_filter(Some(vec!["a".into()]), None, Some(false), None),
+            Some(json!({"$and": [
+                {"namespace_id": {"$isAnyOf": ["a"]}},
+                {"disabled": false},
+            ]}))
+        );
+        assert_eq!(
+            build_filter(Some(vec!["a".into(), "b".into()]), Some(t), None, None),
             Some(json!({"$and": [
                 {"namespace_id": {"$isAnyOf": ["a", "b"]}},
                 {"expires_at": {"$before": "2027-01-01T00:00:00Z"}},
@@ -627,11 +699,11 @@ mod tests {
         );
         let extra = json!({"user_id": {"$startsWith": "ci-"}});
         assert_eq!(
-            build_filter(None, None, Some(extra.clone())),
+            build_filter(None, None, None, Some(extra.clone())),
             Some(extra.clone())
         );
         assert_eq!(
-            build_filter(Some(vec!["a".into()]), None, Some(extra.clone())),
+            build_filter(Some(vec!["a".into()]), None, None, Some(extra.clone())),
             Some(json!({"$and": [extra, {"namespace_id": {"$isAnyOf": ["a"]}}]}))
         );
     }
@@ -648,6 +720,7 @@ mod tests {
             created_at: t,
             modified_at: t,
             accessed_at: None,
+            disabled: false,
         }
     }
 
@@ -679,6 +752,7 @@ mod tests {
                 "acc-1",
                 "alice",
                 "impersonated",
+                "active",
                 "Alice <alice@example.com>",
                 "Global/Platform (inherited)",
                 "ci \u{1b}[31mbot",
@@ -694,6 +768,8 @@ mod tests {
         assert_eq!(v["inherited"], true);
         assert_eq!(row.csv()[11], "2026-02-10T00:00:00Z");
         assert_eq!(v["person"]["email"], "alice@example.com");
+        assert_eq!(v["disabled"], false);
+        assert_eq!(row.csv()[13], "false");
         assert_eq!(row.csv().len(), CSV_HEADER.len());
         // Without a namespace service the id stands in for the path; unknown users are unique.
         let nobody = HashMap::new();
@@ -706,5 +782,22 @@ mod tests {
         // JSON's one `person` object is CSV's two columns, name and e-mail.
         assert_eq!(keys.len() + 1, CSV_HEADER.len());
         assert_eq!(bare_json["person"], Value::Null);
+
+        // A disabled account says so in every format, and `show` says how to undo it.
+        let off = ServiceAccount {
+            disabled: true,
+            ..account()
+        };
+        let row = Row::new(&off, Some(&tree), &nobody, None);
+        assert_eq!(row.cells(now)[3], "disabled");
+        assert_eq!(serde_json::to_value(row.json()).unwrap()["disabled"], true);
+        assert_eq!(row.csv()[13], "true");
+        let state = row
+            .fields(now)
+            .into_iter()
+            .find(|(k, _)| *k == "State")
+            .unwrap()
+            .1;
+        assert!(state.contains("sacon accounts enable acc-1"), "{state}");
     }
 }

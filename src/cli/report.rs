@@ -1,7 +1,8 @@
 //! `sacon report`: the credential report an auditor asks for — one row per account (namespace, user id, kind,
 //! the person it acts as, created and by whom, expiry, last use, state and marks) — and, with `--check`, the
 //! exit code a cron job needs: 3 when any account needs attention (expired, expiring within the window, or
-//! unused for the window), as `token inspect` exits 3 for a token that would not verify.
+//! unused for the window), as `token inspect` exits 3 for a token that would not verify. A disabled account is
+//! marked and in state `disabled`, which is an admin's choice and not itself a reason for attention.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -46,6 +47,7 @@ enum Mark {
     Unused,
     NeverUsed,
     NeverExpires,
+    Disabled,
 }
 
 impl Mark {
@@ -56,6 +58,7 @@ impl Mark {
             Mark::Unused => "unused",
             Mark::NeverUsed => "never-used",
             Mark::NeverExpires => "never-expires",
+            Mark::Disabled => "disabled",
         }
     }
 
@@ -72,6 +75,9 @@ fn marks(
     unused: chrono::Duration,
 ) -> Vec<Mark> {
     let mut out = Vec::new();
+    if a.disabled {
+        out.push(Mark::Disabled);
+    }
     match a.expires_at {
         Some(e) if e <= now => out.push(Mark::Expired),
         Some(e) if e <= now + expiring => out.push(Mark::Expiring),
@@ -169,11 +175,7 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
             Some(t) if t.get(&a.namespace_id).is_some() => slash_path(t, &a.namespace_id),
             _ => a.namespace_id.clone(),
         };
-        let state = if m.contains(&Mark::Expired) {
-            "expired"
-        } else {
-            "active"
-        };
+        let state = crate::display::state(a, now);
         rows.push((
             a,
             vec![
@@ -272,6 +274,7 @@ mod tests {
             created_at: now - d(created_days_ago),
             modified_at: now - d(created_days_ago),
             accessed_at: used_days_ago.map(|n| now - d(n)),
+            disabled: false,
         }
     }
 
@@ -286,6 +289,20 @@ mod tests {
         assert_eq!(
             m(&account(200, None, None)),
             vec![Mark::NeverExpires, Mark::Unused, Mark::NeverUsed]
+        );
+        // Disabled: marked, not itself a reason for attention; the other marks still apply.
+        let off = |a: ServiceAccount| ServiceAccount {
+            disabled: true,
+            ..a
+        };
+        assert_eq!(
+            m(&off(account(200, Some(100), Some(1)))),
+            vec![Mark::Disabled]
+        );
+        assert!(!Mark::Disabled.needs_attention());
+        assert_eq!(
+            m(&off(account(200, Some(-1), Some(1)))),
+            vec![Mark::Disabled, Mark::Expired]
         );
         // Too new to call unused.
         assert_eq!(m(&account(5, Some(100), None)), vec![Mark::NeverUsed]);

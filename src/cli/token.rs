@@ -116,6 +116,7 @@ async fn inspect(
                     "description": a.description,
                     "expiresAt": a.expires_at.map(crate::api::convert::format_time),
                     "accessedAt": a.accessed_at.map(crate::api::convert::format_time),
+                    "disabled": a.disabled,
                 })),
             }))?;
         }

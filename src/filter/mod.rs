@@ -31,6 +31,8 @@ pub enum Field {
     AccessedAt,
     CreatedAt,
     ModifiedAt,
+    /// A sacon extension: whether the account is disabled.
+    Disabled,
 }
 
 /// What kind of value a field holds, which decides the operators it accepts.
@@ -38,10 +40,12 @@ pub enum Field {
 pub enum FieldKind {
     Text,
     Time,
+    /// Never empty: only equality and any-of apply.
+    Bool,
 }
 
 impl Field {
-    pub const ALL: [Field; 10] = [
+    pub const ALL: [Field; 11] = [
         Field::Id,
         Field::NamespaceId,
         Field::UserId,
@@ -52,6 +56,7 @@ impl Field {
         Field::AccessedAt,
         Field::CreatedAt,
         Field::ModifiedAt,
+        Field::Disabled,
     ];
 
     /// The snake_case name, which is also the column name in every store.
@@ -67,6 +72,7 @@ impl Field {
             Field::AccessedAt => "accessed_at",
             Field::CreatedAt => "created_at",
             Field::ModifiedAt => "modified_at",
+            Field::Disabled => "disabled",
         }
     }
 
@@ -83,6 +89,7 @@ impl Field {
             Field::AccessedAt => "accessedAt",
             Field::CreatedAt => "createdAt",
             Field::ModifiedAt => "modifiedAt",
+            Field::Disabled => "disabled",
         }
     }
 
@@ -100,6 +107,7 @@ impl Field {
             | Field::AccessedAt
             | Field::CreatedAt
             | Field::ModifiedAt => FieldKind::Time,
+            Field::Disabled => FieldKind::Bool,
             _ => FieldKind::Text,
         }
     }
@@ -115,6 +123,7 @@ impl Field {
 pub enum Scalar {
     Text(String),
     Time(DateTime<Utc>),
+    Bool(bool),
 }
 
 /// One condition on one field.
@@ -130,7 +139,7 @@ pub enum Op {
     After(DateTime<Utc>),
     OnOrBefore(DateTime<Utc>),
     OnOrAfter(DateTime<Utc>),
-    /// `''` for text fields, NULL for time fields.
+    /// `''` for text fields, NULL for time fields; a boolean field is never empty.
     IsEmpty,
     IsNotEmpty,
 }
@@ -176,6 +185,12 @@ impl From<String> for Scalar {
 impl From<&String> for Scalar {
     fn from(s: &String) -> Scalar {
         Scalar::Text(s.clone())
+    }
+}
+
+impl From<bool> for Scalar {
+    fn from(b: bool) -> Scalar {
+        Scalar::Bool(b)
     }
 }
 
@@ -283,6 +298,7 @@ fn scalar_json(v: &Scalar) -> Value {
     match v {
         Scalar::Text(s) => Value::String(s.clone()),
         Scalar::Time(t) => time_json(t),
+        Scalar::Bool(b) => Value::Bool(*b),
     }
 }
 
@@ -398,6 +414,46 @@ mod tests {
     }
 
     #[test]
+    fn disabled_is_a_boolean_field() {
+        assert_eq!(
+            parse(json!({"disabled": true})),
+            cmp(Field::Disabled, Op::Eq(Scalar::Bool(true)))
+        );
+        assert_eq!(
+            parse(json!({"disabled": {"$eq": false}})),
+            cmp(Field::Disabled, Op::Eq(Scalar::Bool(false)))
+        );
+        assert_eq!(
+            parse(json!({"disabled": [false]})),
+            cmp(Field::Disabled, Op::IsAnyOf(vec![Scalar::Bool(false)]))
+        );
+        assert!(err(json!({"disabled": "true"})).contains("takes true or false"));
+        assert!(err(json!({"disabled": null})).contains("takes true or false"));
+        assert!(err(json!({"disabled": [true, null]})).contains("takes true or false"));
+        assert!(err(json!({"disabled": {"$isEmpty": true}})).contains("is never empty"));
+        assert!(
+            err(json!({"disabled": {"$contains": "t"}}))
+                .contains("not to boolean field \"disabled\"")
+        );
+        assert!(
+            err(json!({"disabled": {"$before": "2027-01-01"}}))
+                .contains("not to boolean field \"disabled\"")
+        );
+        assert!(err(json!({"user_id": true})).contains("takes strings"));
+        assert_eq!(
+            Expr::field(Field::Disabled).eq(true).to_json(),
+            json!({"disabled": true})
+        );
+        assert_eq!(
+            parse_order_by("-disabled").unwrap(),
+            vec![OrderKey {
+                field: Field::Disabled,
+                descending: true
+            }]
+        );
+    }
+
+    #[test]
     fn abuse_limits() {
         let mut deep = json!({"id": "x"});
         for _ in 0..MAX_DEPTH {
@@ -487,11 +543,18 @@ mod tests {
             Op::IsEmpty,
             Op::IsNotEmpty,
         ];
+        let bool_ops = [
+            Op::Eq(Scalar::Bool(true)),
+            Op::Eq(Scalar::Bool(false)),
+            Op::IsAnyOf(vec![Scalar::Bool(false), Scalar::Bool(true)]),
+            Op::IsAnyOf(vec![]),
+        ];
         let mut all = Vec::new();
         for field in Field::ALL {
             let ops = match field.kind() {
                 FieldKind::Text => &text_ops[..],
                 FieldKind::Time => &time_ops[..],
+                FieldKind::Bool => &bool_ops[..],
             };
             all.extend(ops.iter().map(|op| cmp(field, op.clone())));
         }

@@ -103,7 +103,7 @@ impl Parser {
     fn field(&mut self, key: &str, field: Field, v: &Value) -> Result<Expr, String> {
         self.node()?;
         match v {
-            Value::Null => Ok(cmp(field, Op::IsEmpty)),
+            Value::Null => empty(key, field),
             Value::Array(items) => self.any_of(key, field, items),
             Value::Object(ops) => {
                 if ops.is_empty() {
@@ -131,22 +131,15 @@ impl Parser {
             if field.kind() == wanted {
                 return Ok(());
             }
-            Err(match wanted {
-                FieldKind::Text => {
-                    format!(
-                        "filter: operator {op:?} applies to text fields, not to time field {key:?}"
-                    )
-                }
-                FieldKind::Time => {
-                    format!(
-                        "filter: operator {op:?} applies to time fields, not to text field {key:?}"
-                    )
-                }
-            })
+            Err(format!(
+                "filter: operator {op:?} applies to {} fields, not to {} field {key:?}",
+                kind_name(wanted),
+                kind_name(field.kind())
+            ))
         };
         match op {
             "$eq" => match arg {
-                Value::Null => Ok(cmp(field, Op::IsEmpty)),
+                Value::Null => empty(key, field),
                 _ => Ok(cmp(field, Op::Eq(self.scalar(key, field, arg)?))),
             },
             "$isAnyOf" => match arg {
@@ -194,6 +187,11 @@ impl Parser {
                         kind_of(arg)
                     ));
                 };
+                if field.kind() == FieldKind::Bool {
+                    return Err(format!(
+                        "filter: {op:?} on field {key:?}: a boolean field is never empty"
+                    ));
+                }
                 // `false` asks for the opposite, which is still a clear request.
                 let empty = (op == "$isEmpty") == *flag;
                 Ok(cmp(field, if empty { Op::IsEmpty } else { Op::IsNotEmpty }))
@@ -218,6 +216,9 @@ impl Parser {
                 values.push(self.scalar(key, field, item)?);
             }
         }
+        if or_empty {
+            empty(key, field)?;
+        }
         Ok(match (or_empty, values.is_empty()) {
             (false, _) => cmp(field, Op::IsAnyOf(values)),
             (true, true) => cmp(field, Op::IsEmpty),
@@ -239,6 +240,10 @@ impl Parser {
                 )),
             },
             FieldKind::Time => Ok(Scalar::Time(time_value(&format!("field {key:?}"), v)?)),
+            FieldKind::Bool => match v {
+                Value::Bool(b) => Ok(Scalar::Bool(*b)),
+                _ => Err(bool_wanted(key, v)),
+            },
         }
     }
 
@@ -259,6 +264,29 @@ fn time_value(what: &str, v: &Value) -> Result<DateTime<Utc>, String> {
     parse_time(s).ok_or_else(|| {
         format!("filter: {what} takes an RFC 3339 time or a date YYYY-MM-DD, got {s:?}")
     })
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text => "text",
+        FieldKind::Time => "time",
+        FieldKind::Bool => "boolean",
+    }
+}
+
+fn bool_wanted(key: &str, v: &Value) -> String {
+    format!(
+        "filter: field {key:?} takes true or false, got {}",
+        kind_of(v)
+    )
+}
+
+/// A null value asks for an empty field: NULL times and `''` texts; a boolean field has no empty value.
+fn empty(key: &str, field: Field) -> Result<Expr, String> {
+    if field.kind() == FieldKind::Bool {
+        return Err(bool_wanted(key, &Value::Null));
+    }
+    Ok(cmp(field, Op::IsEmpty))
 }
 
 pub(super) fn cmp(field: Field, op: Op) -> Expr {

@@ -130,6 +130,19 @@ pub async fn account_caller<S: Store>(
                 ),
             )));
         }
+        VerdictKind::Disabled => {
+            let id = verdict
+                .record
+                .as_ref()
+                .map(|r| r.account.id.clone())
+                .unwrap_or_else(|| "ID".into());
+            return Ok(AccountAuth::Refused(ConnectError::unauthenticated(
+                format!(
+                    "service account {id} is disabled, so its token does not authenticate; an admin of its \
+                     namespace can enable it: `sacon accounts enable {id}`"
+                ),
+            )));
+        }
         _ => {
             return Ok(AccountAuth::Refused(ConnectError::unauthenticated(
                 format!(

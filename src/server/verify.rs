@@ -1,6 +1,6 @@
 //! `GET|POST /verify`: forward authentication for reverse proxies (nginx `auth_request`, Traefik ForwardAuth,
 //! Envoy ext_authz). Accepts a service-account JWT only when its signature, times, account, expiry, rotation
-//! state and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
+//! state, the account's being enabled and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
 //! logs the reason (never the token) at a bounded rate. A successful check records use of the account, throttled.
 //! The namespace scope comes from `X-Sacon-Namespace` or `?namespace=`; a scope that is present but empty, or
 //! given more than once with different values, is refused with 400 — never ignored.
@@ -94,6 +94,8 @@ pub enum VerdictKind {
     UnknownAccount,
     SubjectMismatch,
     AccountExpired,
+    /// The token is the account's own and current, but an admin disabled the account (reversibly).
+    Disabled,
     Superseded,
     UnknownNamespace,
     OutsideNamespace,
@@ -117,6 +119,7 @@ impl VerdictKind {
             VerdictKind::UnknownAccount => "unknown_account",
             VerdictKind::SubjectMismatch => "subject_mismatch",
             VerdictKind::AccountExpired => "account_expired",
+            VerdictKind::Disabled => "disabled",
             VerdictKind::Superseded => "superseded",
             VerdictKind::UnknownNamespace => "unknown_namespace",
             VerdictKind::OutsideNamespace => "outside_namespace",
@@ -126,7 +129,8 @@ impl VerdictKind {
         }
     }
 
-    /// What `/verify` answers: 200, 403 for a valid token used outside its namespace, else 401.
+    /// What `/verify` answers: 200, 403 for a valid token used outside its namespace, else 401 — a disabled
+    /// account's token too, like an expired account's: the account, not the scope, refuses it.
     pub fn status(self) -> StatusCode {
         match self {
             VerdictKind::Valid => StatusCode::OK,
@@ -351,6 +355,12 @@ pub async fn check<S: Store>(
                 return Ok(Verdict::no(VerdictKind::Superseded, reason, Some(record)));
             }
         }
+    }
+    // Checked once the token is known to be the account's own, current and unexpired, so `disabled` means
+    // "enabling the account makes this token verify again" (within its namespace).
+    if account.disabled {
+        let reason = format!("service account {} is disabled", account.id);
+        return Ok(Verdict::no(VerdictKind::Disabled, reason, Some(record)));
     }
     if let Some(wanted) = wanted {
         let tree = NamespaceTree::new(namespaces);

@@ -82,6 +82,8 @@ pub struct AccountPatch {
     pub namespace_id: Option<String>,
     /// `Some(None)` clears the expiry.
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// Disables or enables the account; its token state is left as it is.
+    pub disabled: Option<bool>,
 }
 
 /// What an update does to the account's token.
@@ -104,7 +106,7 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// Who acted: `bootstrap`, `admin`, `cli`, … (never a credential).
     pub actor: String,
-    /// `create`, `update`, `rotate`, `delete`, `import`.
+    /// `create`, `update`, `rotate`, `disable`, `enable`, `delete`, `import`.
     pub action: String,
     /// `service_account`, `namespace`, `directory`.
     pub target_kind: String,
@@ -316,7 +318,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         query: &AccountQuery,
     ) -> impl Future<Output = StoreResult<Page<ServiceAccount>>> + Send;
     /// Applies `patch`, sets `modified_at`, and when `reissue` is given records the new token's issue state.
-    /// Audited as `update` when a field's value changed, otherwise as `rotate`. `NotFound` for an unknown id;
+    /// Audited as `disable` or `enable` when that is the only change (no reissue), as `rotate` when only the
+    /// token changed, otherwise as `update`. `NotFound` for an unknown id;
     /// `InvalidArgument` for the bootstrap identity as user id; `Unavailable` when `reissue` is not later than
     /// the current token (a concurrent rotation won).
     fn update_account(

@@ -16,6 +16,9 @@ pub trait Dialect: Database {
     /// Binds a time in the store's column representation.
     fn push_time(qb: &mut QueryBuilder<Self>, t: DateTime<Utc>);
 
+    /// Binds a flag in the store's column representation.
+    fn push_bool(qb: &mut QueryBuilder<Self>, b: bool);
+
     /// A case-insensitive `column LIKE pattern` whose pattern escapes `%`, `_` and `\` with `\` (see
     /// [`escape_like`]).
     fn push_like(qb: &mut QueryBuilder<Self>, column: &str, pattern: String);
@@ -60,6 +63,7 @@ fn scalar<D: Dialect>(qb: &mut QueryBuilder<D>, v: &Scalar) {
     match v {
         Scalar::Text(s) => D::push_text(qb, s.clone()),
         Scalar::Time(t) => D::push_time(qb, *t),
+        Scalar::Bool(b) => D::push_bool(qb, *b),
     }
 }
 
@@ -104,18 +108,29 @@ fn condition<D: Dialect>(qb: &mut QueryBuilder<D>, field: Field, op: &Op) {
         Op::After(t) => compare(qb, col, " > ", *t),
         Op::OnOrBefore(t) => compare(qb, col, " <= ", *t),
         Op::OnOrAfter(t) => compare(qb, col, " >= ", *t),
-        Op::IsEmpty => {
-            qb.push(col).push(match field.kind() {
-                FieldKind::Text => " = ''",
-                FieldKind::Time => " IS NULL",
-            });
-        }
-        Op::IsNotEmpty => {
-            qb.push(col).push(match field.kind() {
-                FieldKind::Text => " <> ''",
-                FieldKind::Time => " IS NOT NULL",
-            });
-        }
+        Op::IsEmpty => match field.kind() {
+            FieldKind::Text => {
+                qb.push(col).push(" = ''");
+            }
+            FieldKind::Time => {
+                qb.push(col).push(" IS NULL");
+            }
+            // The parser refuses it; built in code, a flag is never empty.
+            FieldKind::Bool => {
+                qb.push("1=0");
+            }
+        },
+        Op::IsNotEmpty => match field.kind() {
+            FieldKind::Text => {
+                qb.push(col).push(" <> ''");
+            }
+            FieldKind::Time => {
+                qb.push(col).push(" IS NOT NULL");
+            }
+            FieldKind::Bool => {
+                qb.push("1=1");
+            }
+        },
     }
     if guarded {
         qb.push(")");

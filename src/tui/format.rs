@@ -60,6 +60,7 @@ mod tests {
             created_at: n - Duration::days(100),
             modified_at: n,
             accessed_at: None,
+            disabled: false,
         };
         assert_eq!(
             marks(&a, n),

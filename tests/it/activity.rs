@@ -510,6 +510,7 @@ mod store_reads {
                 created_at: at,
                 modified_at: at,
                 accessed_at: None,
+                disabled: false,
             };
             store
                 .create_account(&account, at, &change(actors[i % actors.len()], at))

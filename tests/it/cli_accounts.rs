@@ -1,5 +1,6 @@
-//! `sacon accounts update|show|delete` as an admin would type them: ids by unique prefix, edits that never
-//! print or break a token unless the new expiry needs one, and refusals with the exit codes the CLI promises.
+//! `sacon accounts update|show|disable|enable|delete` as an admin would type them: ids by unique prefix, edits
+//! that never print or break a token unless the new expiry needs one, a disable that refuses the token until an
+//! enable brings it back (and shows in list, show and report), and refusals with the exit codes the CLI promises.
 
 use crate::support::cli::*;
 
@@ -156,4 +157,144 @@ fn impersonated_accounts_show_the_person_they_act_as() {
     assert_eq!(listed[0]["kind"], "impersonated");
     let table = s.embedded(&["accounts", "list"]).ok();
     assert!(table.stdout.contains("Ann Example"), "{}", table.stdout);
+}
+
+#[test]
+fn disable_and_enable_refuse_and_restore_the_token_and_every_listing_shows_the_state() {
+    let s = Scratch::new();
+    let (id, jwt) = create(&s, "paused-bot", "never");
+    let (other, _) = create(&s, "busy-bot", "never");
+
+    // By prefix; one line on stderr, nothing on stdout.
+    let out = s.embedded(&["accounts", "disable", &id[..8]]).ok();
+    assert_eq!(out.stdout, "");
+    let said = out.stderr.lines().last().unwrap_or("");
+    assert!(
+        said.starts_with(&format!("disabled service account {id} (user paused-bot)")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        said.contains(&format!("sacon accounts enable {id}")),
+        "{said}"
+    );
+    assert_eq!(
+        inspect(&s, &jwt),
+        3,
+        "a disabled account's token would not verify"
+    );
+    let inspected = s
+        .embedded_with_stdin(&["token", "inspect", "--output", "json"], &jwt)
+        .json();
+    assert_eq!(inspected["verdict"], "disabled");
+    assert_eq!(inspected["account"]["disabled"], true);
+    // Again: nothing to do, and it says so.
+    let again = s.embedded(&["accounts", "disable", &id]).ok();
+    assert!(
+        again.stderr.contains("is already disabled"),
+        "{}",
+        again.stderr
+    );
+
+    // The table's STATE column, JSON's and CSV's `disabled`, and the filter flags.
+    let table = s.embedded(&["accounts", "list"]).ok().stdout;
+    assert!(table.lines().next().unwrap().contains("STATE"), "{table}");
+    let line_of = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line_of(&id).contains(" disabled "), "{table}");
+    assert!(line_of(&other).contains(" active "), "{table}");
+    let listed = s.embedded(&["accounts", "list", "-o", "json"]).ok().json();
+    for a in listed.as_array().unwrap() {
+        assert_eq!(a["disabled"], a["id"] == id.as_str(), "{a}");
+    }
+    let csv = s.embedded(&["accounts", "list", "-o", "csv"]).ok().stdout;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "disabled")
+        .expect("a disabled column");
+    for row in reader.records().map(Result::unwrap) {
+        let want = if row[0] == *id { "true" } else { "false" };
+        assert_eq!(&row[col], want, "{row:?}");
+    }
+    let only = |flag: &str| {
+        s.embedded(&["accounts", "list", flag, "-o", "json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(only("--disabled"), vec![id.clone()]);
+    assert_eq!(only("--enabled"), vec![other.clone()]);
+    assert_eq!(
+        s.embedded(&["accounts", "list", "--disabled", "--enabled"])
+            .code,
+        2
+    );
+
+    // `show` says so and how to undo it.
+    let shown = s.embedded(&["accounts", "show", &id]).ok().stdout;
+    let state = shown.lines().find(|l| l.starts_with("State")).unwrap_or("");
+    assert!(
+        state.contains("disabled") && state.contains(&format!("sacon accounts enable {id}")),
+        "{shown}"
+    );
+    let shown = s
+        .embedded(&["accounts", "show", &id, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["disabled"], true);
+
+    // The report: state and mark `disabled`, which alone needs no attention.
+    let report = s.embedded(&["report", "--check", "-o", "json"]).ok().json();
+    let rows = report["rows"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(row(&id)["state"], "disabled");
+    assert!(
+        row(&id)["marks"]
+            .as_array()
+            .unwrap()
+            .contains(&"disabled".into())
+    );
+    assert_eq!(row(&other)["state"], "active");
+    assert!(
+        !row(&other)["marks"]
+            .as_array()
+            .unwrap()
+            .contains(&"disabled".into())
+    );
+    assert_eq!(report["needingAttention"], 0);
+    let table = s.embedded(&["report"]).ok().stdout;
+    let line = table.lines().find(|l| l.contains("paused-bot")).unwrap();
+    assert!(line.contains(" disabled "), "{table}");
+
+    // Enabled: the same token verifies again.
+    let out = s.embedded(&["accounts", "enable", &id[..8]]).ok();
+    assert!(
+        out.stderr
+            .contains(&format!("enabled service account {id} (user paused-bot)")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(inspect(&s, &jwt), 0);
+    let shown = s
+        .embedded(&["accounts", "show", &id, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["disabled"], false);
+    // An unknown id is an error (exit 1), as for every other account command.
+    assert_eq!(
+        s.embedded(&["accounts", "enable", "not-an-account"]).code,
+        1
+    );
 }

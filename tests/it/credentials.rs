@@ -352,6 +352,7 @@ async fn the_store_refuses_the_bootstrap_identity_and_issues_after_tombstones() 
         created_at: now,
         modified_at: now,
         accessed_at: None,
+        disabled: false,
     };
     for (id, user) in [
         (BOOTSTRAP_ID.to_uppercase(), "u".to_string()),

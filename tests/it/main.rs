@@ -12,6 +12,7 @@ mod cli_report;
 mod cli_roles;
 mod context;
 mod credentials;
+mod disable;
 mod edits;
 mod hardening;
 mod input;

@@ -46,6 +46,7 @@ fn account(id: &str, ns: &str, user: &str, expires: Option<DateTime<Utc>>) -> Se
         created_at: t0(),
         modified_at: t0(),
         accessed_at: None,
+        disabled: false,
     }
 }
 
@@ -289,6 +290,7 @@ async fn account_crud_rotation_and_audit() {
         expires_at: Some(None),
         namespace_id: Some(other.id.clone()),
         user_id: None,
+        disabled: None,
     };
     let up = store
         .update_account("sa-1", &patch, None, &change(1))

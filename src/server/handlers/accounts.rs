@@ -191,6 +191,7 @@ pub async fn create<S: Store>(
         created_at: now,
         modified_at: now,
         accessed_at: None,
+        disabled: sa.disabled.unwrap_or(false),
     };
     // The store may issue a little later than now, after a deleted account of the same id: sign what it recorded.
     let record = state
@@ -256,8 +257,14 @@ pub async fn get<S: Store>(
     })
 }
 
-/// The editable fields, as update masks name them (snake_case).
-const EDITABLE: [&str; 4] = ["namespace_id", "description", "user_id", "expires_at"];
+/// The editable fields, as update masks name them (snake_case). `disabled` is a sacon extension.
+const EDITABLE: [&str; 5] = [
+    "namespace_id",
+    "description",
+    "user_id",
+    "expires_at",
+    "disabled",
+];
 /// Fields that are set by the server (or once, at creation) and never by an update.
 const READ_ONLY: [&str; 5] = [
     "id",
@@ -325,6 +332,10 @@ pub async fn update<S: Store>(
     if masked("expires_at") {
         patch.expires_at = Some(future_expiry(&sa.expires_at, caller.now)?);
     }
+    if masked("disabled") {
+        // Absent is false, as an absent description is empty: a replace-all states the whole account.
+        patch.disabled = Some(sa.disabled.unwrap_or(false));
+    }
     if masked("namespace_id") {
         if let Some(ns) = sa.namespace_id.as_deref().filter(|n| !n.is_empty()) {
             patch.namespace_id = Some(namespace_or_root(state, Some(ns)).await?);
@@ -387,6 +398,15 @@ pub async fn update<S: Store>(
         record.issued_at,
         record.account.expires_at,
     );
+    if record.account.disabled != existing.account.disabled {
+        tracing::info!(
+            account = %id,
+            actor = %caller.actor,
+            disabled = record.account.disabled,
+            "service account {}",
+            if record.account.disabled { "disabled: its tokens are refused" } else { "enabled" }
+        );
+    }
     if rotate {
         tracing::info!(account = %id, actor = %caller.actor, "service account rotated; earlier tokens superseded");
     } else {

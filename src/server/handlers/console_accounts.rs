@@ -22,6 +22,7 @@ fn console_view(record: &AccountRecord) -> wire::PomeriumServiceAccount {
         expires_at: opt_ts(a.expires_at),
         issued_at: Some(chrono_to_timestamp(record.issued_at)),
         originator_id: (!a.originator_id.is_empty()).then(|| a.originator_id.clone()),
+        disabled: a.disabled.then_some(true),
     }
 }
 
@@ -56,6 +57,7 @@ pub async fn add<S: Store>(
                 description: sa.description.clone(),
                 user_id: Some(sa.user_id.clone()),
                 expires_at: sa.expires_at,
+                disabled: sa.disabled,
                 ..Default::default()
             }),
         },
@@ -126,7 +128,7 @@ pub async fn list<S: Store>(
     Ok(wire::ListPomeriumServiceAccountsResponse { service_accounts })
 }
 
-/// Changes the fields the request sets (description, namespace, user id, expiry) and answers with a token. Only a
+/// Changes the fields the request sets (description, namespace, user id, expiry, disabled) and answers with a token. Only a
 /// new user id supersedes the account's tokens (theirs would no longer match); other edits leave them working.
 pub async fn set<S: Store>(
     state: &AppState<S>,
@@ -150,6 +152,9 @@ pub async fn set<S: Store>(
     if sa.expires_at.is_some() {
         paths.push("expires_at".to_string());
     }
+    if sa.disabled.is_some() {
+        paths.push("disabled".to_string());
+    }
     let current = record(state, &sa.id).await?;
     let rotate = !sa.user_id.is_empty() && sa.user_id != current.account.user_id;
     let updated = accounts::update(
@@ -162,6 +167,7 @@ pub async fn set<S: Store>(
                 description: sa.description.clone(),
                 user_id: (!sa.user_id.is_empty()).then(|| sa.user_id.clone()),
                 expires_at: sa.expires_at,
+                disabled: sa.disabled,
                 ..Default::default()
             }),
             update_mask: Some(crate::api::wkt::FieldMask { paths }),

@@ -22,7 +22,7 @@ use crate::token::is_reserved_identity;
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
-                       created_at, modified_at, accessed_at, issued_at, grace_from, grace_until, expires_at_ns";
+                       created_at, modified_at, accessed_at, issued_at, grace_from, grace_until, expires_at_ns, disabled";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -39,6 +39,7 @@ struct Row {
     grace_from: Option<i64>,
     grace_until: Option<i64>,
     expires_at_ns: i64,
+    disabled: bool,
 }
 
 /// The nanoseconds of `t` below its microsecond, stored beside the microseconds.
@@ -63,6 +64,7 @@ impl Row {
                 created_at: from_micros(self.created_at)?,
                 modified_at: from_micros(self.modified_at)?,
                 accessed_at: opt_from_micros(self.accessed_at)?,
+                disabled: self.disabled,
             },
         })
     }
@@ -259,9 +261,10 @@ pub(super) fn get_for_verify_inline(
                 grace_from: r.get(10)?,
                 grace_until: r.get(11)?,
                 expires_at_ns: r.get(12)?,
+                disabled: r.get(13)?,
             };
             let namespaces = if with_namespaces {
-                Some(r.get(13)?)
+                Some(r.get(14)?)
             } else {
                 None
             };
@@ -297,8 +300,8 @@ pub(super) async fn create(
     let at = micros(change.at);
     let inserted = sqlx::query(
         "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
-             expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
+             expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until, disabled) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&account.id)
     .bind(&account.namespace_id)
@@ -311,6 +314,7 @@ pub(super) async fn create(
     .bind(at)
     .bind(account.accessed_at.map(micros))
     .bind(micros(issued_at))
+    .bind(account.disabled)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -327,11 +331,14 @@ pub(super) async fn create(
         namespace_id: &account.namespace_id,
         name: &account.user_id,
     };
-    let detail = json!({
+    let mut detail = json!({
         "userId": account.user_id,
         "namespaceId": account.namespace_id,
         "expiresAt": time_json(account.expires_at),
     });
+    if account.disabled {
+        detail["disabled"] = json!(true);
+    }
     audit::record(conn, change, target, &detail).await?;
     // What was written, at the stored (microsecond) precision, without reading it back.
     let stored = |t: DateTime<Utc>| from_micros(micros(t));
@@ -395,6 +402,12 @@ pub(super) async fn update(
         next.account.expires_at = e;
         changed.push("expiresAt");
     }
+    if let Some(d) = patch.disabled
+        && d != current.account.disabled
+    {
+        next.account.disabled = d;
+        changed.push("disabled");
+    }
     if let Some(r) = reissue {
         // Read in this transaction: two rotations computed from the same old state must not both issue at one
         // `iat`, or their tokens could not be told apart.
@@ -411,7 +424,8 @@ pub(super) async fn update(
     let a = &next.account;
     sqlx::query(
         "UPDATE service_accounts SET namespace_id = ?, description = ?, user_id = ?, expires_at = ?, \
-             expires_at_ns = ?, modified_at = ?, issued_at = ?, grace_from = ?, grace_until = ? WHERE id = ?",
+             expires_at_ns = ?, modified_at = ?, issued_at = ?, grace_from = ?, grace_until = ?, disabled = ? \
+         WHERE id = ?",
     )
     .bind(&a.namespace_id)
     .bind(&a.description)
@@ -422,15 +436,18 @@ pub(super) async fn update(
     .bind(micros(next.issued_at))
     .bind(next.grace_from.map(micros))
     .bind(next.grace_until.map(micros))
+    .bind(a.disabled)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     let target = Target {
-        // Every update issues a new token; one that changes no field is only that.
-        action: if reissue.is_some() && changed.is_empty() {
-            "rotate"
-        } else {
-            "update"
+        action: match (reissue.is_some(), changed.as_slice()) {
+            // A reissue that changes no field is only that.
+            (true, []) => "rotate",
+            // Disabling and enabling are audited by name: they are what an auditor looks for before a delete.
+            (false, ["disabled"]) if a.disabled => "disable",
+            (false, ["disabled"]) => "enable",
+            _ => "update",
         },
         kind: "service_account",
         id,
@@ -442,6 +459,7 @@ pub(super) async fn update(
         "namespaceId" => json!(acc.namespace_id),
         "userId" => json!(acc.user_id),
         "description" => json!(acc.description),
+        "disabled" => json!(acc.disabled),
         _ => time_json(acc.expires_at),
     };
     let before: serde_json::Map<String, serde_json::Value> = changed

@@ -29,6 +29,11 @@ impl Dialect for Sqlite {
         qb.push_bind(micros(t));
     }
 
+    /// Flags are INTEGER 0 or 1 (`migrations/0008_account_disabled.sql`).
+    fn push_bool(qb: &mut QueryBuilder<Sqlite>, b: bool) {
+        qb.push_bind(i64::from(b));
+    }
+
     /// SQLite's LIKE already ignores (ASCII) case.
     fn push_like(qb: &mut QueryBuilder<Sqlite>, column: &str, pattern: String) {
         qb.push(column).push(" LIKE ");
@@ -83,6 +88,19 @@ mod tests {
              ((expires_at IS NOT NULL AND expires_at > ?) AND (expires_at IS NOT NULL AND expires_at < ?) \
              AND (expires_at IS NOT NULL AND expires_at >= ?) AND (expires_at IS NOT NULL AND expires_at <= ?)) \
              AND (user_id LIKE ? ESCAPE '\\' AND user_id = ? AND user_id IN (?) AND user_id LIKE ? ESCAPE '\\'))"
+        );
+    }
+
+    #[test]
+    fn flags_compare_by_equality() {
+        assert_eq!(sql(json!({"disabled": true})), "disabled = ?");
+        assert_eq!(
+            sql(json!({"disabled": [true, false]})),
+            "disabled IN (?, ?)"
+        );
+        assert_eq!(
+            sql(json!({"$not": {"disabled": false}})),
+            "NOT (disabled = ?)"
         );
     }
 

@@ -90,6 +90,7 @@ mod tests {
             created_at: Utc::now(),
             modified_at: Utc::now(),
             accessed_at: None,
+            disabled: false,
         }
     }
 

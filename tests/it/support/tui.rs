@@ -71,6 +71,7 @@ pub fn account(i: usize, namespace: &str) -> ServiceAccount {
         created_at: w - days(200),
         modified_at: w - days(200),
         accessed_at: accessed,
+        disabled: false,
     }
 }
 

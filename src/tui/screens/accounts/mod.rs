@@ -504,6 +504,7 @@ mod tests {
                 created_at: chrono::DateTime::UNIX_EPOCH,
                 modified_at: chrono::DateTime::UNIX_EPOCH,
                 accessed_at: None,
+                disabled: false,
             })
             .collect()
     }
