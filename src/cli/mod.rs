@@ -121,7 +121,8 @@ pub struct GlobalArgs {
     /// How long one API call may take.
     #[arg(long, global = true, help_heading = "Global options", value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
-    /// Open the console read-only, for audits: it offers no add, edit, rotate or delete (client-side only).
+    /// A read-only session, for audits: the console offers no change, and commands that would change something
+    /// are refused (client-side only; the server is not asked).
     #[arg(long, global = true, help_heading = "Global options")]
     pub read_only: bool,
 }
@@ -255,6 +256,18 @@ async fn run_in_context(
             ..global.clone()
         }),
         Some(command) => {
+            if let Some(what) = command.change()
+                && (global.read_only || selected.context_read_only())
+            {
+                return Err(CliError::Usage(format!(
+                    "this session is read-only ({}): `{what}` would change something",
+                    if global.read_only {
+                        "--read-only"
+                    } else {
+                        "the context says read-only = true"
+                    }
+                )));
+            }
             let command = with_default_namespace(command, selected.default_namespace());
             let connection = open(selected).await?;
             let result = match command {
@@ -272,6 +285,32 @@ async fn run_in_context(
             };
             connection.close().await;
             result
+        }
+    }
+}
+
+impl Command {
+    /// The command's name when it changes something on the server (refused in a read-only session).
+    pub fn change(&self) -> Option<&'static str> {
+        use accounts::AccountsCommand as A;
+        use namespaces::NamespacesCommand as N;
+        use permissions::PermissionsCommand as P;
+        match self {
+            Command::Accounts(A::Create(_)) => Some("accounts create"),
+            Command::Accounts(A::Update { .. }) => Some("accounts update"),
+            Command::Accounts(A::Rotate { .. }) => Some("accounts rotate"),
+            Command::Accounts(A::Disable { .. }) => Some("accounts disable"),
+            Command::Accounts(A::Enable { .. }) => Some("accounts enable"),
+            Command::Accounts(A::Delete { .. }) => Some("accounts delete"),
+            Command::Namespaces(N::Create { .. }) => Some("namespaces create"),
+            Command::Namespaces(N::Rename { .. }) => Some("namespaces rename"),
+            Command::Namespaces(N::Delete { .. }) => Some("namespaces delete"),
+            Command::Directory(directory::DirectoryCommand::Import { .. }) => {
+                Some("directory import")
+            }
+            Command::Permissions(P::Grant { .. }) => Some("permissions grant"),
+            Command::Permissions(P::Revoke { .. }) => Some("permissions revoke"),
+            _ => None,
         }
     }
 }

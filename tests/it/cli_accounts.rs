@@ -298,3 +298,54 @@ fn disable_and_enable_refuse_and_restore_the_token_and_every_listing_shows_the_s
         1
     );
 }
+
+#[test]
+fn a_read_only_session_refuses_every_change_and_still_reads() {
+    let s = Scratch::new();
+    let (id, _) = create(&s, "kept-bot", "never");
+    for args in [
+        vec!["--read-only", "accounts", "create", "--user-id", "x"],
+        vec!["--read-only", "accounts", "delete", id.as_str()],
+        vec!["--read-only", "accounts", "rotate", id.as_str()],
+        vec!["--read-only", "namespaces", "create", "Nope"],
+        vec![
+            "--read-only",
+            "permissions",
+            "grant",
+            "Global",
+            "--user",
+            "kept-bot",
+            "--role",
+            "viewer",
+        ],
+    ] {
+        let out = s.embedded(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.error().contains("read-only"), "{}", out.stderr);
+    }
+    s.embedded(&["--read-only", "accounts", "show", &id]).ok();
+    s.embedded(&["--read-only", "report"]).ok();
+    // A context saying read-only = true does the same, and no flag makes it writable.
+    let config = s.path("home/.config/sacon");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[contexts.audit]\ndata-dir = '{}'\nread-only = true\n",
+            s.data_dir().display()
+        ),
+    )
+    .unwrap();
+    let out = s.run(&["--context", "audit", "accounts", "delete", &id]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.error().contains("the context says read-only"),
+        "{}",
+        out.stderr
+    );
+    let listed = s
+        .run(&["--context", "audit", "accounts", "list", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "nothing was deleted");
+}
