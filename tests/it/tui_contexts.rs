@@ -4,12 +4,9 @@
 
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use sacon::tui::keymap::Context;
 use sacon::tui::msg::{Effect, Msg};
 use sacon::tui::screens::contexts::ContextEntry;
-use sacon::tui::screens::frame;
 use sacon::tui::state::{Overlay, Status};
 use sacon::tui::{Model, update};
 
@@ -31,31 +28,12 @@ fn with_contexts(clock: &Clock) -> Model {
     model
 }
 
-fn text(model: &mut Model, w: u16, h: u16) -> String {
-    update(model, Msg::Resize(w, h), Clock::new().now);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| frame::render(model, f.buffer_mut()))
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| {
-            (0..w)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn the_switcher_lists_contexts_and_asks_for_the_chosen_one() {
     let clock = Clock::new();
     let mut model = with_contexts(&clock);
     assert!(
-        text(&mut model, 80, 24)
+        screen_text(&mut model, 80, 24)
             .lines()
             .next()
             .unwrap()
@@ -111,7 +89,7 @@ fn the_switcher_renders_at_both_sizes() {
         let mut model = with_contexts(&clock);
         update(&mut model, key('C'), clock.now);
         update(&mut model, key('j'), clock.now);
-        let screen = text(&mut model, w, h);
+        let screen = screen_text(&mut model, w, h);
         assert!(screen.contains("Switch context"), "{screen}");
         shots.push(format!("{w}x{h}\n{screen}"));
     }

@@ -4,13 +4,10 @@
 
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use sacon::access::Role;
 use sacon::api::Capabilities;
 use sacon::tui::keymap::{self, Context};
 use sacon::tui::msg::{Effect, Msg};
-use sacon::tui::screens::frame;
 use sacon::tui::screens::roles::RoleRow;
 use sacon::tui::state::{Screen, Status};
 use sacon::tui::{Model, update};
@@ -23,25 +20,6 @@ const FULL: Capabilities = Capabilities {
 /// A caller holding `roles`, booted without a remembered namespace.
 fn as_caller(roles: &[(&str, &str)], clock: &Clock) -> (Model, Vec<Effect>) {
     booted_as(None, clock, FULL, (80, 24), Some(roles))
-}
-
-fn text(model: &mut Model, w: u16, h: u16) -> String {
-    update(model, Msg::Resize(w, h), Clock::new().now);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| frame::render(model, f.buffer_mut()))
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| {
-            (0..w)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn rows() -> Vec<RoleRow> {
@@ -118,7 +96,7 @@ fn a_viewer_starts_on_its_namespace_and_ancestors_are_path_only() {
         "{:?}",
         model.status
     );
-    let screen = text(&mut model, 80, 24);
+    let screen = screen_text(&mut model, 80, 24);
     let global = screen.lines().find(|l| l.contains("Global")).unwrap();
     assert!(global.contains("no role · path only"), "{global}");
     assert!(
@@ -176,7 +154,7 @@ fn the_role_follows_the_namespace_at_hand() {
 fn the_permissions_screen_lists_own_and_inherited_bindings() {
     let clock = Clock::new();
     let mut model = on_roles(&[("ns-global", "admin")], &clock);
-    let screen = text(&mut model, 80, 24);
+    let screen = screen_text(&mut model, 80, 24);
     assert!(
         screen.contains("Permissions of Global › Engineering"),
         "{screen}"
@@ -252,7 +230,7 @@ fn an_admin_grants_through_the_prompt_and_revokes_after_a_question() {
     update(&mut model, key('k'), clock.now);
     update(&mut model, key('d'), clock.now);
     assert_eq!(model.context(), Context::Confirm);
-    assert!(text(&mut model, 80, 24).contains("revoke manager from user ci-deployer? y/n"));
+    assert!(screen_text(&mut model, 80, 24).contains("revoke manager from user ci-deployer? y/n"));
     update(&mut model, key('n'), clock.now);
     assert!(model.roles.revoking.is_none());
     update(&mut model, key('d'), clock.now);
@@ -291,12 +269,18 @@ fn viewer_and_permissions_screens_render_at_both_sizes() {
         let (mut viewer, _) = as_caller(&[("ns-eng", "viewer")], &clock);
         shots.push(format!(
             "viewer picker {w}x{h}\n{}",
-            text(&mut viewer, w, h)
+            screen_text(&mut viewer, w, h)
         ));
         let mut admin = on_roles(&[("ns-global", "admin")], &clock);
-        shots.push(format!("permissions {w}x{h}\n{}", text(&mut admin, w, h)));
+        shots.push(format!(
+            "permissions {w}x{h}\n{}",
+            screen_text(&mut admin, w, h)
+        ));
         update(&mut admin, key('a'), clock.now);
-        shots.push(format!("grant prompt {w}x{h}\n{}", text(&mut admin, w, h)));
+        shots.push(format!(
+            "grant prompt {w}x{h}\n{}",
+            screen_text(&mut admin, w, h)
+        ));
     }
     // Nothing is drawn past the terminal at the small size, and the marker survives it.
     assert!(

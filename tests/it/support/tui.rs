@@ -355,3 +355,24 @@ pub fn on_detail(history: Vec<sacon::tui::screens::activity::Entry>, clock: &Clo
     );
     model
 }
+
+/// The console drawn at `w`×`h` (after a resize to it), as text: one line per row, trailing blanks cut.
+pub fn screen_text(model: &mut Model, w: u16, h: u16) -> String {
+    update(model, Msg::Resize(w, h), Clock::new().now);
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("a test terminal");
+    terminal
+        .draw(|f| sacon::tui::screens::frame::render(model, f.buffer_mut()))
+        .expect("drawing into a test backend");
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
