@@ -255,6 +255,12 @@ impl Effects {
                     let _ = tx.send(Msg::RoleChanged { seq, result });
                 });
             }
+            Effect::SetDisabled { seq, id, disabled } => {
+                tokio::spawn(async move {
+                    let result = client.set_disabled(&id, disabled).await;
+                    let _ = tx.send(Msg::DisabledSet { seq, result });
+                });
+            }
             Effect::Revoke { seq, id, what } => {
                 tokio::spawn(async move {
                     let result = client.revoke(&id).await.map(|()| what);

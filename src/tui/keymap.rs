@@ -146,6 +146,8 @@ pub enum Command {
     Revoke,
     /// Open the context switcher.
     SwitchContext,
+    /// Disable the account (asked first), or enable it again.
+    ToggleDisabled,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -317,6 +319,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('e')], C::Edit, "edit description and expiry", Some("edit")),
     b(X::Accounts, &[Key::ch('r')], C::Rotate, "rotate: issue a new token", Some("rotate")),
     b(X::Accounts, &[Key::ch('d')], C::Delete, "delete the account", Some("delete")),
+    b(X::Accounts, &[Key::ch('D')], C::ToggleDisabled, "disable / enable: /verify refuses a disabled account, reversibly", None),
     b(X::Accounts, &[Key::ch('/')], C::Filter, "filter (user id, description, id)", Some("filter")),
     b(X::Accounts, &[Key::ch('s')], C::SortNext, "sort by the next column", Some("sort")),
     b(X::Accounts, &[Key::ch('S')], C::SortReverse, "reverse the sort", None),
@@ -332,6 +335,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Detail, &[Key::ch('e')], C::Edit, "edit", Some("edit")),
     b(X::Detail, &[Key::ch('r')], C::Rotate, "rotate", Some("rotate")),
     b(X::Detail, &[Key::ch('d')], C::Delete, "delete", Some("delete")),
+    b(X::Detail, &[Key::ch('D')], C::ToggleDisabled, "disable / enable", Some("disable")),
     b(X::Detail, &[Key::ch('L')], C::Activity, "the account's whole activity log", Some("activity")),
     b(X::Detail, &[UP, Key::ch('k')], C::Up, "scroll the history up", None),
     b(X::Detail, &[DOWN, Key::ch('j')], C::Down, "scroll the history down", None),
@@ -339,7 +343,7 @@ pub static BINDINGS: &[Binding] = &[
     // Activity log
     b(X::Activity, &[ENTER], C::Detail, "detail of the change (before → after)", Some("detail")),
     b(X::Activity, &[Key::ch('w')], C::ActorFilter, "filter by who made the change (actor)", Some("actor")),
-    b(X::Activity, &[Key::ch('t')], C::CycleAction, "filter by action: create, update, rotate, delete, import, any", Some("action")),
+    b(X::Activity, &[Key::ch('t')], C::CycleAction, "filter by action: create, update, rotate, disable, enable, delete, import, any", Some("action")),
     b(X::Activity, &[Key::ch('x')], C::ClearFilters, "clear the filters", Some("clear")),
     b(X::Activity, &[Key::ch('R'), F5], C::Refresh, "refresh (newest first)", Some("refresh")),
     b(X::Activity, &[ESC], C::Close, "back", Some("back")),

@@ -178,6 +178,11 @@ pub enum Msg {
         seq: u64,
         result: Result<String, ConnectError>,
     },
+    /// A disable or enable answered.
+    DisabledSet {
+        seq: u64,
+        result: Result<ServiceAccount, ConnectError>,
+    },
     /// Connecting to another context failed; the console stays where it was.
     SwitchFailed {
         name: String,
@@ -275,6 +280,12 @@ pub enum Effect {
         seq: u64,
         id: String,
         what: String,
+    },
+    /// Disables or enables an account (answered with `Msg::DisabledSet`).
+    SetDisabled {
+        seq: u64,
+        id: String,
+        disabled: bool,
     },
     /// Connects to `model.contexts[index]` and starts the console afresh there (the driver does it: it owns
     /// the connection).

@@ -41,7 +41,11 @@ impl Write {
 /// The change `command` makes, if any. Every command that writes is named here and nowhere else.
 pub fn needs(command: Command) -> Option<Write> {
     match command {
-        Command::Add | Command::Edit | Command::Rotate | Command::Delete => Some(Write::Accounts),
+        Command::Add
+        | Command::Edit
+        | Command::Rotate
+        | Command::Delete
+        | Command::ToggleDisabled => Some(Write::Accounts),
         Command::Grant | Command::Revoke => Some(Write::Permissions),
         _ => None,
     }

@@ -85,6 +85,7 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             Vec::new()
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
+        Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
         Msg::SwitchFailed { name, error } => {
             model.status = Status::Error {
                 text: format!(

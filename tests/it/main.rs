@@ -25,6 +25,7 @@ mod serve;
 mod store;
 mod tui_activity;
 mod tui_contexts;
+mod tui_disable;
 mod tui_e2e;
 mod tui_render;
 mod tui_roles;

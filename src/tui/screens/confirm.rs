@@ -20,6 +20,7 @@ use crate::tui::state::{Model, Overlay, Status};
 pub enum ConfirmAction {
     Delete(ServiceAccount),
     Rotate(ServiceAccount),
+    Disable(ServiceAccount),
 }
 
 /// How long a rotated-out token keeps working, as the rotate question offers it (`←`/`→`).
@@ -65,7 +66,7 @@ impl Confirm {
 
     pub fn account(&self) -> &ServiceAccount {
         match &self.action {
-            ConfirmAction::Delete(a) | ConfirmAction::Rotate(a) => a,
+            ConfirmAction::Delete(a) | ConfirmAction::Rotate(a) | ConfirmAction::Disable(a) => a,
         }
     }
 }
@@ -87,6 +88,11 @@ pub fn on_key(
             let id = confirm.account().id.clone();
             effects.push(match confirm.action {
                 ConfirmAction::Delete(_) => Effect::Delete { seq, id },
+                ConfirmAction::Disable(_) => Effect::SetDisabled {
+                    seq,
+                    id,
+                    disabled: true,
+                },
                 ConfirmAction::Rotate(_) => Effect::Rotate {
                     seq,
                     id,
@@ -107,6 +113,58 @@ pub fn on_key(
     }
     model.overlay = Some(Overlay::Confirm(Box::new(confirm)));
     effects
+}
+
+/// Disabling the account asked first; enabling it again is safe and done at once.
+pub fn toggle_disabled(model: &mut Model, account: ServiceAccount) -> Vec<Effect> {
+    if !account.disabled {
+        model.overlay = Some(Overlay::Confirm(Box::new(Confirm::new(
+            ConfirmAction::Disable(account),
+        ))));
+        return Vec::new();
+    }
+    let seq = model.seq();
+    model.overlay = None;
+    model.status = Status::Busy(format!("enabling {}", sanitize(&account.user_id)));
+    vec![Effect::SetDisabled {
+        seq,
+        id: account.id,
+        disabled: false,
+    }]
+}
+
+/// A disable or enable answered: the list refreshed, or the error (in the question when one is open).
+pub fn on_disabled(
+    model: &mut Model,
+    seq: u64,
+    result: Result<ServiceAccount, ConnectError>,
+) -> Vec<Effect> {
+    let asked = matches!(&model.overlay, Some(Overlay::Confirm(c)) if c.busy == Some(seq));
+    match result {
+        Ok(a) => {
+            if asked {
+                model.overlay = None;
+            }
+            let verb = if a.disabled { "disabled" } else { "enabled" };
+            model.status = Status::Info(format!(
+                "{verb} {} ({})",
+                sanitize(&a.user_id),
+                sanitize(&a.id)
+            ));
+            accounts::reload(model, true)
+        }
+        Err(e) => {
+            if let Some(Overlay::Confirm(c)) = &mut model.overlay
+                && asked
+            {
+                c.busy = None;
+                c.error = Some(sanitize(&e.message));
+            } else {
+                model.status = Status::from_error("the change was refused", &e, false);
+            }
+            Vec::new()
+        }
+    }
 }
 
 /// The delete answered: the list refreshed, or the error in the question.
@@ -144,6 +202,11 @@ pub fn render(model: &Model, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
             "Delete account",
             "Delete this account?",
             "Its token stops working at once. This cannot be undone.",
+        ),
+        ConfirmAction::Disable(_) => (
+            "Disable account",
+            "Disable this account?",
+            "/verify refuses its token until it is enabled again (D); the token itself is kept.",
         ),
         ConfirmAction::Rotate(_) => (
             "Rotate token",

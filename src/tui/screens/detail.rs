@@ -90,6 +90,9 @@ pub fn on_key(
             accounts::open_action(model, c, detail.account);
             return effects;
         }
+        Some(Command::ToggleDisabled) => {
+            return super::confirm::toggle_disabled(model, detail.account);
+        }
         Some(Command::Activity) => {
             let entity = EntityFilter {
                 kind: ACCOUNT_ENTITY.into(),
@@ -142,6 +145,9 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
     }
     if marks.unused {
         flags.push("z unused for 90 days");
+    }
+    if a.disabled {
+        flags.insert(0, "⊘ disabled: /verify refuses its token (D enables)");
     }
     let mut rows: Vec<(&str, String)> = vec![
         ("User ID", sanitize(&a.user_id)),

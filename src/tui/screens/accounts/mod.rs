@@ -420,6 +420,10 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
                 None => model.status = Status::Info("no account selected".into()),
             }
         }
+        Command::ToggleDisabled => match model.selected_account().cloned() {
+            Some(a) => return super::confirm::toggle_disabled(model, a),
+            None => model.status = Status::Info("no account selected".into()),
+        },
         Command::Filter => {
             let mut ta = text_field(&model.accounts.filter);
             set_field_focus(&mut ta, true);

@@ -77,7 +77,8 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     }
     if area.height >= 12 {
         let legend = row(area, area.height - 1);
-        Paragraph::new(Line::styled(fit(LEGEND, legend.width.into()), theme.dim()))
+        let text = format!("{LEGEND}  {}", crate::display::DISABLED_LEGEND);
+        Paragraph::new(Line::styled(fit(&text, legend.width.into()), theme.dim()))
             .render(legend, buf);
         table_area.height = table_area.height.saturating_sub(1);
     }
@@ -203,6 +204,12 @@ fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static>
         ExpiryMark::Never => (theme.never_expires(), marks.expiry.symbol()),
         ExpiryMark::Fine => (Style::new(), marks.expiry.symbol()),
     };
+    // Disabled outranks every expiry mark: nothing verifies until it is enabled.
+    let (expiry_symbol, expiry_style) = if a.disabled {
+        (crate::display::DISABLED_SYMBOL, theme.warning())
+    } else {
+        (expiry_symbol, expiry_style)
+    };
     let marker = Line::from(vec![
         Span::styled(expiry_symbol, expiry_style),
         if marks.unused {
@@ -211,7 +218,12 @@ fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static>
             Span::raw(" ")
         },
     ]);
-    let mut cells = vec![Cell::from(marker), Cell::from(sanitize(&a.user_id))];
+    let user = if a.disabled {
+        Cell::from(Span::styled(sanitize(&a.user_id), theme.dim()))
+    } else {
+        Cell::from(sanitize(&a.user_id))
+    };
+    let mut cells = vec![Cell::from(marker), user];
     if cols.kind {
         let kind = match model.kind_of(&a.user_id) {
             Some(true) => "impers.",

@@ -26,7 +26,9 @@ use crate::tui::state::{Load, Model, Overlay, Screen, Status};
 /// Entries per request.
 pub const PAGE: i64 = 50;
 /// The actions `t` cycles through, after "any".
-pub const ACTIONS: [&str; 5] = ["create", "update", "rotate", "delete", "import"];
+pub const ACTIONS: [&str; 7] = [
+    "create", "update", "rotate", "disable", "enable", "delete", "import",
+];
 /// How near the end of what is loaded the viewport may come before the next page is asked for.
 const MARGIN: usize = 10;
 
