@@ -92,6 +92,7 @@ fn session(
     model.read_only = start.read_only;
     model.context_name = start.context.clone();
     model.start_namespace = start.namespace.clone();
+    model.cwd = std::env::current_dir().ok();
     model.contexts = start
         .contexts
         .iter()

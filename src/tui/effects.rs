@@ -401,6 +401,14 @@ fn expand(path: &Path) -> PathBuf {
 /// the token goes to a private temporary file that is then renamed over the old one.
 pub fn save_token(path: &Path, token: &Token, overwrite: bool) -> Result<PathBuf, SaveError> {
     let path = expand(path);
+    // Said back absolute, so the admin knows where the token is whatever the working directory was.
+    let path = if path.is_relative() {
+        std::env::current_dir()
+            .map(|d| d.join(&path))
+            .unwrap_or(path)
+    } else {
+        path
+    };
     let failed = |e: std::io::Error| SaveError::Failed(format!("{}: {e}", path.display()));
     if path.is_dir() {
         return Err(SaveError::Failed(format!(

@@ -124,6 +124,8 @@ pub struct Model {
     pub start_namespace: Option<String>,
     /// The contexts the switcher offers (`embedded` first).
     pub contexts: Vec<ContextEntry>,
+    /// The working directory, where a token is saved unless told otherwise (shown absolute).
+    pub cwd: Option<std::path::PathBuf>,
     pub screen: Screen,
     pub picker: NamespacePicker,
     pub accounts: AccountList,
@@ -168,6 +170,7 @@ impl Model {
             roles: RolesView::default(),
             start_namespace: None,
             contexts: Vec::new(),
+            cwd: None,
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -191,7 +194,9 @@ impl Model {
             Some(Overlay::Secret(s)) => match s.prompt {
                 SecretPrompt::None => Context::Secret,
                 SecretPrompt::SavePath(_) => Context::SavePrompt,
-                SecretPrompt::Overwrite(_) | SecretPrompt::ConfirmClose => Context::Confirm,
+                SecretPrompt::Overwrite(_)
+                | SecretPrompt::ConfirmClose
+                | SecretPrompt::ConfirmQuit => Context::Confirm,
             },
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::Form(_)) => Context::Form,

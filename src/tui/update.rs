@@ -195,6 +195,14 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
     let context = model.context();
     let command = lookup(context, &key);
     if command == Some(Command::ForceQuit) {
+        // A token that went nowhere is lost for good on quit: ask, as Esc does.
+        if let Some(Overlay::Secret(view)) = &mut model.overlay
+            && !view.kept()
+            && !matches!(view.prompt, SecretPrompt::ConfirmQuit)
+        {
+            view.prompt = SecretPrompt::ConfirmQuit;
+            return Vec::new();
+        }
         model.quit = true;
         return Vec::new();
     }

@@ -30,5 +30,6 @@ mod tui_e2e;
 mod tui_render;
 mod tui_roles;
 mod tui_state;
+mod tui_token;
 mod upstream;
 mod verify;

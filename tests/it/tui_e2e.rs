@@ -264,11 +264,12 @@ async fn create_save_and_impersonate_through_the_console() {
     let screen = console.wait_for("Account created");
     assert!(screen.contains("••••"), "the token is masked:\n{screen}");
 
-    // Save it with s: the prompt is prefilled with ./<user-id>.jwt.
+    // Save it with s: the prompt is prefilled with <working directory>/<user-id>.jwt, absolute.
+    let target = work.join("e2e-bot.jwt").display().to_string();
     console.keys(&["s"]);
-    console.wait_for("Save to ./e2e-bot.jwt");
+    console.wait_for(&format!("Save to {target}"));
     console.keys(&["Enter"]);
-    console.wait_for("Saved to ./e2e-bot.jwt (mode 0600)");
+    console.wait_for(&format!("Saved to {target} (mode 0600)"));
     console.keys(&["Escape"]);
     console.wait_for("token view closed");
     console.wait("the new row", |s| {

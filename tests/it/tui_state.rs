@@ -4,33 +4,18 @@
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use sacon::api::{Capabilities, Code, ConnectError};
-use sacon::tui::msg::{CopyReport, Effect, Msg, SaveError, Token, UniqueInfo};
+use sacon::tui::msg::{Effect, Msg, UniqueInfo};
 use sacon::tui::screens::accounts::PAGE;
 use sacon::tui::screens::add_modal::{DEBOUNCE, Field, Tab};
-use sacon::tui::screens::secret::SecretPrompt;
 use sacon::tui::state::{Load, Overlay, Screen, Status};
 use sacon::tui::update;
 use serde_json::json;
-use zeroize::Zeroizing;
 
 fn form(model: &sacon::tui::Model) -> &sacon::tui::screens::add_modal::AccountForm {
     match &model.overlay {
         Some(Overlay::Form(f)) => f,
         other => panic!("expected the form, got {other:?}"),
     }
-}
-
-fn secret(model: &sacon::tui::Model) -> &sacon::tui::screens::secret::SecretView {
-    match &model.overlay {
-        Some(Overlay::Secret(s)) => s,
-        other => panic!("expected the token view, got {other:?}"),
-    }
-}
-
-fn token() -> Token {
-    Token::new(Zeroizing::new(
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ".into(),
-    ))
 }
 
 #[test]
@@ -505,151 +490,6 @@ fn impersonated_needs_a_picked_user_unless_there_is_no_directory() {
     };
     assert_eq!(account.user_id.as_deref(), Some("alice"));
     assert_eq!(account.namespace_id, None);
-}
-
-#[test]
-fn closing_an_unkept_token_asks_first() {
-    let clock = Clock::new();
-    let mut model = on_accounts(1, &clock);
-    update(&mut model, key('a'), clock.now);
-    type_text(&mut model, "ci-deploy", clock.now);
-    let effects = update(&mut model, ctrl('s'), clock.now);
-    let [Effect::Create { seq, .. }] = effects.as_slice() else {
-        panic!()
-    };
-    let effects = update(
-        &mut model,
-        Msg::Created {
-            seq: *seq,
-            result: Ok((account(9, "ns-platform"), token())),
-        },
-        clock.now,
-    );
-    assert!(
-        effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })),
-        "the list reloads"
-    );
-    let all: Vec<_> = (0..2).map(|i| account(i, "ns-platform")).collect();
-    answer_pages(&mut model, effects, &all, clock.now);
-    assert!(!secret(&model).revealed);
-    // Esc: the question, n: back; Enter: the question again, y: gone.
-    update(&mut model, code(KeyCode::Esc), clock.now);
-    assert!(matches!(secret(&model).prompt, SecretPrompt::ConfirmClose));
-    update(&mut model, key('n'), clock.now);
-    assert!(matches!(secret(&model).prompt, SecretPrompt::None));
-    update(&mut model, code(KeyCode::Enter), clock.now);
-    assert!(matches!(secret(&model).prompt, SecretPrompt::ConfirmClose));
-    update(&mut model, key('y'), clock.now);
-    assert!(model.overlay.is_none());
-
-    // After a copy the view closes without asking.
-    let effects = update(&mut model, key('r'), clock.now);
-    assert!(effects.is_empty(), "rotate asks first");
-    let effects = update(&mut model, key('y'), clock.now);
-    let [Effect::Rotate { seq, id, grace }] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
-    assert_eq!(id, &account(0, "ns-platform").id);
-    assert_eq!(*grace, None, "by default the old token stops at once");
-    update(
-        &mut model,
-        Msg::Rotated {
-            seq: *seq,
-            result: Ok((account(0, "ns-platform"), token())),
-        },
-        clock.now,
-    );
-    update(&mut model, key('v'), clock.now);
-    assert!(secret(&model).revealed);
-    let effects = update(&mut model, key('c'), clock.now);
-    let [Effect::Copy { seq, token: t }] = effects.as_slice() else {
-        panic!()
-    };
-    assert_eq!(t, &token());
-    update(
-        &mut model,
-        Msg::Copied {
-            seq: *seq,
-            report: CopyReport {
-                osc52: true,
-                system: Err("no display".into()),
-            },
-        },
-        clock.now,
-    );
-    let note = secret(&model).note.clone().unwrap();
-    assert!(!note.0 && note.1.contains("terminal clipboard"), "{note:?}");
-    update(&mut model, code(KeyCode::Esc), clock.now);
-    assert!(model.overlay.is_none());
-}
-
-#[test]
-fn saving_prompts_for_a_path_and_confirms_an_overwrite() {
-    let clock = Clock::new();
-    let mut model = on_accounts(1, &clock);
-    update(&mut model, key('r'), clock.now);
-    let effects = update(&mut model, key('y'), clock.now);
-    let [Effect::Rotate { seq, .. }] = effects.as_slice() else {
-        panic!()
-    };
-    update(
-        &mut model,
-        Msg::Rotated {
-            seq: *seq,
-            result: Ok((account(0, "ns-platform"), token())),
-        },
-        clock.now,
-    );
-    update(&mut model, key('s'), clock.now);
-    match &secret(&model).prompt {
-        SecretPrompt::SavePath(ta) => {
-            assert_eq!(sacon::tui::screens::field_text(ta), "./svc-000.jwt")
-        }
-        other => panic!("{other:?}"),
-    }
-    let effects = update(&mut model, code(KeyCode::Enter), clock.now);
-    let [
-        Effect::Save {
-            seq,
-            path,
-            overwrite: false,
-            ..
-        },
-    ] = effects.as_slice()
-    else {
-        panic!("{effects:?}")
-    };
-    update(
-        &mut model,
-        Msg::Saved {
-            seq: *seq,
-            result: Err(SaveError::Exists(path.clone())),
-        },
-        clock.now,
-    );
-    assert!(matches!(secret(&model).prompt, SecretPrompt::Overwrite(_)));
-    let effects = update(&mut model, key('y'), clock.now);
-    let [
-        Effect::Save {
-            seq,
-            overwrite: true,
-            ..
-        },
-    ] = effects.as_slice()
-    else {
-        panic!("{effects:?}")
-    };
-    update(
-        &mut model,
-        Msg::Saved {
-            seq: *seq,
-            result: Ok("./svc-000.jwt".into()),
-        },
-        clock.now,
-    );
-    assert!(secret(&model).kept());
-    update(&mut model, code(KeyCode::Enter), clock.now);
-    assert!(model.overlay.is_none(), "saved: closes without asking");
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub enum SecretPrompt {
     Overwrite(PathBuf),
     /// Neither copied nor saved: close anyway?
     ConfirmClose,
+    /// Neither copied nor saved, and Ctrl-C pressed: quit anyway?
+    ConfirmQuit,
 }
 
 #[derive(Debug)]
@@ -37,7 +39,10 @@ pub struct SecretView {
     pub account: ServiceAccount,
     pub heading: &'static str,
     pub revealed: bool,
+    /// The system clipboard took the token (confirmed).
     pub copied: bool,
+    /// The OSC 52 sequence went to the terminal, which never says whether it acted on it.
+    pub sent_to_terminal: bool,
     pub saved: Option<PathBuf>,
     pub curl: bool,
     pub prompt: SecretPrompt,
@@ -57,6 +62,7 @@ impl SecretView {
             heading,
             revealed: false,
             copied: false,
+            sent_to_terminal: false,
             saved: None,
             curl: false,
             prompt: SecretPrompt::None,
@@ -66,13 +72,15 @@ impl SecretView {
         }
     }
 
-    /// Closing loses the token for good unless it went somewhere.
+    /// Closing loses the token for good unless it surely went somewhere: saved, or on the system clipboard.
+    /// An OSC 52 copy cannot be confirmed (tmux may drop it), so it does not count.
     pub fn kept(&self) -> bool {
         self.copied || self.saved.is_some()
     }
 
-    /// The save prompt's starting text: `./<user-id>.jwt`, the id made safe as a file name.
-    pub fn default_path(&self) -> String {
+    /// The save prompt's starting text: `<cwd>/<user-id>.jwt` (absolute, so it is plain where the file goes), the
+    /// id made safe as a file name; `./<user-id>.jwt` when the working directory is unknown.
+    pub fn default_path(&self, cwd: Option<&std::path::Path>) -> String {
         let name: String = sanitize(&self.account.user_id)
             .chars()
             .map(|c| {
@@ -85,11 +93,14 @@ impl SecretView {
             .collect();
         let name = name.trim_start_matches('.');
         let name = if name.is_empty() { "token" } else { name };
-        format!("./{name}.jwt")
+        match cwd {
+            Some(dir) => dir.join(format!("{name}.jwt")).display().to_string(),
+            None => format!("./{name}.jwt"),
+        }
     }
 
-    pub fn open_save_prompt(&mut self) {
-        let mut ta = text_field(&self.default_path());
+    pub fn open_save_prompt(&mut self, cwd: Option<&std::path::Path>) {
+        let mut ta = text_field(&self.default_path(cwd));
         super::set_field_focus(&mut ta, true);
         self.prompt = SecretPrompt::SavePath(Box::new(ta));
     }
@@ -170,6 +181,14 @@ pub fn on_key(
             Some(Command::No) => {}
             _ => view.prompt = SecretPrompt::ConfirmClose,
         },
+        SecretPrompt::ConfirmQuit => match command {
+            Some(Command::Yes) => {
+                model.quit = true;
+                return effects;
+            }
+            Some(Command::No) => {}
+            _ => view.prompt = SecretPrompt::ConfirmQuit,
+        },
         SecretPrompt::None => match command {
             Some(Command::Reveal) => view.revealed = !view.revealed,
             Some(Command::Copy) => {
@@ -180,7 +199,7 @@ pub fn on_key(
                     token: view.token.clone(),
                 });
             }
-            Some(Command::Save) => view.open_save_prompt(),
+            Some(Command::Save) => view.open_save_prompt(model.cwd.as_deref()),
             Some(Command::CurlLines) => view.curl = !view.curl,
             Some(Command::Close) => {
                 if view.kept() {
@@ -206,7 +225,8 @@ pub fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
     }
     view.copying = None;
     let system_ok = report.system.is_ok();
-    view.copied = view.copied || report.osc52 || system_ok;
+    view.copied = view.copied || system_ok;
+    view.sent_to_terminal = view.sent_to_terminal || report.osc52;
     let why = report
         .system
         .err()
@@ -220,7 +240,8 @@ pub fn on_copied(model: &mut Model, seq: u64, report: CopyReport) {
         (true, false) => (
             false,
             format!(
-                "Sent to the terminal clipboard (OSC 52) if it allows it; system clipboard: {why}."
+                "Sent to the terminal (OSC 52; cannot be confirmed); system clipboard: {why}. Paste it \
+                 somewhere to check, or save it with s."
             ),
         ),
         (false, true) => (false, "Copied to the system clipboard.".into()),
@@ -270,15 +291,28 @@ pub fn on_saved(model: &mut Model, seq: u64, result: Result<PathBuf, SaveError>)
     }
 }
 
+/// The token view's box: wide enough for the whole token on one line when the terminal is (at least 90
+/// columns), never wider than the terminal.
+fn box_width(area: Rect, view: &SecretView) -> u16 {
+    let wanted = u16::try_from(view.token.as_str().chars().count() + 4).unwrap_or(u16::MAX);
+    wanted.max(90).min(area.width)
+}
+
+/// Rows `text` takes wrapped at `width` characters.
+fn rows_for(text: &str, width: u16) -> u16 {
+    u16::try_from(text.chars().count().div_ceil(usize::from(width.max(1)))).unwrap_or(u16::MAX)
+}
+
 pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
+    let outer_width = box_width(area, view);
+    // What wraps inside the box: its width less the borders.
+    let inner_width = outer_width.saturating_sub(2).max(1);
     let token_rows: u16 = if view.revealed {
-        let w = area.width.saturating_sub(4).max(1);
-        (view.token.as_str().len() as u16).div_ceil(w).clamp(1, 8)
+        rows_for(view.token.as_str(), inner_width)
     } else {
         1
     };
-    let curl_width = usize::from(area.width.saturating_sub(2).max(1));
     let curl_lines = if view.curl {
         view.curl_lines()
     } else {
@@ -287,17 +321,27 @@ pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
     // Revealed lines wrap so they can be copied whole; masked ones are cut.
     let line_rows = |l: &String| -> u16 {
         if view.revealed {
-            chunks(l, curl_width).len().min(6) as u16
+            rows_for(l, inner_width)
         } else {
             1
         }
     };
-    let curl_rows: u16 = if view.curl {
-        1 + curl_lines.iter().map(line_rows).sum::<u16>()
+    let mut curl_rows: u16 = if view.curl {
+        2 + curl_lines.iter().map(line_rows).sum::<u16>()
     } else {
         0
     };
-    let outer = centered(area, 90, 9 + token_rows + curl_rows);
+    // Borders, account, warning, state, note and prompt: 7 rows besides the token and the curl lines.
+    let fixed = 7u16;
+    // What does not fit is said, never silently cut: the curl lines first, then the token itself.
+    let curl_fit = fixed + token_rows + curl_rows <= area.height;
+    if view.curl && !curl_fit {
+        curl_rows = 1;
+    }
+    // The token itself needs the borders, the account and the warning above it; the state, note and prompt rows
+    // give way first (the footer still names the keys).
+    let token_fits = 4 + token_rows <= area.height;
+    let outer = centered(area, outer_width, fixed + token_rows + curl_rows);
     let inner = modal(outer, view.heading, theme, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
@@ -326,15 +370,34 @@ pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
         height: token_rows.min(inner.height.saturating_sub(y)),
         ..inner
     };
-    Paragraph::new(Line::styled(view.shown(), theme.token()))
+    if token_fits {
+        // Cut at exact widths (a token has no spaces to wrap at), so every character is on screen.
+        for (i, piece) in chunks(&view.shown(), w).into_iter().enumerate() {
+            let Ok(i) = u16::try_from(i) else { break };
+            Paragraph::new(Line::styled(piece, theme.token())).render(row(token_area, i), buf);
+        }
+    } else {
+        Paragraph::new(Line::styled(
+            format!(
+                "The token does not fit in {}×{}: enlarge the terminal, or save it with s.",
+                area.width, area.height
+            ),
+            theme.error(),
+        ))
         .wrap(Wrap { trim: false })
         .render(token_area, buf);
+    }
     y += token_rows;
-    let state = match (&view.saved, view.copied) {
-        (Some(p), true) => format!("copied; saved to {}", sanitize(&p.display().to_string())),
-        (Some(p), false) => format!("saved to {}", sanitize(&p.display().to_string())),
-        (None, true) => "copied".to_string(),
-        (None, false) => "not copied or saved yet".to_string(),
+    let copy_state = match (view.copied, view.sent_to_terminal) {
+        (true, _) => Some("copied"),
+        (false, true) => Some("sent to the terminal (cannot be confirmed)"),
+        (false, false) => None,
+    };
+    let state = match (&view.saved, copy_state) {
+        (Some(p), Some(c)) => format!("{c}; saved to {}", sanitize(&p.display().to_string())),
+        (Some(p), None) => format!("saved to {}", sanitize(&p.display().to_string())),
+        (None, Some(c)) => c.to_string(),
+        (None, None) => "not copied or saved yet".to_string(),
     };
     Paragraph::new(Line::styled(fit(&state, w), theme.dim())).render(row(inner, y), buf);
     y += 1;
@@ -343,7 +406,20 @@ pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Line::styled(fit(text, w), style)).render(row(inner, y), buf);
     }
     y += 1;
-    if view.curl {
+    if view.curl && !curl_fit {
+        Paragraph::new(Line::styled(
+            fit(
+                &format!(
+                    "The curl lines do not fit in {}×{}: enlarge the terminal, or save the token with s.",
+                    area.width, area.height
+                ),
+                w,
+            ),
+            theme.error(),
+        ))
+        .render(row(inner, y), buf);
+        y += 1;
+    } else if view.curl {
         Paragraph::new(Line::styled(
             fit("Present it with any of (set URL to your route):", w),
             theme.dim(),
@@ -390,9 +466,19 @@ pub fn render(model: &Model, view: &SecretView, area: Rect, buf: &mut Buffer) {
             );
             Paragraph::new(Line::styled(fit(&q, w), theme.error())).render(prompt_row, buf);
         }
-        SecretPrompt::ConfirmClose => {
+        SecretPrompt::ConfirmClose | SecretPrompt::ConfirmQuit => {
+            let what = if matches!(view.prompt, SecretPrompt::ConfirmQuit) {
+                "Quit"
+            } else {
+                "Close"
+            };
+            let why = if view.sent_to_terminal {
+                "The copy went only to the terminal, which cannot confirm it; this token cannot be shown again."
+            } else {
+                "This token cannot be shown again."
+            };
             Paragraph::new(Line::styled(
-                fit("This token cannot be shown again. Close anyway? (y/N)", w),
+                fit(&format!("{why} {what} anyway? (y/N)"), w),
                 theme.error(),
             ))
             .render(prompt_row, buf);

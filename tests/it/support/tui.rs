@@ -376,3 +376,18 @@ pub fn screen_text(model: &mut Model, w: u16, h: u16) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The token view that is open.
+pub fn secret(model: &Model) -> &sacon::tui::screens::secret::SecretView {
+    match &model.overlay {
+        Some(sacon::tui::state::Overlay::Secret(s)) => s,
+        other => panic!("expected the token view, got {other:?}"),
+    }
+}
+
+/// A token as the server would issue one.
+pub fn token() -> sacon::tui::msg::Token {
+    sacon::tui::msg::Token::new(zeroize::Zeroizing::new(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ".into(),
+    ))
+}
