@@ -255,6 +255,34 @@ impl Effects {
                     let _ = tx.send(Msg::RoleChanged { seq, result });
                 });
             }
+            Effect::SetNamespace {
+                seq,
+                id,
+                parent,
+                name,
+            } => {
+                tokio::spawn(async move {
+                    let creating = id.is_empty();
+                    let result = client.set_namespace(&id, &parent, &name).await.map(|ns| {
+                        let name = crate::model::sanitize(&ns.name);
+                        if creating {
+                            format!("created namespace {name}")
+                        } else {
+                            format!("renamed the namespace to {name}")
+                        }
+                    });
+                    let _ = tx.send(Msg::NamespaceChanged { seq, result });
+                });
+            }
+            Effect::DeleteNamespace { seq, id } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .delete_namespace(&id)
+                        .await
+                        .map(|()| "deleted the namespace".to_string());
+                    let _ = tx.send(Msg::NamespaceChanged { seq, result });
+                });
+            }
             Effect::SetDisabled { seq, id, disabled } => {
                 tokio::spawn(async move {
                     let result = client.set_disabled(&id, disabled).await;

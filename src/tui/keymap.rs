@@ -148,6 +148,12 @@ pub enum Command {
     SwitchContext,
     /// Disable the account (asked first), or enable it again.
     ToggleDisabled,
+    /// Create a child of the namespace under the cursor.
+    NewNamespace,
+    /// Rename the namespace under the cursor.
+    RenameNamespace,
+    /// Delete the namespace under the cursor (asked first).
+    DeleteNamespace,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -309,6 +315,9 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Namespaces, &[Key::ch('/')], C::Filter, "filter by name", Some("filter")),
     b(X::Namespaces, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
     b(X::Namespaces, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
+    b(X::Namespaces, &[Key::ch('a')], C::NewNamespace, "new namespace inside the one under the cursor", Some("new")),
+    b(X::Namespaces, &[Key::ch('e')], C::RenameNamespace, "rename the namespace", Some("rename")),
+    b(X::Namespaces, &[Key::ch('d')], C::DeleteNamespace, "delete the namespace (when empty)", Some("delete")),
     b(X::Namespaces, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Namespaces, &[ESC], C::Close, "back to the account list", None),
     // Account list

@@ -178,6 +178,11 @@ pub enum Msg {
         seq: u64,
         result: Result<String, ConnectError>,
     },
+    /// A namespace create, rename or delete answered: what was done.
+    NamespaceChanged {
+        seq: u64,
+        result: Result<String, ConnectError>,
+    },
     /// A disable or enable answered.
     DisabledSet {
         seq: u64,
@@ -280,6 +285,18 @@ pub enum Effect {
         seq: u64,
         id: String,
         what: String,
+    },
+    /// Creates (`id` empty, under `parent`) or renames a namespace (answered with `Msg::NamespaceChanged`).
+    SetNamespace {
+        seq: u64,
+        id: String,
+        parent: String,
+        name: String,
+    },
+    /// Deletes a namespace (answered with `Msg::NamespaceChanged`).
+    DeleteNamespace {
+        seq: u64,
+        id: String,
     },
     /// Disables or enables an account (answered with `Msg::DisabledSet`).
     SetDisabled {

@@ -47,6 +47,9 @@ pub fn needs(command: Command) -> Option<Write> {
         | Command::Delete
         | Command::ToggleDisabled => Some(Write::Accounts),
         Command::Grant | Command::Revoke => Some(Write::Permissions),
+        Command::NewNamespace | Command::RenameNamespace | Command::DeleteNamespace => {
+            Some(Write::Namespaces)
+        }
         _ => None,
     }
 }

@@ -126,6 +126,8 @@ pub struct Model {
     pub contexts: Vec<ContextEntry>,
     /// The working directory, where a token is saved unless told otherwise (shown absolute).
     pub cwd: Option<std::path::PathBuf>,
+    /// A namespace being created, renamed or deleted from the picker.
+    pub ns_edit: Option<super::screens::namespace_edit::NamespaceEdit>,
     pub screen: Screen,
     pub picker: NamespacePicker,
     pub accounts: AccountList,
@@ -171,6 +173,7 @@ impl Model {
             start_namespace: None,
             contexts: Vec::new(),
             cwd: None,
+            ns_edit: None,
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -204,6 +207,17 @@ impl Model {
             Some(Overlay::Entry(_)) => Context::Entry,
             Some(Overlay::Contexts(_)) => Context::Contexts,
             None => match self.screen {
+                Screen::Namespaces if self.ns_edit.as_ref().is_some_and(|e| e.typing()) => {
+                    Context::FilterInput
+                }
+                Screen::Namespaces
+                    if matches!(
+                        self.ns_edit,
+                        Some(super::screens::namespace_edit::NamespaceEdit::Delete { .. })
+                    ) =>
+                {
+                    Context::Confirm
+                }
                 Screen::Namespaces if self.picker.filter_input.is_some() => Context::FilterInput,
                 Screen::Namespaces => Context::Namespaces,
                 Screen::Accounts if self.accounts.filter_input.is_some() => Context::FilterInput,
@@ -238,7 +252,12 @@ impl Model {
     /// Which changes the session offers where it is: the role in the current namespace (or the highest held,
     /// before one is picked), none at all when `--read-only`.
     pub fn permissions(&self) -> Permissions {
-        let role = match (&self.grants, &self.current) {
+        // In the picker, the namespace under the cursor is the one at hand.
+        let here = match self.screen {
+            Screen::Namespaces => self.picker.selected_id(&self.tree).or(self.current.clone()),
+            _ => self.current.clone(),
+        };
+        let role = match (&self.grants, &here) {
             (None, _) => Some(Role::Admin),
             (Some(_), Some(ns)) => self.role_in(ns),
             (Some(g), None) => g.highest(),

@@ -12,8 +12,8 @@ use super::permissions;
 use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
-    accounts, activity, add_modal, confirm, contexts, detail, field_paste, help, namespaces, roles,
-    secret,
+    accounts, activity, add_modal, confirm, contexts, detail, field_paste, help, namespace_edit,
+    namespaces, roles, secret,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -86,6 +86,7 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
         Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
+        Msg::NamespaceChanged { seq, result } => namespace_edit::on_changed(model, seq, result),
         Msg::SwitchFailed { name, error } => {
             model.status = Status::Error {
                 text: format!(
@@ -121,7 +122,10 @@ fn on_booted(model: &mut Model, seq: u64, result: Result<Boot, ConnectError>) ->
         }
     };
     model.boot = Load::Loaded(());
-    model.status = Status::Empty;
+    // "connecting" is done; a note set meanwhile (what a change just did) stays.
+    if matches!(model.status, Status::Busy(_) | Status::Error { .. }) {
+        model.status = Status::Empty;
+    }
     model.capabilities = boot.capabilities;
     model.tree = NamespaceTree::new(boot.namespaces);
     model.grants = boot.grants;
@@ -238,6 +242,12 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
                 contexts::open(model);
                 Vec::new()
             }
+            (_, Screen::Namespaces, Context::FilterInput) if model.ns_edit.is_some() => {
+                namespace_edit::on_prompt_key(model, command, key)
+            }
+            (_, Screen::Namespaces, Context::Confirm) => {
+                namespace_edit::on_confirm_key(model, command)
+            }
             (_, Screen::Namespaces, Context::FilterInput) => {
                 namespaces::on_filter_key(model, command, key)
             }
@@ -279,7 +289,13 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
         Some(_) => {}
         None => {
             let input = match model.screen {
-                Screen::Namespaces => model.picker.filter_input.as_mut(),
+                Screen::Namespaces => match &mut model.ns_edit {
+                    Some(
+                        namespace_edit::NamespaceEdit::Create { input, .. }
+                        | namespace_edit::NamespaceEdit::Rename { input, .. },
+                    ) => Some(input),
+                    _ => model.picker.filter_input.as_mut(),
+                },
                 Screen::Accounts => model.accounts.filter_input.as_mut(),
                 Screen::Activity => model.activity.actor_input.as_mut(),
                 Screen::Roles => model.roles.grant_input.as_mut(),

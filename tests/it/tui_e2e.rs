@@ -491,6 +491,11 @@ async fn an_edit_shows_in_the_account_history() {
     // A description edit never touches the live token: no token view, only the status line.
     console.wait_for("updated hist-bot");
     assert!(!console.screen().contains("Account updated"));
+    // The list reloads after the edit; the detail opens on the row once it is back.
+    console.wait("the edited row", |s| {
+        s.lines()
+            .any(|l| l.contains("hist-bot") && l.contains("two"))
+    });
 
     // The detail's history names the edit, its author and the field before → after, above the creation.
     console.keys(&["Enter"]);
@@ -707,6 +712,25 @@ async fn the_context_switcher_moves_the_console_to_another_server() {
     );
     console.keys(&["a"]);
     console.wait_for("read-only session");
+    console.keys(&["q"]);
+    console.wait_exit();
+}
+
+/// An empty start (`--no-demo`) can grow its tree from the picker.
+#[test]
+fn an_empty_start_creates_a_namespace_from_the_picker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let socket = format!("sacon-e2e-ns-{}", std::process::id());
+    let console = Console::start_with(&socket, &data_dir, tmp.path(), "--no-demo");
+    console.wait_for("Namespaces (1)");
+    console.keys(&["a"]);
+    console.wait_for("new namespace in Global:");
+    console.text("Payments");
+    console.keys(&["Enter"]);
+    let screen = console.wait_for("Namespaces (2)");
+    assert!(screen.contains("created namespace Payments"), "{screen}");
+    console.wait_for("Payments");
     console.keys(&["q"]);
     console.wait_exit();
 }

@@ -129,6 +129,8 @@ fn the_role_follows_the_namespace_at_hand() {
     let clock = Clock::new();
     // Viewer on Engineering, manager on Platform below it.
     let (mut model, _) = as_caller(&[("ns-eng", "viewer"), ("ns-platform", "manager")], &clock);
+    // On the account list the namespace open is the one at hand (in the picker, the one under the cursor).
+    model.screen = Screen::Accounts;
     model.current = Some("ns-eng".into());
     assert_eq!(model.permissions().role, Role::Viewer);
     model.current = Some("ns-platform".into());
@@ -142,6 +144,7 @@ fn the_role_follows_the_namespace_at_hand() {
     );
     // The shared secret's holder is admin of the root: everything, everywhere, no marker.
     let (mut root, _) = as_caller(&[("ns-global", "admin")], &clock);
+    root.screen = Screen::Accounts;
     root.current = Some("ns-data".into());
     assert_eq!(root.permissions().marker(), None);
     assert!(
@@ -249,6 +252,7 @@ fn a_manager_sees_the_permissions_but_cannot_change_them() {
     let clock = Clock::new();
     let mut model = on_roles(&[("ns-eng", "manager")], &clock);
     model.current = Some("ns-eng".into());
+    assert_eq!(model.screen, Screen::Roles);
     update(&mut model, key('a'), clock.now);
     assert!(model.roles.grant_input.is_none());
     assert!(matches!(&model.status, Status::Info(t) if t.contains("cannot change permissions")));

@@ -10,6 +10,7 @@ pub mod contexts;
 pub mod detail;
 pub mod frame;
 pub mod help;
+pub mod namespace_edit;
 pub mod namespaces;
 pub mod roles;
 pub mod secret;

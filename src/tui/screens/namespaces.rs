@@ -305,6 +305,9 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
                 return activity::open(model, Some(id), None, Screen::Namespaces);
             }
         }
+        Command::NewNamespace | Command::RenameNamespace | Command::DeleteNamespace => {
+            super::namespace_edit::start(model, command);
+        }
         Command::Permissions => {
             if let Some(id) = model.picker.selected_id(&model.tree) {
                 if model.role_in(&id).is_none() {
@@ -335,6 +338,17 @@ pub fn on_filter_key(model: &mut Model, command: Option<Command>, key: KeyEvent)
         Some(Command::ApplyFilter) => {
             if let Some(ta) = model.picker.filter_input.take() {
                 model.picker.filter = field_text(&ta).trim().to_string();
+                // Enter goes to the first namespace the filter matched, not an ancestor shown as its path.
+                let wanted = model.picker.filter.to_lowercase();
+                let first = model.picker.rows(&model.tree).iter().position(|r| {
+                    model
+                        .tree
+                        .get(&r.id)
+                        .is_some_and(|n| n.name.to_lowercase().contains(&wanted))
+                });
+                if let Some(i) = first {
+                    model.picker.cursor = i;
+                }
             }
         }
         Some(Command::Close) => {
@@ -389,9 +403,17 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
         Paragraph::new(line).render(row(area, 1), buf);
     }
 
+    // A namespace being created, renamed or deleted asks on the last row.
+    let editing = model.ns_edit.is_some() && area.height > 3;
+    if editing {
+        super::namespace_edit::render(model, row(area, area.height - 1), buf);
+    }
     let list = Rect {
         y: area.y.saturating_add(2),
-        height: area.height.saturating_sub(2),
+        height: area
+            .height
+            .saturating_sub(2)
+            .saturating_sub(u16::from(editing)),
         ..area
     };
     let rows = picker.rows(&model.tree);
