@@ -60,15 +60,20 @@ pub enum ExpiryChoice {
 }
 
 impl ExpiryChoice {
-    fn label(self, mode: &FormMode) -> String {
+    /// The choice as the form shows it; a preset names the moment it produces (UTC), so nobody has to count.
+    fn label(self, mode: &FormMode, now: chrono::DateTime<chrono::Utc>) -> String {
         match (self, mode) {
             (ExpiryChoice::Keep, FormMode::Edit(a)) => match a.expires_at {
                 Some(t) => format!("Unchanged ({})", t.format("%Y-%m-%d")),
                 None => "Unchanged (never)".into(),
             },
             (ExpiryChoice::Keep, FormMode::Create) => "Unchanged".into(),
-            (ExpiryChoice::Preset(e), _) => e.label(),
-            (ExpiryChoice::Custom, _) => "Custom".into(),
+            (ExpiryChoice::Preset(Expiry::Never), _) => Expiry::Never.label(),
+            (ExpiryChoice::Preset(e), _) => match e.resolve(now) {
+                Ok(Some(at)) => format!("{} → {}", e.label(), at.format("%Y-%m-%d")),
+                _ => e.label(),
+            },
+            (ExpiryChoice::Custom, _) => "Custom date (00:00 UTC)".into(),
         }
     }
 }
@@ -243,6 +248,30 @@ impl AccountForm {
     }
 
     /// Fields in focus order.
+    /// For an edit, what the chosen expiry does to the live token: `Some(true)` when it is later than the
+    /// current one (or none): the old token carries its own `exp`, so a new token is needed, shown once on save;
+    /// `Some(false)` when it is earlier: the record holds every token to it. `None`: unchanged.
+    pub fn token_note(&self, now: DateTime<Utc>) -> Option<bool> {
+        let FormMode::Edit(a) = &self.mode else {
+            return None;
+        };
+        let new = match self.choices.get(self.choice)? {
+            ExpiryChoice::Keep => return None,
+            ExpiryChoice::Preset(e) => e.resolve(now).ok()?,
+            ExpiryChoice::Custom => Expiry::parse(field_text(&self.custom).trim())
+                .ok()?
+                .resolve(now)
+                .ok()?,
+        };
+        match (new, a.expires_at) {
+            (None, Some(_)) => Some(true),
+            (Some(_), None) => Some(false),
+            (Some(n), Some(o)) if n > o => Some(true),
+            (Some(n), Some(o)) if n < o => Some(false),
+            _ => None,
+        }
+    }
+
     pub fn fields(&self) -> Vec<Field> {
         let mut out = Vec::new();
         if !self.is_edit() {

@@ -26,12 +26,14 @@ enum Item {
     Description,
     Expires,
     Custom,
+    /// Edit only: what the new expiry does to the live token.
+    TokenNote,
     Error,
     Spacer,
     Submit,
 }
 
-fn layout(form: &AccountForm, height: usize) -> Vec<Item> {
+fn layout(form: &AccountForm, height: usize, now: chrono::DateTime<chrono::Utc>) -> Vec<Item> {
     let mut items = Vec::new();
     let hint_empty = user_hint(form, Theme::plain()).width() == 0;
     let results: Vec<usize> = if form.tab == Tab::Impersonated && !form.is_edit() {
@@ -49,6 +51,9 @@ fn layout(form: &AccountForm, height: usize) -> Vec<Item> {
     items.push(Item::Expires);
     if form.fields().contains(&Field::Custom) {
         items.push(Item::Custom);
+    }
+    if form.token_note(now).is_some() {
+        items.push(Item::TokenNote);
     }
     items.push(Item::Error);
     items.push(Item::Spacer);
@@ -89,7 +94,7 @@ fn error_text(form: &AccountForm) -> Option<&String> {
 
 pub fn render(model: &Model, form: &AccountForm, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
-    let full = layout(form, usize::MAX);
+    let full = layout(form, usize::MAX, model.wall);
     let outer = centered(area, 76, full.len() as u16 + 2);
     let title = match &form.mode {
         FormMode::Create => format!("Add an account to {}", model.namespace_path()),
@@ -101,7 +106,7 @@ pub fn render(model: &Model, form: &AccountForm, area: Rect, buf: &mut Buffer) {
         return;
     }
     let label_w: u16 = if inner.width >= 50 { 13 } else { 9 };
-    let items = layout(form, usize::from(inner.height));
+    let items = layout(form, usize::from(inner.height), model.wall);
     let result_shown: Vec<usize> = items
         .iter()
         .filter_map(|i| match i {
@@ -184,7 +189,7 @@ pub fn render(model: &Model, form: &AccountForm, area: Rect, buf: &mut Buffer) {
                 let choice = form
                     .choices
                     .get(form.choice)
-                    .map(|c| c.label(&form.mode))
+                    .map(|c| c.label(&form.mode, model.wall))
                     .unwrap_or_default();
                 let focused = form.focus == Field::Expires;
                 Paragraph::new(Line::from(vec![
@@ -213,6 +218,19 @@ pub fn render(model: &Model, form: &AccountForm, area: Rect, buf: &mut Buffer) {
                 theme,
                 buf,
             ),
+            Item::TokenNote => {
+                let (text, style) = match form.token_note(model.wall) {
+                    Some(true) => (
+                        "⚠ A later expiry needs a new token, shown once on save; the old one works until its own.",
+                        theme.warning(),
+                    ),
+                    _ => (
+                        "The live token keeps working until the new, earlier expiry.",
+                        theme.dim(),
+                    ),
+                };
+                Paragraph::new(Line::styled(fit(text, inner.width.into()), style)).render(r, buf);
+            }
             Item::Error => {
                 if let Some(e) = error_text(form) {
                     Paragraph::new(Line::styled(

@@ -1,0 +1,49 @@
+//! The edit form says, before it is submitted, what a new expiry does to the live token: a later one (or none)
+//! needs a new token, shown once on save, while the old keeps working until its own expiry; an earlier one
+//! leaves the live token working until then. Presets name the date they produce.
+
+use crate::support::tui::*;
+use crossterm::event::KeyCode;
+use sacon::tui::screens::add_modal::AccountForm;
+use sacon::tui::state::Overlay;
+use sacon::tui::update;
+
+fn form(model: &sacon::tui::Model) -> &AccountForm {
+    match &model.overlay {
+        Some(Overlay::Form(f)) => f,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+#[test]
+fn the_edit_form_warns_before_a_later_expiry_and_reassures_before_an_earlier_one() {
+    let clock = Clock::new();
+    // Account 0 of the fixtures expires in 40 days.
+    let mut model = on_accounts(1, &clock);
+    update(&mut model, key('e'), clock.now);
+    update(&mut model, code(KeyCode::Tab), clock.now);
+    assert_eq!(form(&model).token_note(clock.now.wall), None, "unchanged");
+    // → Never: no exp at all is later than any.
+    update(&mut model, code(KeyCode::Right), clock.now);
+    assert_eq!(form(&model).token_note(clock.now.wall), Some(true));
+    let screen = screen_text(&mut model, 100, 30);
+    assert!(
+        screen.contains("⚠ A later expiry needs a new token"),
+        "{screen}"
+    );
+    // → 7 days: earlier than the current 40.
+    update(&mut model, code(KeyCode::Right), clock.now);
+    assert_eq!(form(&model).token_note(clock.now.wall), Some(false));
+    let screen = screen_text(&mut model, 100, 30);
+    assert!(screen.contains("The live token keeps working"), "{screen}");
+    // The preset names the date it produces.
+    let week = (clock.now.wall + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(screen.contains(&format!("7 days → {week}")), "{screen}");
+    // → 1 year, later again.
+    for _ in 0..3 {
+        update(&mut model, code(KeyCode::Right), clock.now);
+    }
+    assert_eq!(form(&model).token_note(clock.now.wall), Some(true));
+}
