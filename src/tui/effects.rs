@@ -380,8 +380,17 @@ async fn rollup(
     };
     let subtree = || Expr::field(Field::NamespaceId).is_any_of(&item.subtree);
     let expires = Expr::field(Field::ExpiresAt);
-    let (own, expired, expiring) = tokio::join!(
+    let leaf = item.subtree.len() <= 1;
+    let (own, below, expired, expiring) = tokio::join!(
         count(Expr::field(Field::NamespaceId).eq(&item.namespace_id)),
+        // A leaf's subtree is itself: no second count.
+        async {
+            if leaf {
+                Ok(0)
+            } else {
+                count(subtree()).await
+            }
+        },
         count(Expr::and([subtree(), expires.on_or_before(now)])),
         count(Expr::and([
             subtree(),
@@ -389,8 +398,10 @@ async fn rollup(
             expires.on_or_before(now + Duration::days(7)),
         ])),
     );
+    let own = own?;
     Ok(Rollup {
-        own: own?,
+        own,
+        subtree: if leaf { own } else { below? },
         expired: expired?,
         expiring: expiring?,
     })

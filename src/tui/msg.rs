@@ -70,6 +70,8 @@ pub struct Boot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rollup {
     pub own: u64,
+    /// Every account of the subtree, its own included (what the expired / expiring marks count among).
+    pub subtree: u64,
     pub expired: u64,
     pub expiring: u64,
 }

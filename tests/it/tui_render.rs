@@ -71,6 +71,8 @@ fn picker() -> Model {
                         namespace_id: item.namespace_id,
                         result: Ok(Rollup {
                             own: i as u64 * 3,
+                            // The root holds everything below it.
+                            subtree: if i == 0 { 12 } else { i as u64 * 3 },
                             expired: (i % 2) as u64,
                             expiring: (i % 3) as u64,
                         }),

@@ -468,11 +468,15 @@ fn tree_line(model: &Model, r: &Row, width: usize) -> Line<'static> {
     let mut right: Vec<Span<'static>> = Vec::new();
     match model.picker.rollups.get(&r.id) {
         Some(Load::Loaded(roll)) => {
-            let own = if roll.own == 1 {
+            let mut own = if roll.own == 1 {
                 "1 account".to_string()
             } else {
                 format!("{} accounts", roll.own)
             };
+            // The marks count the whole subtree, so the subtree's total is shown beside them.
+            if roll.subtree > roll.own {
+                own.push_str(&format!(" ({} in subtree)", roll.subtree));
+            }
             right.push(Span::styled(own, theme.text()));
             if width >= 50 {
                 if roll.expired > 0 {
