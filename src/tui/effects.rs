@@ -384,13 +384,7 @@ async fn rollup(
     let (own, below, expired, expiring) = tokio::join!(
         count(Expr::field(Field::NamespaceId).eq(&item.namespace_id)),
         // A leaf's subtree is itself: no second count.
-        async {
-            if leaf {
-                Ok(0)
-            } else {
-                count(subtree()).await
-            }
-        },
+        async { if leaf { Ok(0) } else { count(subtree()).await } },
         count(Expr::and([subtree(), expires.on_or_before(now)])),
         count(Expr::and([
             subtree(),

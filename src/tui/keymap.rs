@@ -400,6 +400,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Confirm, &[LEFT, RIGHT], C::Right, "rotate: how long the old token keeps working", None),
     // Help
     b(X::Help, &[ESC], C::Close, "close help", Some("close")),
+    b(X::Help, &[Key::ch('?'), Key::ch('q')], C::Close, "close help (once a filter is typed, they type)", None),
     b(X::Help, &[UP], C::Up, "scroll up", None),
     b(X::Help, &[DOWN], C::Down, "scroll down", None),
     b(X::Help, &[PGUP], C::PageUp, "page up", None),

@@ -28,6 +28,7 @@ mod tui_contexts;
 mod tui_disable;
 mod tui_e2e;
 mod tui_edit;
+mod tui_keys;
 mod tui_namespaces;
 mod tui_render;
 mod tui_roles;

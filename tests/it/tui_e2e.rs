@@ -261,7 +261,10 @@ async fn create_save_and_impersonate_through_the_console() {
     console.keys(&["Tab"]);
     console.text("made by the e2e test");
     console.keys(&["C-s"]);
-    let screen = console.wait_for("Account created");
+    // The whole view, not a capture taken while it is being drawn.
+    let screen = console.wait("the token view", |s| {
+        s.contains("Account created") && s.contains("v reveal")
+    });
     assert!(screen.contains("••••"), "the token is masked:\n{screen}");
 
     // Save it with s: the prompt is prefilled with <working directory>/<user-id>.jwt, absolute.

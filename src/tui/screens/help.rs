@@ -1,7 +1,7 @@
 //! The help overlay: every binding of the keymap table the session offers, grouped by context, filtered as the
 //! admin types; its keys (scroll, close, type) and its render.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -65,8 +65,10 @@ pub fn on_key(model: &mut Model, command: Option<Command>, key: KeyEvent) {
     let Some(help) = model.help.as_mut() else {
         return;
     };
+    // `?` and `q` close help until a filter is being typed; then they are letters like any other.
+    let typed_letter = matches!(key.code, KeyCode::Char(_)) && !field_text(&help.filter).is_empty();
     match command {
-        Some(Command::Close) => model.help = None,
+        Some(Command::Close) if !typed_letter => model.help = None,
         Some(Command::Up) => help.scroll_by(-1),
         Some(Command::Down) => help.scroll_by(1),
         Some(Command::PageUp) => help.scroll_by(-page),

@@ -80,6 +80,11 @@ pub fn field_input(ta: &mut TextArea<'static>, key: KeyEvent) -> bool {
         return false;
     }
     let before = field_text(ta);
+    // Ctrl-U clears to the start of the line, as in a shell (the text area would undo instead).
+    if key.code == KeyCode::Char('u') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        ta.delete_line_by_head();
+        return field_text(ta) != before;
+    }
     ta.input(key);
     if ta.lines().len() > 1 {
         let joined = field_text(ta);
