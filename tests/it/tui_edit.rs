@@ -47,3 +47,57 @@ fn the_edit_form_warns_before_a_later_expiry_and_reassures_before_an_earlier_one
     }
     assert_eq!(form(&model).token_note(clock.now.wall), Some(true));
 }
+
+#[test]
+fn the_user_id_hint_never_calls_an_id_new_that_submit_refuses() {
+    let mut clock = Clock::new();
+    let mut model = on_accounts(1, &clock);
+    update(&mut model, key('a'), clock.now);
+    type_text(&mut model, "has space", clock.now);
+    let t = clock.advance(121);
+    let effects = update(&mut model, sacon::tui::msg::Msg::Tick, t);
+    // Even when the server finds no such user, the hint says what submit will say.
+    if let [sacon::tui::msg::Effect::CheckUnique { seq, .. }] = effects.as_slice() {
+        update(
+            &mut model,
+            sacon::tui::msg::Msg::UniqueChecked {
+                seq: *seq,
+                result: Ok(sacon::tui::msg::UniqueInfo {
+                    directory_user: None,
+                    accounts: 0,
+                }),
+            },
+            t,
+        );
+    }
+    let screen = screen_text(&mut model, 80, 24);
+    assert!(screen.contains("✗ A user ID has no spaces."), "{screen}");
+    assert!(!screen.contains("✓ new user ID"), "{screen}");
+    // A directory user's warning keeps its meaning even in a narrow form.
+    let mut model = on_accounts(1, &clock);
+    update(&mut model, key('a'), clock.now);
+    type_text(&mut model, "alice", clock.now);
+    let t = clock.advance(121);
+    let effects = update(&mut model, sacon::tui::msg::Msg::Tick, t);
+    let [sacon::tui::msg::Effect::CheckUnique { seq, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    update(
+        &mut model,
+        sacon::tui::msg::Msg::UniqueChecked {
+            seq: *seq,
+            result: Ok(sacon::tui::msg::UniqueInfo {
+                directory_user: Some(sacon::model::DirectoryUser {
+                    id: "alice".into(),
+                    name: "Alice Liddell-Hargreaves of Wonderland".into(),
+                    email: "alice@example.com".into(),
+                    groups: vec![],
+                }),
+                accounts: 0,
+            }),
+        },
+        t,
+    );
+    let screen = screen_text(&mut model, 40, 12);
+    assert!(screen.contains("⚠ would impersonate"), "{screen}");
+}

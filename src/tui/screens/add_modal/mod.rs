@@ -407,6 +407,22 @@ impl AccountForm {
 
     /// Checks every field; on success returns what to send, otherwise records errors by field (keeping what
     /// was typed) and moves the focus to the first bad field.
+    /// What is wrong with the typed unique user ID as it stands, before any server check: the hint shows it
+    /// instead of a "new user ID" that submit would refuse.
+    pub fn unique_id_problem(&self) -> Option<&'static str> {
+        let id = field_text(&self.user);
+        let id = id.trim();
+        if id.is_empty() {
+            None
+        } else if id.chars().any(char::is_whitespace) {
+            Some("A user ID has no spaces.")
+        } else if id.chars().count() > 256 {
+            Some("A user ID has at most 256 characters.")
+        } else {
+            None
+        }
+    }
+
     pub fn validate(&mut self, now: DateTime<Utc>) -> Option<Submission> {
         self.errors = FormErrors::default();
         let mut first_bad = None;

@@ -335,14 +335,16 @@ fn text_row(
 /// The line under the user field: warnings for a unique id, search progress or the picked user.
 fn user_hint(form: &AccountForm, theme: Theme) -> Line<'static> {
     match form.tab {
+        Tab::Unique if form.unique_id_problem().is_some() => Line::styled(
+            format!("✗ {}", form.unique_id_problem().unwrap_or_default()),
+            theme.error(),
+        ),
         Tab::Unique => match &form.unique.state {
             Load::Loaded(info) => {
                 if let Some(u) = &info.directory_user {
+                    // The meaning first, the name last: a narrow form cuts the name, never the warning.
                     Line::styled(
-                        format!(
-                            "⚠ a directory user ({}); this would impersonate them",
-                            sanitize(&u.name)
-                        ),
+                        format!("⚠ would impersonate directory user {}", sanitize(&u.name)),
                         theme.warning(),
                     )
                 } else if info.accounts > 0 {
