@@ -101,3 +101,46 @@ fn the_user_id_hint_never_calls_an_id_new_that_submit_refuses() {
     let screen = screen_text(&mut model, 40, 12);
     assert!(screen.contains("⚠ would impersonate"), "{screen}");
 }
+
+#[test]
+fn a_pasted_exact_directory_id_is_picked_so_submit_needs_no_extra_enter() {
+    let mut clock = Clock::new();
+    let mut model = on_accounts(1, &clock);
+    update(&mut model, key('a'), clock.now);
+    // Ctrl-T: the Impersonated tab, focus on its search.
+    update(&mut model, ctrl('t'), clock.now);
+    update(&mut model, sacon::tui::msg::Msg::Paste("00u8k2ld9x0PQr7".into()), clock.now);
+    let t = clock.advance(200);
+    let effects = update(&mut model, sacon::tui::msg::Msg::Tick, t);
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            sacon::tui::msg::Effect::SearchUsers { seq, query } => {
+                assert_eq!(query, "00u8k2ld9x0PQr7");
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no search: {effects:?}"));
+    let ann = sacon::model::DirectoryUser {
+        id: "00u8k2ld9x0PQr7".into(),
+        name: "Ann Example".into(),
+        email: "ann@example.com".into(),
+        groups: vec![],
+    };
+    update(
+        &mut model,
+        sacon::tui::msg::Msg::Search {
+            seq,
+            result: Ok((vec![ann.clone()], 1)),
+        },
+        t,
+    );
+    assert_eq!(form(&model).picked.as_ref(), Some(&ann));
+    let effects = update(&mut model, ctrl('s'), t);
+    assert!(
+        matches!(effects.as_slice(), [sacon::tui::msg::Effect::Create { account, .. }]
+            if account.user_id.as_deref() == Some("00u8k2ld9x0PQr7")),
+        "{effects:?}"
+    );
+}

@@ -125,6 +125,14 @@ pub fn on_search(
         && f.lookahead.answer(seq, result)
     {
         f.result_cursor = 0;
+        // A pasted exact id that is the only match is the user meant: picked, so submit needs no extra Enter.
+        let typed = field_text(&f.search).trim().to_string();
+        if let [only] = f.results()
+            && only.id == typed
+            && f.picked.is_none()
+        {
+            f.pick();
+        }
     }
 }
 
