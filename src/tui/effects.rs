@@ -283,6 +283,12 @@ impl Effects {
                     let _ = tx.send(Msg::NamespaceChanged { seq, result });
                 });
             }
+            Effect::CheckTotal { generation, query } => {
+                tokio::spawn(async move {
+                    let total = client.list_accounts(&query).await.ok().map(|(_, t)| t);
+                    let _ = tx.send(Msg::TotalChecked { generation, total });
+                });
+            }
             Effect::SetDisabled { seq, id, disabled } => {
                 tokio::spawn(async move {
                     let result = client.set_disabled(&id, disabled).await;

@@ -180,6 +180,11 @@ pub enum Msg {
         seq: u64,
         result: Result<String, ConnectError>,
     },
+    /// How many accounts the list's query matches now (`None`: the count failed; nothing changes then).
+    TotalChecked {
+        generation: u64,
+        total: Option<u64>,
+    },
     /// A namespace create, rename or delete answered: what was done.
     NamespaceChanged {
         seq: u64,
@@ -299,6 +304,11 @@ pub enum Effect {
     DeleteNamespace {
         seq: u64,
         id: String,
+    },
+    /// Counts what the account list's query matches (answered with `Msg::TotalChecked`).
+    CheckTotal {
+        generation: u64,
+        query: ListQuery,
     },
     /// Disables or enables an account (answered with `Msg::DisabledSet`).
     SetDisabled {

@@ -126,6 +126,8 @@ pub struct Model {
     pub contexts: Vec<ContextEntry>,
     /// The working directory, where a token is saved unless told otherwise (shown absolute).
     pub cwd: Option<std::path::PathBuf>,
+    /// When the account list next refreshes itself (set after each page, idle only then).
+    pub refresh_at: Option<Instant>,
     /// A namespace being created, renamed or deleted from the picker.
     pub ns_edit: Option<super::screens::namespace_edit::NamespaceEdit>,
     pub screen: Screen,
@@ -174,6 +176,7 @@ impl Model {
             contexts: Vec::new(),
             cwd: None,
             ns_edit: None,
+            refresh_at: None,
             kinds: HashMap::new(),
             overlay: None,
             help: None,
@@ -236,7 +239,10 @@ impl Model {
     pub fn next_deadline(&self) -> Option<Instant> {
         match &self.overlay {
             Some(Overlay::Form(f)) => f.next_deadline(),
-            _ => None,
+            Some(_) => None,
+            // The account list refreshes itself now and then, so accounts made elsewhere show up.
+            None if self.screen == Screen::Accounts => self.refresh_at,
+            None => None,
         }
     }
 

@@ -9,10 +9,20 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
+    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org), or the terminal says it has none
+    /// (`TERM=dumb`).
     pub fn from_env() -> Theme {
+        Theme::for_terminal(
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            std::env::var("TERM").ok().as_deref(),
+        )
+    }
+
+    /// The theme for a `NO_COLOR` setting and a `TERM` value.
+    pub fn for_terminal(no_color: bool, term: Option<&str>) -> Theme {
+        let dumb = term.is_some_and(|t| t.trim() == "dumb");
         Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: !no_color && !dumb,
         }
     }
 
@@ -120,5 +130,18 @@ impl Theme {
 
     pub fn token(self) -> Style {
         self.fg(Color::Green).add_modifier(Modifier::BOLD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_and_a_dumb_terminal_get_no_colour() {
+        assert!(Theme::for_terminal(false, Some("xterm-256color")).color);
+        assert!(Theme::for_terminal(false, None).color);
+        assert!(!Theme::for_terminal(true, Some("xterm-256color")).color);
+        assert!(!Theme::for_terminal(false, Some("dumb")).color);
     }
 }

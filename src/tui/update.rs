@@ -19,6 +19,10 @@ use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
 use crate::model::{NamespaceTree, sanitize};
 
+/// How often an idle account list asks the server again, so accounts made elsewhere (the CLI, another admin)
+/// appear without `R`. One small request per interval: an idle console stays idle.
+pub const AUTO_REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The effects to run when the console starts.
 pub fn init(model: &mut Model) -> Vec<Effect> {
     boot(model)
@@ -36,13 +40,35 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             effects.extend(activity::on_resize(model));
             effects
         }
-        Msg::Tick => add_modal::on_tick(model, now),
+        Msg::Tick => {
+            if model.overlay.is_none()
+                && model.screen == Screen::Accounts
+                && model.refresh_at.is_some_and(|at| at <= now.mono)
+                && model.accounts.filter_input.is_none()
+            {
+                model.refresh_at = None;
+                // Only a count: the list reloads when it changed, so an idle screen never flickers.
+                let mut query = model
+                    .accounts
+                    .query(model.current.as_deref(), &model.tree, 0);
+                query.offset = 0;
+                query.limit = Some(0);
+                return vec![Effect::CheckTotal {
+                    generation: model.accounts.generation,
+                    query,
+                }];
+            }
+            add_modal::on_tick(model, now)
+        }
         Msg::Booted { seq, result } => on_booted(model, seq, result),
         Msg::Page {
             generation,
             page,
             result,
-        } => accounts::on_page(model, generation, page, result),
+        } => {
+            model.refresh_at = Some(now.mono + AUTO_REFRESH);
+            accounts::on_page(model, generation, page, result)
+        }
         Msg::Rollup {
             seq,
             namespace_id,
@@ -86,6 +112,16 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
         Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
+        Msg::TotalChecked { generation, total } => {
+            model.refresh_at = Some(now.mono + AUTO_REFRESH);
+            let changed = generation == model.accounts.generation
+                && total.is_some()
+                && total != model.accounts.total;
+            if changed && model.overlay.is_none() {
+                return accounts::reload(model, true);
+            }
+            Vec::new()
+        }
         Msg::NamespaceChanged { seq, result } => namespace_edit::on_changed(model, seq, result),
         Msg::SwitchFailed { name, error } => {
             model.status = Status::Error {

@@ -109,7 +109,11 @@ fn a_pasted_exact_directory_id_is_picked_so_submit_needs_no_extra_enter() {
     update(&mut model, key('a'), clock.now);
     // Ctrl-T: the Impersonated tab, focus on its search.
     update(&mut model, ctrl('t'), clock.now);
-    update(&mut model, sacon::tui::msg::Msg::Paste("00u8k2ld9x0PQr7".into()), clock.now);
+    update(
+        &mut model,
+        sacon::tui::msg::Msg::Paste("00u8k2ld9x0PQr7".into()),
+        clock.now,
+    );
     let t = clock.advance(200);
     let effects = update(&mut model, sacon::tui::msg::Msg::Tick, t);
     let seq = effects

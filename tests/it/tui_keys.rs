@@ -41,3 +41,47 @@ fn ctrl_u_clears_the_line_instead_of_undoing() {
     let ta = model.accounts.filter_input.as_ref().unwrap();
     assert_eq!(field_text(ta), "");
 }
+
+#[test]
+fn an_idle_account_list_notices_accounts_made_elsewhere() {
+    use sacon::tui::msg::{Effect, Msg};
+    let clock = Clock::new();
+    let mut model = on_accounts(3, &clock);
+    let at = model
+        .next_deadline()
+        .expect("an idle list wakes up to look again");
+    assert!(at > clock.now.mono, "not at once");
+    let later = sacon::tui::msg::Now {
+        mono: at,
+        wall: clock.now.wall,
+    };
+    let effects = update(&mut model, Msg::Tick, later);
+    let [Effect::CheckTotal { generation, query }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(query.limit, Some(0), "only a count");
+    let generation = *generation;
+    // Unchanged: nothing reloads (no flicker).
+    let same = update(
+        &mut model,
+        Msg::TotalChecked {
+            generation,
+            total: Some(3),
+        },
+        later,
+    );
+    assert!(same.is_empty(), "{same:?}");
+    // One more account elsewhere: the list reloads, keeping the cursor.
+    let more = update(
+        &mut model,
+        Msg::TotalChecked {
+            generation,
+            total: Some(4),
+        },
+        later,
+    );
+    assert!(
+        more.iter().any(|e| matches!(e, Effect::LoadPage { .. })),
+        "{more:?}"
+    );
+}
