@@ -397,7 +397,8 @@ pub static BINDINGS: &[Binding] = &[
     // Confirm
     b(X::Confirm, &[Key::ch('y'), Key::ch('Y')], C::Yes, "yes", Some("yes")),
     b(X::Confirm, &[Key::ch('n'), Key::ch('N'), ESC, ENTER], C::No, "no", Some("no")),
-    b(X::Confirm, &[LEFT, RIGHT], C::Right, "rotate: how long the old token keeps working", None),
+    b(X::Confirm, &[LEFT], C::Left, "rotate: a shorter time the old token keeps working", None),
+    b(X::Confirm, &[RIGHT], C::Right, "rotate: a longer time the old token keeps working", None),
     // Help
     b(X::Help, &[ESC], C::Close, "close help", Some("close")),
     b(X::Help, &[Key::ch('?'), Key::ch('q')], C::Close, "close help (once a filter is typed, they type)", None),

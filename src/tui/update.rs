@@ -259,7 +259,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
     }
     match model.overlay.take() {
         Some(Overlay::Secret(view)) => secret::on_key(model, *view, command, key),
-        Some(Overlay::Confirm(c)) => confirm::on_key(model, *c, command, key),
+        Some(Overlay::Confirm(c)) => confirm::on_key(model, *c, command),
         Some(Overlay::Form(f)) => add_modal::on_key(model, f, command, key, now),
         Some(Overlay::Detail(d)) => detail::on_key(model, *d, command),
         Some(Overlay::Entry(view)) => activity::on_entry_key(model, view, command),

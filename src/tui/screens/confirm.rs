@@ -2,7 +2,6 @@
 //! and id, with the request's progress and any error shown in place: state, keys (the grace period, the request
 //! on `y`), the delete's answer, render.
 
-use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -73,12 +72,7 @@ impl Confirm {
 
 /// `y` sends the request (once), `←`/`→` choose the rotation's grace, `n`/Esc cancel unless a request is in
 /// flight.
-pub fn on_key(
-    model: &mut Model,
-    mut confirm: Confirm,
-    command: Option<Command>,
-    key: KeyEvent,
-) -> Vec<Effect> {
+pub fn on_key(model: &mut Model, mut confirm: Confirm, command: Option<Command>) -> Vec<Effect> {
     let mut effects = Vec::new();
     match command {
         Some(Command::Yes) if confirm.busy.is_none() => {
@@ -100,9 +94,8 @@ pub fn on_key(
                 },
             });
         }
-        Some(Command::Right) if confirm.busy.is_none() => {
-            let by = if key.code == KeyCode::Left { -1 } else { 1 };
-            confirm.step_grace(by);
+        Some(c @ (Command::Left | Command::Right)) if confirm.busy.is_none() => {
+            confirm.step_grace(if c == Command::Left { -1 } else { 1 });
         }
         // A rotation in flight would issue a token nobody sees, so the question stays until it answers.
         Some(Command::No) if confirm.busy.is_some() => {
