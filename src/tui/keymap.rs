@@ -27,6 +27,8 @@ pub enum Context {
     Roles,
     /// The context switcher.
     Contexts,
+    /// The command palette.
+    Palette,
     /// The add and edit forms.
     Form,
     Secret,
@@ -52,6 +54,7 @@ impl Context {
             Entry => &[Entry, Global],
             Roles => &[Roles, List, Global],
             Contexts => &[Contexts, Global],
+            Palette => &[Palette, Global],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
             SavePrompt => &[SavePrompt, Global],
@@ -73,6 +76,7 @@ impl Context {
             Context::Entry => "Activity entry",
             Context::Roles => "Permissions",
             Context::Contexts => "Context switcher",
+            Context::Palette => "Command palette",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
             Context::SavePrompt => "Save prompt",
@@ -85,7 +89,11 @@ impl Context {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::FilterInput | Context::Form | Context::SavePrompt | Context::Help
+            Context::FilterInput
+                | Context::Form
+                | Context::SavePrompt
+                | Context::Help
+                | Context::Palette
         )
     }
 }
@@ -154,6 +162,8 @@ pub enum Command {
     RenameNamespace,
     /// Delete the namespace under the cursor (asked first).
     DeleteNamespace,
+    /// Open the command palette.
+    Palette,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -308,6 +318,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::List, &[Key::ch('?')], C::Help, "help (type to filter it)", Some("help")),
     b(X::List, &[Key::ch('q')], C::Quit, "quit", Some("quit")),
     b(X::List, &[Key::ch('C')], C::SwitchContext, "switch context (config.toml)", None),
+    b(X::List, &[Key::ch(':')], C::Palette, "command palette: find any command of this screen", None),
     // Namespace picker
     b(X::Namespaces, &[ENTER], C::Select, "open the namespace", Some("open")),
     b(X::Namespaces, &[RIGHT, Key::ch('l')], C::Expand, "expand", Some("expand")),
@@ -366,6 +377,11 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Contexts, &[DOWN, Key::ch('j')], C::Down, "next context", None),
     b(X::Contexts, &[ENTER], C::Select, "switch to the context", Some("switch")),
     b(X::Contexts, &[ESC], C::Close, "close", Some("close")),
+    // Command palette
+    b(X::Palette, &[UP], C::Up, "previous command", None),
+    b(X::Palette, &[DOWN], C::Down, "next command", None),
+    b(X::Palette, &[ENTER], C::Select, "run the command", Some("run")),
+    b(X::Palette, &[ESC], C::Close, "close", Some("close")),
     // Activity entry
     b(X::Entry, &[LEFT, Key::ch('p')], C::PrevEntry, "previous change (newer)", Some("newer")),
     b(X::Entry, &[RIGHT, Key::ch('n')], C::NextEntry, "next change (older)", Some("older")),

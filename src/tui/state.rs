@@ -69,6 +69,8 @@ pub enum Overlay {
     Confirm(Box<Confirm>),
     /// The context switcher.
     Contexts(ContextPicker),
+    /// The command palette.
+    Palette(Box<super::screens::palette::Palette>),
 }
 
 /// The one-line status area.
@@ -209,6 +211,7 @@ impl Model {
             Some(Overlay::Detail(_)) => Context::Detail,
             Some(Overlay::Entry(_)) => Context::Entry,
             Some(Overlay::Contexts(_)) => Context::Contexts,
+            Some(Overlay::Palette(_)) => Context::Palette,
             None => match self.screen {
                 Screen::Namespaces if self.ns_edit.as_ref().is_some_and(|e| e.typing()) => {
                     Context::FilterInput

@@ -13,7 +13,7 @@ use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
     accounts, activity, add_modal, confirm, contexts, detail, field_paste, help, namespace_edit,
-    namespaces, roles, secret,
+    namespaces, palette, roles, secret,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -264,6 +264,11 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
         Some(Overlay::Detail(d)) => detail::on_key(model, *d, command),
         Some(Overlay::Entry(view)) => activity::on_entry_key(model, view, command),
         Some(Overlay::Contexts(picker)) => contexts::on_key(model, picker, command),
+        Some(Overlay::Palette(palette)) => match palette::on_key(model, *palette, command, key) {
+            // The chosen command runs as its own key would, on the screen the palette was opened on.
+            Some(chosen) => on_key(model, chosen, now),
+            None => Vec::new(),
+        },
         None => match (command, model.screen, context) {
             // Only the lists bind these, and every screen is a list.
             (Some(Command::Help), _, _) => {
@@ -272,6 +277,10 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
             }
             (Some(Command::Quit), _, _) => {
                 model.quit = true;
+                Vec::new()
+            }
+            (Some(Command::Palette), _, _) => {
+                model.overlay = Some(Overlay::Palette(Box::new(palette::Palette::new(context))));
                 Vec::new()
             }
             (Some(Command::SwitchContext), _, _) => {
@@ -320,6 +329,11 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
         Some(Overlay::Secret(view)) => {
             if let SecretPrompt::SavePath(ta) = &mut view.prompt {
                 field_paste(ta, text);
+            }
+        }
+        Some(Overlay::Palette(p)) => {
+            if field_paste(&mut p.filter, text) {
+                p.cursor = 0;
             }
         }
         Some(_) => {}

@@ -85,3 +85,56 @@ fn an_idle_account_list_notices_accounts_made_elsewhere() {
         "{more:?}"
     );
 }
+
+#[test]
+fn the_palette_finds_a_command_and_runs_it_as_its_key_would() {
+    use sacon::tui::keymap::Command;
+    use sacon::tui::state::Overlay;
+    let clock = Clock::new();
+    let mut model = on_accounts(2, &clock);
+    update(&mut model, key(':'), clock.now);
+    let Some(Overlay::Palette(p)) = &model.overlay else {
+        panic!("{:?}", model.overlay)
+    };
+    let all = p.entries(model.permissions());
+    assert!(all.iter().any(|b| b.command == Command::Add));
+    assert!(
+        all.iter().any(|b| b.command == Command::Quit),
+        "the List context's too"
+    );
+    type_text(&mut model, "rot", clock.now);
+    let screen = screen_text(&mut model, 80, 24);
+    assert!(screen.contains("rotate: issue a new token"), "{screen}");
+    update(&mut model, code(KeyCode::Enter), clock.now);
+    assert!(
+        matches!(&model.overlay, Some(Overlay::Confirm(c))
+            if matches!(c.action, sacon::tui::screens::confirm::ConfirmAction::Rotate(_))),
+        "{:?}",
+        model.overlay
+    );
+    // A read-only session's palette offers no change at all.
+    let mut model = on_accounts(2, &clock);
+    model.read_only = true;
+    update(&mut model, key(':'), clock.now);
+    let Some(Overlay::Palette(p)) = &model.overlay else {
+        panic!()
+    };
+    let offered = p.entries(model.permissions());
+    assert!(
+        !offered
+            .iter()
+            .any(|b| matches!(b.command, Command::Add | Command::Delete | Command::Rotate))
+    );
+    assert!(offered.iter().any(|b| b.command == Command::Activity));
+    // Esc closes it; nothing ran.
+    update(&mut model, code(KeyCode::Esc), clock.now);
+    assert!(model.overlay.is_none());
+    let mut shots = Vec::new();
+    for (w, h) in [(80, 24), (40, 12)] {
+        let mut model = on_accounts(2, &clock);
+        update(&mut model, key(':'), clock.now);
+        type_text(&mut model, "d", clock.now);
+        shots.push(format!("{w}x{h}\n{}", screen_text(&mut model, w, h)));
+    }
+    insta::assert_snapshot!("palette", shots.join("\n\n"));
+}

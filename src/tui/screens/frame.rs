@@ -10,7 +10,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::{
-    accounts, activity, add_modal, confirm, contexts, detail, help, namespaces, roles, row, secret,
+    accounts, activity, add_modal, confirm, contexts, detail, help, namespaces, palette, roles,
+    row, secret,
 };
 use crate::tui::format::fit;
 use crate::tui::keymap::{self, Context};
@@ -49,6 +50,7 @@ pub fn render(model: &Model, buf: &mut Buffer) {
         Some(Overlay::Secret(s)) => secret::render(model, s, body, buf),
         Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
         Some(Overlay::Contexts(p)) => contexts::render(model, p, body, buf),
+        Some(Overlay::Palette(p)) => palette::render(model, p, body, buf),
         None => {}
     }
     if let Some(h) = &model.help {

@@ -12,6 +12,7 @@ pub mod frame;
 pub mod help;
 pub mod namespace_edit;
 pub mod namespaces;
+pub mod palette;
 pub mod roles;
 pub mod secret;
 
