@@ -1,6 +1,7 @@
 //! The command line: clap definitions of every command and global flag, dispatch to the command modules, and
 //! the exit-code contract (0 success, 1 API or I/O error printed as `error: <code>: <message>`, 2 usage error).
 
+mod account_rows;
 mod accounts;
 mod activity;
 mod context;
