@@ -224,6 +224,18 @@ fn render_table(model: &Model, area: Rect, buf: &mut Buffer) {
             .thumb_style(theme.dim())
             .track_style(theme.dim());
         ratatui::widgets::StatefulWidget::render(bar_widget, bar, buf, &mut state);
+        // The selected row stays marked across the whole width, the bar's cell included.
+        if let Some(i) = list.cursor.checked_sub(offset).filter(|i| *i < height) {
+            let y = bar.y + u16::try_from(i).unwrap_or(0);
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..bar
+                },
+                theme.selected(),
+            );
+        }
         area.width -= 1;
     }
     let cols = columns(area.width, list.mixed());
