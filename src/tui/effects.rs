@@ -120,21 +120,30 @@ impl Effects {
             }
             Effect::LookupKinds { user_ids } => {
                 tokio::spawn(async move {
-                    let kinds: Vec<(String, Option<bool>)> = stream::iter(user_ids)
-                        .map(|id| {
-                            let client = client.clone();
-                            async move {
-                                let kind = match client.get_user(&id).await {
-                                    Ok(u) => Some(u.is_some()),
-                                    Err(e) if absent(&e) => Some(false),
-                                    Err(_) => None,
-                                };
-                                (id, kind)
-                            }
-                        })
-                        .buffer_unordered(FAN_OUT)
-                        .collect()
-                        .await;
+                    let found: Vec<(String, Option<bool>, Option<crate::model::DirectoryUser>)> =
+                        stream::iter(user_ids)
+                            .map(|id| {
+                                let client = client.clone();
+                                async move {
+                                    match client.get_user(&id).await {
+                                        Ok(u) => (id, Some(u.is_some()), u),
+                                        Err(e) if absent(&e) => (id, Some(false), None),
+                                        Err(_) => (id, None, None),
+                                    }
+                                }
+                            })
+                            .buffer_unordered(FAN_OUT)
+                            .collect()
+                            .await;
+                    let mut kinds = Vec::with_capacity(found.len());
+                    let mut people = Vec::new();
+                    for (id, kind, user) in found {
+                        kinds.push((id, kind));
+                        people.extend(user);
+                    }
+                    if !people.is_empty() {
+                        let _ = tx.send(Msg::People(people));
+                    }
                     let _ = tx.send(Msg::Kinds(kinds));
                 });
             }

@@ -5,6 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::permissions::Permissions;
+use super::screens::accounts::StateFilter;
 
 /// Where the keyboard focus is. Lookups fall back through `Context::chain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,6 +126,12 @@ pub enum Command {
     SortNext,
     SortReverse,
     ToggleInherited,
+    /// List the whole subtree below the namespace.
+    ToggleSubtree,
+    /// Turn a state filter of the account list on or off.
+    State(StateFilter),
+    /// Turn every state filter off.
+    ClearStates,
     ApplyFilter,
     NextField,
     PrevField,
@@ -344,6 +351,15 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('s')], C::SortNext, "sort by the next column", Some("sort")),
     b(X::Accounts, &[Key::ch('S')], C::SortReverse, "reverse the sort", None),
     b(X::Accounts, &[Key::ch('i')], C::ToggleInherited, "show / hide inherited accounts", Some("inherited")),
+    b(X::Accounts, &[Key::ch('t')], C::ToggleSubtree, "subtree: every account of the namespace and all below it", Some("subtree")),
+    b(X::Accounts, &[Key::ch('1')], C::State(StateFilter::Expired), "only expired (1–4: one expiry state at a time)", Some("states")),
+    b(X::Accounts, &[Key::ch('2')], C::State(StateFilter::Expiring7), "only expiring within 7 days", None),
+    b(X::Accounts, &[Key::ch('3')], C::State(StateFilter::Expiring30), "only expiring within 30 days", None),
+    b(X::Accounts, &[Key::ch('4')], C::State(StateFilter::NeverExpires), "only never expiring", None),
+    b(X::Accounts, &[Key::ch('5')], C::State(StateFilter::Unused), "only unused for 90 days (5–6: one use state at a time)", None),
+    b(X::Accounts, &[Key::ch('6')], C::State(StateFilter::NeverUsed), "only never used", None),
+    b(X::Accounts, &[Key::ch('7')], C::State(StateFilter::Disabled), "only disabled (states combine with each other and /)", None),
+    b(X::Accounts, &[Key::ch('0')], C::ClearStates, "clear the state filters", None),
     b(X::Accounts, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Accounts, &[ESC], C::Close, "clear the filter", None),

@@ -128,6 +128,8 @@ pub enum Msg {
     },
     /// Whether each user id is a directory user (`None`: the lookup failed).
     Kinds(Vec<(String, Option<bool>)>),
+    /// The directory users those lookups found (the people impersonated accounts act as).
+    People(Vec<DirectoryUser>),
     Search {
         seq: u64,
         result: Result<(Vec<DirectoryUser>, u64), ConnectError>,

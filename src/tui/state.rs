@@ -23,7 +23,7 @@ use super::screens::secret::{SecretPrompt, SecretView};
 use super::theme::Theme;
 use crate::access::Grants;
 use crate::api::{Capabilities, ConnectError};
-use crate::model::{NamespaceTree, ServiceAccount, sanitize};
+use crate::model::{DirectoryUser, NamespaceTree, ServiceAccount, sanitize};
 
 /// Something fetched: never a set of booleans.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +139,9 @@ pub struct Model {
     pub roles: RolesView,
     /// Whether a user id names a directory user (impersonated) or not (unique).
     pub kinds: HashMap<String, Load<bool>>,
+    /// The directory user an impersonated account acts as, by user id (name and e-mail for the list and
+    /// detail); filled by the same lookup as `kinds`.
+    pub people: HashMap<String, DirectoryUser>,
     pub overlay: Option<Overlay>,
     pub help: Option<HelpView>,
     pub status: Status,
@@ -180,6 +183,7 @@ impl Model {
             ns_edit: None,
             refresh_at: None,
             kinds: HashMap::new(),
+            people: HashMap::new(),
             overlay: None,
             help: None,
             status: Status::Empty,

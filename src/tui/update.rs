@@ -81,6 +81,10 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             accounts::on_kinds(model, kinds);
             Vec::new()
         }
+        Msg::People(people) => {
+            accounts::on_people(model, people);
+            Vec::new()
+        }
         Msg::Search { seq, result } => {
             add_modal::on_search(model, seq, result);
             Vec::new()

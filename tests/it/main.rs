@@ -24,6 +24,7 @@ mod schema;
 mod serve;
 mod store;
 mod tui_activity;
+mod tui_audit;
 mod tui_contexts;
 mod tui_disable;
 mod tui_e2e;

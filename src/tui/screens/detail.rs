@@ -152,6 +152,11 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
     let mut rows: Vec<(&str, String)> = vec![
         ("User ID", sanitize(&a.user_id)),
         ("Kind", kind.to_string()),
+    ];
+    if let Some(person) = acts_as(model, a) {
+        rows.push(("Acts as", person));
+    }
+    rows.extend([
         (
             "Namespace",
             if inherited {
@@ -163,7 +168,7 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
         ("Description", sanitize(&a.description)),
         ("Expires", expires),
         ("Last used", last_used),
-    ];
+    ]);
     if !flags.is_empty() {
         rows.push(("Audit", flags.join(", ")));
     }
@@ -171,9 +176,70 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
     rows.push(("Created", format::datetime(a.created_at)));
     rows.push(("Modified", format::datetime(a.modified_at)));
     if !a.originator_id.is_empty() {
-        rows.push(("Originator", sanitize(&a.originator_id)));
+        rows.push(("Created by", sanitize(&a.originator_id)));
     }
     rows
+}
+
+/// When the account's current token was issued and until when the one before it keeps working, read from the
+/// history: its newest creation, rotation or token-issuing update (one carrying `graceUntil`). Nothing until the
+/// history is in, or when the newest of them is older than the history shown.
+fn token_rows(model: &Model, detail: &AccountDetail) -> Vec<(&'static str, String)> {
+    let now = model.wall;
+    let Some((entries, _)) = detail.history.loaded() else {
+        return Vec::new();
+    };
+    let issued = entries.iter().find(|e| {
+        matches!(e.action.as_str(), "create" | "rotate")
+            || (e.action == "update" && e.data.get("graceUntil").is_some())
+    });
+    let Some(e) = issued else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    if let Some(at) = e.at {
+        let how = if e.action == "create" {
+            "created"
+        } else {
+            "reissued"
+        };
+        rows.push((
+            "Token issued",
+            format!("{} ({}, {how})", format::datetime(at), format::ago(at, now)),
+        ));
+    }
+    let grace = e
+        .data
+        .get("graceUntil")
+        .and_then(serde_json::Value::as_str)
+        .and_then(crate::filter::parse_time);
+    if let Some(until) = grace.filter(|t| *t > now) {
+        rows.push((
+            "Grace",
+            format!(
+                "the old token works until {} (ends in {})",
+                format::datetime(until),
+                format::span(until - now)
+            ),
+        ));
+    }
+    rows
+}
+
+/// `Ann Example <ann@example.com>`: the directory user an impersonated account acts as, once looked up.
+pub fn acts_as(model: &Model, a: &ServiceAccount) -> Option<String> {
+    if model.kind_of(&a.user_id) != Some(true) {
+        return None;
+    }
+    let user = model.people.get(&a.user_id)?;
+    let name = sanitize(user.name.trim());
+    let email = sanitize(user.email.trim());
+    Some(match (name.is_empty(), email.is_empty()) {
+        (false, false) => format!("{name} <{email}>"),
+        (false, true) => name,
+        (true, false) => format!("<{email}>"),
+        (true, true) => return None,
+    })
 }
 
 /// The history's heading and the lines under it (one per change, or one saying why there are none).
@@ -300,7 +366,13 @@ fn pad(text: &str, cells: usize) -> String {
 
 pub fn render(model: &Model, detail: &AccountDetail, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
-    let rows = fields(model, &detail.account);
+    let mut rows = fields(model, &detail.account);
+    // After the audit flags (or Last used): what an auditor asks next.
+    let at = rows
+        .iter()
+        .position(|(l, _)| *l == "ID")
+        .unwrap_or(rows.len());
+    rows.splice(at..at, token_rows(model, detail));
     let history_rows = detail
         .history
         .loaded()

@@ -3,8 +3,10 @@
 //! list's keys and the requests they make (here); the render (render.rs).
 
 mod render;
+mod states;
 
 pub use render::render;
+pub use states::{StateFilter, States};
 
 use std::collections::BTreeMap;
 
@@ -19,7 +21,7 @@ use super::{
 };
 use crate::api::{Code, ConnectError, ListQuery};
 use crate::filter::{Expr, Field};
-use crate::model::{NamespaceTree, ServiceAccount};
+use crate::model::{DirectoryUser, NamespaceTree, ServiceAccount};
 use crate::tui::keymap::Command;
 use crate::tui::msg::Effect;
 use crate::tui::state::{Load, Model, Overlay, Screen, Status};
@@ -85,6 +87,11 @@ pub struct AccountList {
     pub filter_input: Option<TextArea<'static>>,
     /// Also list the accounts of ancestor namespaces (usable here too).
     pub inherited: bool,
+    /// List every account of the namespace and all its descendants (an audit of a subtree); excludes
+    /// `inherited`.
+    pub subtree: bool,
+    /// The state filters (expired, never used, disabled…) that are on.
+    pub states: States,
     /// Bumped whenever the query changes; replies for older generations are dropped.
     pub generation: u64,
     /// Matches of the current query; `None` until the first page answers.
@@ -102,6 +109,8 @@ impl Default for AccountList {
             filter: String::new(),
             filter_input: None,
             inherited: false,
+            subtree: false,
+            states: States::default(),
             generation: 0,
             total: None,
             pages: BTreeMap::new(),
@@ -121,13 +130,23 @@ impl AccountList {
         }
     }
 
-    /// The filter for the list query: the namespace (and its ancestors when inherited accounts are shown) and the
-    /// text filter. `namespace` is `None` when the server has no namespaces.
+    /// Whether rows may come from other namespaces than the current one (then a column names it).
+    pub fn mixed(&self) -> bool {
+        self.inherited || self.subtree
+    }
+
+    /// The filter for the list query: the namespace (its ancestors too when inherited accounts are shown, its
+    /// descendants in the subtree view), the text filter and the state filters. `namespace` is `None` when the
+    /// server has no namespaces.
     pub fn filter_expr(&self, namespace: Option<&str>, tree: &NamespaceTree) -> Option<Expr> {
         let mut parts = Vec::new();
         if let Some(ns) = namespace {
-            if self.inherited {
-                let ids = tree.ancestors_and_self(ns);
+            if self.inherited || self.subtree {
+                let ids = if self.subtree {
+                    tree.subtree(ns)
+                } else {
+                    tree.ancestors_and_self(ns)
+                };
                 let ids = if ids.is_empty() {
                     vec![ns.to_string()]
                 } else {
@@ -145,6 +164,7 @@ impl AccountList {
                     .map(|field| Expr::field(field).contains(text)),
             ));
         }
+        parts.extend(self.states.exprs());
         match parts.len() {
             0 => None,
             1 => parts.pop(),
@@ -378,6 +398,13 @@ pub fn on_kinds(model: &mut Model, kinds: Vec<(String, Option<bool>)>) {
     }
 }
 
+/// The directory users impersonated accounts act as, kept by user id.
+pub fn on_people(model: &mut Model, people: Vec<DirectoryUser>) {
+    for user in people {
+        model.people.insert(user.id.clone(), user);
+    }
+}
+
 pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
     let Some(command) = command else {
         return Vec::new();
@@ -440,13 +467,29 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
         }
         Command::ToggleInherited if model.capabilities.namespaces => {
             model.accounts.inherited = !model.accounts.inherited;
+            model.accounts.subtree = false;
             return reload(model, false);
+        }
+        Command::ToggleSubtree if model.capabilities.namespaces => {
+            model.accounts.subtree = !model.accounts.subtree;
+            model.accounts.inherited = false;
+            return reload(model, false);
+        }
+        Command::State(filter) => {
+            model.accounts.states.toggle(filter, model.wall);
+            return reload(model, false);
+        }
+        Command::ClearStates => {
+            if model.accounts.states.clear() {
+                return reload(model, false);
+            }
         }
         Command::Refresh => {
             if !matches!(model.boot, Load::Loaded(())) {
                 return boot(model);
             }
             model.status = Status::Empty;
+            model.accounts.states.refresh(model.wall);
             return reload(model, true);
         }
         Command::Close if !model.accounts.filter.is_empty() => {

@@ -1,11 +1,15 @@
-//! The account list's render: the title (sort, filter, inherited), the columns that fit the width, audit marks
-//! per row, a placeholder for rows still loading, and the legend. A pure function of the model.
+//! The account list's render: the title (scope, filters, sort) with the position (`12/340`), the columns that
+//! fit the width (the namespace of each row when the list spans several, the person an impersonated account
+//! acts as when wide), audit marks per row, a placeholder for rows still loading, a scrollbar when the list is
+//! longer than the screen, and the legend. A pure function of the model.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{
+    Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table, Widget,
+};
 
 use super::{PAGE, SortKey};
 use crate::model::{ServiceAccount, sanitize};
@@ -23,16 +27,31 @@ struct Columns {
     created: bool,
     last_used: bool,
     namespace: bool,
+    /// The Kind column names the person an impersonated account acts as.
+    person: bool,
 }
 
-fn columns(width: u16, inherited: bool) -> Columns {
-    // Where an inherited account comes from matters more in that view than when it was created.
+/// Width from which the Kind column names the person.
+const PERSON_WIDTH: u16 = 110;
+
+fn columns(width: u16, mixed: bool) -> Columns {
+    // Where an account comes from matters more in a view over several namespaces than when it was created.
     Columns {
         kind: width >= 60,
         description: width >= 72,
-        created: width >= if inherited { 100 } else { 80 },
+        created: width >= if mixed { 100 } else { 80 },
         last_used: width >= 50,
-        namespace: inherited && width >= 66,
+        namespace: mixed && width >= 66,
+        person: width >= PERSON_WIDTH,
+    }
+}
+
+/// `12/340`: the cursor's row and the matches, once the total is known.
+pub fn position(model: &Model) -> Option<String> {
+    let list = &model.accounts;
+    match list.total? {
+        0 => Some("0/0".into()),
+        total => Some(format!("{}/{total}", list.cursor + 1)),
     }
 }
 
@@ -48,14 +67,34 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     if list.inherited {
         title.push(Span::styled(" +inherited", theme.warning()));
     }
+    if list.subtree {
+        title.push(Span::styled(" +subtree", theme.warning()));
+    }
     if !list.filter.is_empty() && list.filter_input.is_none() {
         title.push(Span::raw(format!(
             " · filter “{}”",
             fit(&sanitize(&list.filter), 24)
         )));
     }
+    if !list.states.is_empty() {
+        title.push(Span::styled(
+            format!(" · {}", list.states.label()),
+            theme.warning(),
+        ));
+    }
     title.push(Span::styled(format!(" · {sort}"), theme.dim()));
-    Paragraph::new(Line::from(title)).render(row(area, 0), buf);
+    let title_row = row(area, 0);
+    let mut title_area = title_row;
+    if let Some(pos) = position(model).filter(|_| list.filter_input.is_none()) {
+        let w = u16::try_from(pos.chars().count()).unwrap_or(u16::MAX);
+        if title_row.width > w + 12 {
+            title_area.width = title_row.width - w - 1;
+            Paragraph::new(Line::styled(pos, theme.dim()))
+                .alignment(ratatui::layout::Alignment::Right)
+                .render(title_row, buf);
+        }
+    }
+    Paragraph::new(Line::from(title)).render(title_area, buf);
 
     let mut table_area = Rect {
         y: area.y.saturating_add(1),
@@ -124,7 +163,10 @@ fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constr
     };
     let mut cells = vec![Cell::from(""), label(Some(SortKey::UserId), "User ID")];
     let mut widths = vec![Constraint::Length(2), Constraint::Fill(2)];
-    if cols.kind {
+    if cols.kind && cols.person {
+        cells.push(label(None, "Kind / acts as"));
+        widths.push(Constraint::Length(20));
+    } else if cols.kind {
         cells.push(label(None, "Kind"));
         widths.push(Constraint::Length(7));
     }
@@ -143,14 +185,14 @@ fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constr
         widths.push(Constraint::Length(9));
     }
     if cols.namespace {
-        cells.push(label(None, "From"));
+        cells.push(label(None, if list.subtree { "Namespace" } else { "From" }));
         widths.push(Constraint::Length(12));
     }
     (cells, widths)
 }
 
 fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
-    let cols = columns(area.width, model.accounts.inherited);
+    let cols = columns(area.width, model.accounts.mixed());
     let (cells, widths) = header_cells(model, cols);
     Table::new(Vec::<Row>::new(), widths)
         .header(Row::new(cells))
@@ -161,10 +203,43 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
 fn render_table(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
     let list = &model.accounts;
-    let cols = columns(area.width, list.inherited);
-    let (cells, widths) = header_cells(model, cols);
     let height = usize::from(area.height.saturating_sub(1));
     let offset = effective_offset(list.cursor, list.offset, height, list.len());
+    // A one-column scrollbar at the right when the rows do not all fit.
+    let mut area = area;
+    if list.len() > height && area.width > 20 && height > 0 {
+        let bar = Rect {
+            x: area.x + area.width - 1,
+            y: area.y + 1,
+            width: 1,
+            height: area.height - 1,
+        };
+        let mut state = ScrollbarState::new(list.len().saturating_sub(height))
+            .position(offset)
+            .viewport_content_length(height);
+        let bar_widget = Scrollbar::new(ScrollbarOrientation::VerticalRight)
+            .symbols(ratatui::symbols::scrollbar::VERTICAL)
+            .begin_symbol(None)
+            .end_symbol(None)
+            .thumb_style(theme.dim())
+            .track_style(theme.dim());
+        ratatui::widgets::StatefulWidget::render(bar_widget, bar, buf, &mut state);
+        // The selected row stays marked across the whole width, the bar's cell included.
+        if let Some(i) = list.cursor.checked_sub(offset).filter(|i| *i < height) {
+            let y = bar.y + u16::try_from(i).unwrap_or(0);
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..bar
+                },
+                theme.selected(),
+            );
+        }
+        area.width -= 1;
+    }
+    let cols = columns(area.width, list.mixed());
+    let (cells, widths) = header_cells(model, cols);
     let end = (offset + height).min(list.len());
     let mut rows = Vec::with_capacity(end.saturating_sub(offset));
     for i in offset..end {
@@ -226,9 +301,15 @@ fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static>
     let mut cells = vec![Cell::from(marker), user];
     if cols.kind {
         let kind = match model.kind_of(&a.user_id) {
-            Some(true) => "impers.",
-            Some(false) => "unique",
-            None => "…",
+            Some(true) if cols.person => model
+                .people
+                .get(&a.user_id)
+                .map(|u| sanitize(&u.name))
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "impersonated".into()),
+            Some(true) => "impers.".into(),
+            Some(false) => "unique".into(),
+            None => "…".into(),
         };
         cells.push(Cell::from(kind));
     }
