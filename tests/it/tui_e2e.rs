@@ -515,9 +515,9 @@ async fn an_edit_shows_in_the_account_history() {
     );
     let created = screen
         .lines()
-        .position(|l| l.contains("create"))
+        .position(|l| l.contains(" create "))
         .expect("the creation");
-    let edited = screen.lines().position(|l| l.contains("update")).unwrap();
+    let edited = screen.lines().position(|l| l.contains(" update ")).unwrap();
     assert!(edited < created, "newest first:\n{screen}");
     assert!(screen.contains("History · 2 changes"), "{screen}");
     console.keys(&["Escape"]);
