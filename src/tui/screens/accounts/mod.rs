@@ -479,10 +479,8 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             model.accounts.states.toggle(filter, model.wall);
             return reload(model, false);
         }
-        Command::ClearStates => {
-            if model.accounts.states.clear() {
-                return reload(model, false);
-            }
+        Command::ClearStates if model.accounts.states.clear() => {
+            return reload(model, false);
         }
         Command::Refresh => {
             if !matches!(model.boot, Load::Loaded(())) {
