@@ -199,7 +199,7 @@ fn token_rows(model: &Model, detail: &AccountDetail) -> Vec<(&'static str, Strin
     let mut rows = Vec::new();
     if let Some(at) = e.at {
         let how = if e.action == "create" {
-            "created"
+            "at creation"
         } else {
             "reissued"
         };

@@ -123,7 +123,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     }
 
     if list.total == Some(0) {
-        let text = if !list.filter.is_empty() {
+        let text = if !list.filter.is_empty() || !list.states.is_empty() {
             "No account matches the filter."
         } else if model.permissions().offers(Command::Add) {
             "No accounts here yet. Press a to add one."
