@@ -292,6 +292,12 @@ impl Effects {
                     let _ = tx.send(Msg::NamespaceChanged { seq, result });
                 });
             }
+            Effect::Export { path, query, paths } => {
+                tokio::spawn(async move {
+                    let result = export(&client, &path, &query, &paths).await;
+                    let _ = tx.send(Msg::Exported { result });
+                });
+            }
             Effect::CheckTotal { generation, query } => {
                 tokio::spawn(async move {
                     let total = client.list_accounts(&query).await.ok().map(|(_, t)| t);
@@ -443,6 +449,40 @@ fn expand(path: &Path) -> PathBuf {
             .unwrap_or_else(|| path.to_path_buf()),
         Err(_) => path.to_path_buf(),
     }
+}
+
+/// Every account `query` matches, written to `path` (0600, never over an existing file); its absolute path and
+/// the count.
+async fn export(
+    client: &Client,
+    path: &Path,
+    query: &ListQuery,
+    paths: &std::collections::HashMap<String, String>,
+) -> Result<(PathBuf, usize), String> {
+    let accounts = client
+        .list_all_accounts(query.filter.clone(), &query.order_by)
+        .await
+        .map_err(|e| e.message)?;
+    let body = crate::tui::screens::export::render_file(path, &accounts, paths)?;
+    let path = expand(path);
+    let path = if path.is_relative() {
+        std::env::current_dir()
+            .map(|d| d.join(&path))
+            .unwrap_or(path)
+    } else {
+        path
+    };
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || crate::token::write_private_file(&target, &body))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{} exists; choose another name", path.display())
+            }
+            _ => format!("{}: {e}", path.display()),
+        })?;
+    Ok((path, accounts.len()))
 }
 
 /// Writes the token to `path` with mode 0600. Without `overwrite` an existing file is never touched; with it,

@@ -171,6 +171,8 @@ pub enum Command {
     DeleteNamespace,
     /// Open the command palette.
     Palette,
+    /// Export the account list as filtered.
+    Export,
 }
 
 /// A key as written in the table: a code and the modifiers that must be held.
@@ -360,6 +362,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('6')], C::State(StateFilter::NeverUsed), "only never used", None),
     b(X::Accounts, &[Key::ch('7')], C::State(StateFilter::Disabled), "only disabled (states combine with each other and /)", None),
     b(X::Accounts, &[Key::ch('0')], C::ClearStates, "clear the state filters", None),
+    b(X::Accounts, &[Key::ch('x')], C::Export, "export the list as filtered (CSV, or JSON for a .json file)", None),
     b(X::Accounts, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Accounts, &[ESC], C::Close, "clear the filter", None),

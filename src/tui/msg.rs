@@ -182,6 +182,10 @@ pub enum Msg {
         seq: u64,
         result: Result<String, ConnectError>,
     },
+    /// An export written (its absolute path and how many accounts), or why not.
+    Exported {
+        result: Result<(std::path::PathBuf, usize), String>,
+    },
     /// How many accounts the list's query matches now (`None`: the count failed; nothing changes then).
     TotalChecked {
         generation: u64,
@@ -306,6 +310,13 @@ pub enum Effect {
     DeleteNamespace {
         seq: u64,
         id: String,
+    },
+    /// Writes every account `query` matches to `path` (answered with `Msg::Exported`).
+    Export {
+        path: std::path::PathBuf,
+        query: ListQuery,
+        /// Namespace display paths by id.
+        paths: std::collections::HashMap<String, String>,
     },
     /// Counts what the account list's query matches (answered with `Msg::TotalChecked`).
     CheckTotal {

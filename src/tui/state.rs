@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
 
 use super::keymap::Context;
 use super::permissions::{Permissions, Role};
@@ -128,6 +129,8 @@ pub struct Model {
     pub contexts: Vec<ContextEntry>,
     /// The working directory, where a token is saved unless told otherwise (shown absolute).
     pub cwd: Option<std::path::PathBuf>,
+    /// The export prompt of the account list (`x`), while it is open.
+    pub export: Option<TextArea<'static>>,
     /// When the account list next refreshes itself (set after each page, idle only then).
     pub refresh_at: Option<Instant>,
     /// A namespace being created, renamed or deleted from the picker.
@@ -182,6 +185,7 @@ impl Model {
             cwd: None,
             ns_edit: None,
             refresh_at: None,
+            export: None,
             kinds: HashMap::new(),
             people: HashMap::new(),
             overlay: None,
@@ -230,6 +234,7 @@ impl Model {
                 }
                 Screen::Namespaces if self.picker.filter_input.is_some() => Context::FilterInput,
                 Screen::Namespaces => Context::Namespaces,
+                Screen::Accounts if self.export.is_some() => Context::FilterInput,
                 Screen::Accounts if self.accounts.filter_input.is_some() => Context::FilterInput,
                 Screen::Accounts => Context::Accounts,
                 Screen::Activity if self.activity.actor_input.is_some() => Context::FilterInput,

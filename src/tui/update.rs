@@ -12,8 +12,8 @@ use super::permissions;
 use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
-    accounts, activity, add_modal, confirm, contexts, detail, field_paste, help, namespace_edit,
-    namespaces, palette, roles, secret,
+    accounts, activity, add_modal, confirm, contexts, detail, export, field_paste, help,
+    namespace_edit, namespaces, palette, roles, secret,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -116,6 +116,10 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
         Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
+        Msg::Exported { result } => {
+            export::on_exported(model, result);
+            Vec::new()
+        }
         Msg::TotalChecked { generation, total } => {
             model.refresh_at = Some(now.mono + AUTO_REFRESH);
             let changed = generation == model.accounts.generation
@@ -283,6 +287,10 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
                 model.quit = true;
                 Vec::new()
             }
+            (Some(Command::Export), Screen::Accounts, _) => {
+                export::open(model);
+                Vec::new()
+            }
             (Some(Command::Palette), _, _) => {
                 model.overlay = Some(Overlay::Palette(Box::new(palette::Palette::new(context))));
                 Vec::new()
@@ -301,6 +309,9 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
                 namespaces::on_filter_key(model, command, key)
             }
             (_, Screen::Namespaces, _) => namespaces::on_key(model, command),
+            (_, Screen::Accounts, Context::FilterInput) if model.export.is_some() => {
+                export::on_key(model, command, key)
+            }
             (_, Screen::Accounts, Context::FilterInput) => {
                 accounts::on_filter_key(model, command, key)
             }
@@ -350,7 +361,10 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
                     ) => Some(input),
                     _ => model.picker.filter_input.as_mut(),
                 },
-                Screen::Accounts => model.accounts.filter_input.as_mut(),
+                Screen::Accounts => match model.export.as_mut() {
+                    Some(ta) => Some(ta),
+                    None => model.accounts.filter_input.as_mut(),
+                },
                 Screen::Activity => model.activity.actor_input.as_mut(),
                 Screen::Roles => model.roles.grant_input.as_mut(),
             };

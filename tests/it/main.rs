@@ -29,6 +29,7 @@ mod tui_contexts;
 mod tui_disable;
 mod tui_e2e;
 mod tui_edit;
+mod tui_export;
 mod tui_keys;
 mod tui_namespaces;
 mod tui_render;

@@ -737,3 +737,42 @@ fn an_empty_start_creates_a_namespace_from_the_picker() {
     console.keys(&["q"]);
     console.wait_exit();
 }
+
+/// `x` on the account list writes what it shows to a private file, read back here.
+#[test]
+fn the_account_list_exports_to_a_private_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let socket = format!("sacon-e2e-export-{}", std::process::id());
+    let console = Console::start(&socket, &data_dir, &work);
+    open_platform(&console);
+    console.wait("the demo accounts", |s| s.contains("svc-ci-deployer"));
+    console.keys(&["x"]);
+    let file = work.join("accounts-Platform.csv");
+    console.wait_for(&format!("Export to {}", file.display()));
+    console.keys(&["Enter"]);
+    let screen = console.wait_for("(mode 0600)");
+    let said = screen
+        .lines()
+        .find(|l| l.contains("exported "))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let n: usize = said
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    console.keys(&["q"]);
+    console.wait_exit();
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("id,user_id,namespace,"), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        n + 1,
+        "a header and one row per account"
+    );
+    assert!(text.contains("svc-ci-deployer"));
+}

@@ -58,7 +58,11 @@ pub fn render(model: &Model, buf: &mut Buffer) {
     }
     if area.height >= 4 {
         render_header(model, row(area, 0), buf);
-        render_status(model, row(area, area.height - 2), buf);
+        if model.export.is_some() && model.screen == Screen::Accounts {
+            super::export::render(model, row(area, area.height - 2), buf);
+        } else {
+            render_status(model, row(area, area.height - 2), buf);
+        }
         render_footer(model, model.context(), row(area, area.height - 1), buf);
     }
 }

@@ -8,6 +8,7 @@ pub mod add_modal;
 pub mod confirm;
 pub mod contexts;
 pub mod detail;
+pub mod export;
 pub mod frame;
 pub mod help;
 pub mod namespace_edit;
