@@ -126,6 +126,10 @@ fn the_palette_finds_a_command_and_runs_it_as_its_key_would() {
             .any(|b| matches!(b.command, Command::Add | Command::Delete | Command::Rotate))
     );
     assert!(offered.iter().any(|b| b.command == Command::Activity));
+    // Enter with nothing matching keeps the palette open, to mend the filter.
+    type_text(&mut model, "zzzz", clock.now);
+    assert!(update(&mut model, code(KeyCode::Enter), clock.now).is_empty());
+    assert!(matches!(model.overlay, Some(Overlay::Palette(_))));
     // Esc closes it; nothing ran.
     update(&mut model, code(KeyCode::Esc), clock.now);
     assert!(model.overlay.is_none());

@@ -15,17 +15,22 @@ use crate::server::authz::Scope;
 use crate::server::{AppState, Caller};
 use crate::store::{AccountQuery, PermissionGrant, Store};
 
+/// A namespace's name as the scope's tree has it (empty when unknown).
+fn namespace_name(scope: &Scope, id: &str) -> String {
+    scope
+        .tree
+        .get(id)
+        .map(|n| n.name.clone())
+        .unwrap_or_default()
+}
+
 fn to_wire(p: &Permission, scope: &Scope) -> wire::NamespacePermission {
     wire::NamespacePermission {
         id: p.id.clone(),
         created_at: ts(p.created_at),
         modified_at: ts(p.modified_at),
         namespace_id: p.namespace_id.clone(),
-        namespace_name: scope
-            .tree
-            .get(&p.namespace_id)
-            .map(|n| n.name.clone())
-            .unwrap_or_default(),
+        namespace_name: namespace_name(scope, &p.namespace_id),
         subject_type: p.subject_type.as_str().to_string(),
         subject_id: p.subject_id.clone(),
         role: p.role.as_str().to_string(),
@@ -206,7 +211,7 @@ async fn applying<S: Store>(
     caller: &Caller,
     namespace_id: &str,
     kind: SubjectType,
-) -> Result<(Scope, Vec<Permission>), ConnectError> {
+) -> Result<(Scope, Vec<Permission>, Vec<Permission>), ConnectError> {
     if namespace_id.is_empty() {
         return Err(ConnectError::invalid("namespaceId is required"));
     }
@@ -218,12 +223,12 @@ async fn applying<S: Store>(
     }
     scope.require(namespace_id, Role::Viewer)?;
     let path = scope.tree.ancestors_and_self(namespace_id);
-    let mut found: Vec<Permission> = state
-        .store
-        .list_permissions()
-        .await?
-        .into_iter()
+    // One read of the bindings: those that apply here, and (for the user listing) every one.
+    let all = state.store.list_permissions().await?;
+    let mut found: Vec<Permission> = all
+        .iter()
         .filter(|p| p.subject_type == kind && path.contains(&p.namespace_id))
+        .cloned()
         .collect();
     let depth = |p: &Permission| path.iter().position(|n| *n == p.namespace_id);
     found.sort_by(|a, b| {
@@ -231,7 +236,7 @@ async fn applying<S: Store>(
             .cmp(&depth(b))
             .then_with(|| a.subject_id.cmp(&b.subject_id))
     });
-    Ok((scope, found))
+    Ok((scope, found, all))
 }
 
 pub async fn list_users<S: Store>(
@@ -239,11 +244,8 @@ pub async fn list_users<S: Store>(
     caller: &Caller,
     req: wire::ListNamespacePermissionUsersRequest,
 ) -> Result<wire::ListNamespacePermissionUsersResponse, ConnectError> {
-    let (scope, found) = applying(state, caller, &req.namespace_id, SubjectType::User).await?;
-    let group_bindings: Vec<String> = state
-        .store
-        .list_permissions()
-        .await?
+    let (scope, found, all) = applying(state, caller, &req.namespace_id, SubjectType::User).await?;
+    let group_bindings: Vec<String> = all
         .into_iter()
         .filter(|p| p.subject_type == SubjectType::Group)
         .map(|p| p.subject_id)
@@ -261,7 +263,7 @@ pub async fn list_users<S: Store>(
             created_at: ts(p.created_at),
             modified_at: ts(p.modified_at),
             namespace_id: p.namespace_id.clone(),
-            namespace_name: to_wire(p, &scope).namespace_name,
+            namespace_name: namespace_name(&scope, &p.namespace_id),
             user_id: p.subject_id.clone(),
             user_name: user.map(|u| u.name.clone()).unwrap_or_default(),
             user_email: user.map(|u| u.email.clone()).unwrap_or_default(),
@@ -287,7 +289,7 @@ pub async fn list_groups<S: Store>(
     caller: &Caller,
     req: wire::ListNamespacePermissionGroupsRequest,
 ) -> Result<wire::ListNamespacePermissionGroupsResponse, ConnectError> {
-    let (scope, found) = applying(state, caller, &req.namespace_id, SubjectType::Group).await?;
+    let (scope, found, _) = applying(state, caller, &req.namespace_id, SubjectType::Group).await?;
     Ok(wire::ListNamespacePermissionGroupsResponse {
         groups: found
             .iter()
@@ -296,7 +298,7 @@ pub async fn list_groups<S: Store>(
                 created_at: ts(p.created_at),
                 modified_at: ts(p.modified_at),
                 namespace_id: p.namespace_id.clone(),
-                namespace_name: to_wire(p, &scope).namespace_name,
+                namespace_name: namespace_name(&scope, &p.namespace_id),
                 // A group's id is its name in sacon's directory.
                 group_id: p.subject_id.clone(),
                 group_name: p.subject_id.clone(),

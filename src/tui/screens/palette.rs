@@ -112,16 +112,17 @@ pub fn on_key(
         Some(Command::Down) => {
             palette.cursor = (palette.cursor + 1).min(entries.len().saturating_sub(1));
         }
+        // With nothing matching, Enter leaves the palette open so the filter can be mended.
         Some(Command::Select) => {
-            let chosen = entries.get(palette.cursor)?;
-            let first = chosen.keys.first()?;
-            let mut mods = first.mods;
-            if let crossterm::event::KeyCode::Char(c) = first.code
-                && c.is_ascii_uppercase()
-            {
-                mods |= KeyModifiers::SHIFT;
+            if let Some(first) = entries.get(palette.cursor).and_then(|b| b.keys.first()) {
+                let mut mods = first.mods;
+                if let crossterm::event::KeyCode::Char(c) = first.code
+                    && c.is_ascii_uppercase()
+                {
+                    mods |= KeyModifiers::SHIFT;
+                }
+                return Some(KeyEvent::new(first.code, mods));
             }
-            return Some(KeyEvent::new(first.code, mods));
         }
         _ => {
             if field_input(&mut palette.filter, key) {
