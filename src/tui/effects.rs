@@ -17,6 +17,7 @@ use super::msg::{
 };
 use super::screens::activity::Entry;
 use super::screens::add_modal::SEARCH_LIMIT;
+use super::screens::bulk::BulkAction;
 use super::screens::roles::RoleRow;
 use crate::api::{Capabilities, Client, Code, ConnectError, ListQuery, wire};
 use crate::filter::{Expr, Field};
@@ -302,6 +303,26 @@ impl Effects {
                 tokio::spawn(async move {
                     let total = client.list_accounts(&query).await.ok().map(|(_, t)| t);
                     let _ = tx.send(Msg::TotalChecked { generation, total });
+                });
+            }
+            Effect::LoadMarks { generation, query } => {
+                tokio::spawn(async move {
+                    let result = client.list_accounts(&query).await;
+                    let _ = tx.send(Msg::Marked { generation, result });
+                });
+            }
+            Effect::Bulk { seq, action, ids } => {
+                tokio::spawn(async move {
+                    let mut results = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let result = match action {
+                            BulkAction::Delete => client.delete_account(&id).await,
+                            BulkAction::Disable => client.set_disabled(&id, true).await.map(drop),
+                            BulkAction::Enable => client.set_disabled(&id, false).await.map(drop),
+                        };
+                        results.push((id, result));
+                    }
+                    let _ = tx.send(Msg::BulkDone { seq, results });
                 });
             }
             Effect::SetDisabled { seq, id, disabled } => {

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::permissions::Permissions;
-use super::screens::accounts::StateFilter;
+use super::screens::accounts::{SortKey, StateFilter};
 
 /// Where the keyboard focus is. Lookups fall back through `Context::chain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +30,11 @@ pub enum Context {
     Contexts,
     /// The command palette.
     Palette,
+    /// The sort chooser of the account list.
+    Sort,
+    /// Editing keys of every one-line text field (filters, prompts, form fields); read by the fields
+    /// themselves, so they are in no chain.
+    Text,
     /// The add and edit forms.
     Form,
     Secret,
@@ -56,6 +61,8 @@ impl Context {
             Roles => &[Roles, List, Global],
             Contexts => &[Contexts, Global],
             Palette => &[Palette, Global],
+            Sort => &[Sort, Global],
+            Text => &[Text],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
             SavePrompt => &[SavePrompt, Global],
@@ -78,6 +85,8 @@ impl Context {
             Context::Roles => "Permissions",
             Context::Contexts => "Context switcher",
             Context::Palette => "Command palette",
+            Context::Sort => "Sort chooser",
+            Context::Text => "Text fields (filters, prompts, the form)",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
             Context::SavePrompt => "Save prompt",
@@ -123,8 +132,19 @@ pub enum Command {
     Rotate,
     Edit,
     Detail,
-    SortNext,
+    /// Open the sort chooser.
+    SortBy,
+    /// Sort by this column (again: reverse it).
+    SortColumn(SortKey),
     SortReverse,
+    /// Mark or unmark the account under the cursor (then move down).
+    Mark,
+    /// Mark every account the list shows (filters applied), or unmark them when all are marked.
+    MarkAll,
+    /// Forget every mark.
+    Unmark,
+    /// An editing key of a text field.
+    Text(TextOp),
     ToggleInherited,
     /// List the whole subtree below the namespace.
     ToggleSubtree,
@@ -175,6 +195,23 @@ pub enum Command {
     Export,
 }
 
+/// What an editing key does to a one-line text field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextOp {
+    CharLeft,
+    CharRight,
+    WordLeft,
+    WordRight,
+    Start,
+    End,
+    DeleteBack,
+    DeleteForward,
+    DeleteWordBack,
+    DeleteWordForward,
+    DeleteToStart,
+    DeleteToEnd,
+}
+
 /// A key as written in the table: a code and the modifiers that must be held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
@@ -197,6 +234,20 @@ impl Key {
     pub const fn ctrl(c: char) -> Key {
         Key {
             code: KeyCode::Char(c),
+            mods: KeyModifiers::CONTROL,
+        }
+    }
+
+    pub const fn alt(code: KeyCode) -> Key {
+        Key {
+            code,
+            mods: KeyModifiers::ALT,
+        }
+    }
+
+    pub const fn ctrl_code(code: KeyCode) -> Key {
+        Key {
+            code,
             mods: KeyModifiers::CONTROL,
         }
     }
@@ -242,6 +293,7 @@ impl Key {
             KeyCode::BackTab => "Shift-Tab".into(),
             KeyCode::F(n) => format!("F{n}"),
             KeyCode::Backspace => "Bksp".into(),
+            KeyCode::Delete => "Del".into(),
             other => format!("{other:?}"),
         };
         let mut out = String::new();
@@ -347,10 +399,10 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
     b(X::Accounts, &[Key::ch('e')], C::Edit, "edit description and expiry", Some("edit")),
     b(X::Accounts, &[Key::ch('r')], C::Rotate, "rotate: issue a new token", Some("rotate")),
-    b(X::Accounts, &[Key::ch('d')], C::Delete, "delete the account", Some("delete")),
-    b(X::Accounts, &[Key::ch('D')], C::ToggleDisabled, "disable / enable: /verify refuses a disabled account, reversibly", None),
+    b(X::Accounts, &[Key::ch('d')], C::Delete, "delete the account (the marked ones, if any)", Some("delete")),
+    b(X::Accounts, &[Key::ch('D')], C::ToggleDisabled, "disable / enable: /verify refuses a disabled account, reversibly (the marked ones, if any)", None),
     b(X::Accounts, &[Key::ch('/')], C::Filter, "filter (user id, description, id)", Some("filter")),
-    b(X::Accounts, &[Key::ch('s')], C::SortNext, "sort by the next column", Some("sort")),
+    b(X::Accounts, &[Key::ch('s')], C::SortBy, "sort by a column: s then u, d, c, e or l", Some("sort")),
     b(X::Accounts, &[Key::ch('S')], C::SortReverse, "reverse the sort", None),
     b(X::Accounts, &[Key::ch('i')], C::ToggleInherited, "show / hide inherited accounts", Some("inherited")),
     b(X::Accounts, &[Key::ch('t')], C::ToggleSubtree, "subtree: every account of the namespace and all below it", Some("subtree")),
@@ -363,9 +415,12 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch('7')], C::State(StateFilter::Disabled), "only disabled (states combine with each other and /)", None),
     b(X::Accounts, &[Key::ch('0')], C::ClearStates, "clear the state filters", None),
     b(X::Accounts, &[Key::ch('x')], C::Export, "export the list as filtered (CSV, or JSON for a .json file)", None),
+    b(X::Accounts, &[Key::ch(' ')], C::Mark, "mark / unmark the account (d, D then act on every marked one)", Some("mark")),
+    b(X::Accounts, &[Key::ch('*')], C::MarkAll, "mark every account shown (filters applied), or unmark them", None),
+    b(X::Accounts, &[Key::ch('u')], C::Unmark, "forget the marks", None),
     b(X::Accounts, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
-    b(X::Accounts, &[ESC], C::Close, "clear the filter", None),
+    b(X::Accounts, &[ESC], C::Close, "clear the filter (with none: forget the marks)", None),
     // Filter line
     b(X::FilterInput, &[ENTER], C::ApplyFilter, "apply the filter", Some("apply")),
     b(X::FilterInput, &[ESC], C::Close, "clear the filter", Some("clear")),
@@ -401,6 +456,16 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Palette, &[DOWN], C::Down, "next command", None),
     b(X::Palette, &[ENTER], C::Select, "run the command", Some("run")),
     b(X::Palette, &[ESC], C::Close, "close", Some("close")),
+    // Sort chooser
+    b(X::Sort, &[Key::ch('u')], C::SortColumn(SortKey::UserId), "sort by user id (again: reverse)", None),
+    b(X::Sort, &[Key::ch('d')], C::SortColumn(SortKey::Description), "sort by description", None),
+    b(X::Sort, &[Key::ch('c')], C::SortColumn(SortKey::Created), "sort by creation time", None),
+    b(X::Sort, &[Key::ch('e')], C::SortColumn(SortKey::Expires), "sort by expiry", None),
+    b(X::Sort, &[Key::ch('l')], C::SortColumn(SortKey::LastUsed), "sort by last use", None),
+    b(X::Sort, &[UP, Key::ch('k')], C::Up, "previous column", None),
+    b(X::Sort, &[DOWN, Key::ch('j')], C::Down, "next column", None),
+    b(X::Sort, &[ENTER], C::Select, "sort by the highlighted column", Some("sort")),
+    b(X::Sort, &[ESC, Key::ch('s')], C::Close, "close", Some("close")),
     // Activity entry
     b(X::Entry, &[LEFT, Key::ch('p')], C::PrevEntry, "previous change (newer)", Some("newer")),
     b(X::Entry, &[RIGHT, Key::ch('n')], C::NextEntry, "next change (older)", Some("older")),
@@ -434,6 +499,19 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Confirm, &[Key::ch('n'), Key::ch('N'), ESC, ENTER], C::No, "no", Some("no")),
     b(X::Confirm, &[LEFT], C::Left, "rotate: a shorter time the old token keeps working", None),
     b(X::Confirm, &[RIGHT], C::Right, "rotate: a longer time the old token keeps working", None),
+    // Text fields
+    b(X::Text, &[LEFT, Key::ctrl('b')], C::Text(TextOp::CharLeft), "one character left", None),
+    b(X::Text, &[RIGHT, Key::ctrl('f')], C::Text(TextOp::CharRight), "one character right", None),
+    b(X::Text, &[Key::alt(KeyCode::Char('b')), Key::ctrl_code(KeyCode::Left), Key::alt(KeyCode::Left)], C::Text(TextOp::WordLeft), "one word left", None),
+    b(X::Text, &[Key::alt(KeyCode::Char('f')), Key::ctrl_code(KeyCode::Right), Key::alt(KeyCode::Right)], C::Text(TextOp::WordRight), "one word right", None),
+    b(X::Text, &[HOME, Key::ctrl('a')], C::Text(TextOp::Start), "start of the line", None),
+    b(X::Text, &[END, Key::ctrl('e')], C::Text(TextOp::End), "end of the line", None),
+    b(X::Text, &[Key::plain(KeyCode::Backspace), Key::ctrl('h')], C::Text(TextOp::DeleteBack), "delete the character before the cursor", None),
+    b(X::Text, &[Key::plain(KeyCode::Delete), Key::ctrl('d')], C::Text(TextOp::DeleteForward), "delete the character under the cursor", None),
+    b(X::Text, &[Key::ctrl('w'), Key::alt(KeyCode::Backspace)], C::Text(TextOp::DeleteWordBack), "delete the word before the cursor", None),
+    b(X::Text, &[Key::alt(KeyCode::Char('d')), Key::ctrl_code(KeyCode::Delete)], C::Text(TextOp::DeleteWordForward), "delete the word after the cursor", None),
+    b(X::Text, &[Key::ctrl('u')], C::Text(TextOp::DeleteToStart), "delete to the start of the line (clear it)", None),
+    b(X::Text, &[Key::ctrl('k')], C::Text(TextOp::DeleteToEnd), "delete to the end of the line", None),
     // Help
     b(X::Help, &[ESC], C::Close, "close help", Some("close")),
     b(X::Help, &[Key::ch('?'), Key::ch('q')], C::Close, "close help (once a filter is typed, they type)", None),
@@ -442,6 +520,14 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Help, &[PGUP], C::PageUp, "page up", None),
     b(X::Help, &[PGDN], C::PageDown, "page down", None),
 ];
+
+/// The editing operation `event` asks of a text field, if it is one of the table's editing keys.
+pub fn text_op(event: &KeyEvent) -> Option<TextOp> {
+    match lookup(Context::Text, event) {
+        Some(Command::Text(op)) => Some(op),
+        _ => None,
+    }
+}
 
 /// The command `key` runs in `context`, searching its chain.
 pub fn lookup(context: Context, event: &KeyEvent) -> Option<Command> {
@@ -487,10 +573,15 @@ pub fn help_sections(
         Context::List,
         Context::Namespaces,
         Context::Accounts,
+        Context::Sort,
         Context::FilterInput,
+        Context::Text,
         Context::Detail,
         Context::Activity,
         Context::Entry,
+        Context::Roles,
+        Context::Contexts,
+        Context::Palette,
         Context::Form,
         Context::Secret,
         Context::SavePrompt,
@@ -548,7 +639,7 @@ mod tests {
             assert_eq!(lookup(ctx, &ctrl_c), Some(Command::ForceQuit));
         }
         let s = key(KeyCode::Char('s'), KeyModifiers::NONE);
-        assert_eq!(lookup(Context::Accounts, &s), Some(Command::SortNext));
+        assert_eq!(lookup(Context::Accounts, &s), Some(Command::SortBy));
         assert_eq!(lookup(Context::Secret, &s), Some(Command::Save));
         assert_eq!(lookup(Context::Form, &s), None, "typed into the field");
     }

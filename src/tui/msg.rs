@@ -201,6 +201,17 @@ pub enum Msg {
         seq: u64,
         result: Result<ServiceAccount, ConnectError>,
     },
+    /// The accounts "mark all shown" asked for: every match of the list's query, up to `MAX_MARKS`, and the
+    /// total.
+    Marked {
+        generation: u64,
+        result: Result<(Vec<ServiceAccount>, u64), ConnectError>,
+    },
+    /// A change to the marked accounts answered, one result per account id, in order.
+    BulkDone {
+        seq: u64,
+        results: Vec<(String, Result<(), ConnectError>)>,
+    },
     /// Connecting to another context failed; the console stays where it was.
     SwitchFailed {
         name: String,
@@ -322,6 +333,19 @@ pub enum Effect {
     CheckTotal {
         generation: u64,
         query: ListQuery,
+    },
+    /// Every account of the list's query up to `query.limit`, for "mark all shown" (answered with
+    /// `Msg::Marked`).
+    LoadMarks {
+        generation: u64,
+        query: ListQuery,
+    },
+    /// Deletes, disables or enables each account, one request after the other (answered once, with
+    /// `Msg::BulkDone`).
+    Bulk {
+        seq: u64,
+        action: crate::tui::screens::bulk::BulkAction,
+        ids: Vec<String>,
     },
     /// Disables or enables an account (answered with `Msg::DisabledSet`).
     SetDisabled {

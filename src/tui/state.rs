@@ -72,6 +72,10 @@ pub enum Overlay {
     Contexts(ContextPicker),
     /// The command palette.
     Palette(Box<super::screens::palette::Palette>),
+    /// The sort chooser of the account list.
+    Sort(super::screens::sort::SortChooser),
+    /// One question before a change to every marked account.
+    Bulk(Box<super::screens::bulk::BulkConfirm>),
 }
 
 /// The one-line status area.
@@ -220,6 +224,8 @@ impl Model {
             Some(Overlay::Entry(_)) => Context::Entry,
             Some(Overlay::Contexts(_)) => Context::Contexts,
             Some(Overlay::Palette(_)) => Context::Palette,
+            Some(Overlay::Sort(_)) => Context::Sort,
+            Some(Overlay::Bulk(_)) => Context::Confirm,
             None => match self.screen {
                 Screen::Namespaces if self.ns_edit.as_ref().is_some_and(|e| e.typing()) => {
                     Context::FilterInput
@@ -252,8 +258,9 @@ impl Model {
         match &self.overlay {
             Some(Overlay::Form(f)) => f.next_deadline(),
             Some(_) => None,
-            // The account list refreshes itself now and then, so accounts made elsewhere show up.
-            None if self.screen == Screen::Accounts => self.refresh_at,
+            // A typed filter is due first; the account list also refreshes itself now and then, so accounts
+            // made elsewhere show up.
+            None if self.screen == Screen::Accounts => self.accounts.filter_due.or(self.refresh_at),
             None => None,
         }
     }

@@ -12,8 +12,8 @@ use super::permissions;
 use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
-    accounts, activity, add_modal, confirm, contexts, detail, export, field_paste, help,
-    namespace_edit, namespaces, palette, roles, secret,
+    accounts, activity, add_modal, bulk, confirm, contexts, detail, export, field_paste, help,
+    namespace_edit, namespaces, palette, roles, secret, sort,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -41,6 +41,9 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             effects
         }
         Msg::Tick => {
+            if model.accounts.filter_due.is_some() {
+                return accounts::on_tick(model, now.mono);
+            }
             if model.overlay.is_none()
                 && model.screen == Screen::Accounts
                 && model.refresh_at.is_some_and(|at| at <= now.mono)
@@ -116,6 +119,11 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
         }
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
         Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
+        Msg::BulkDone { seq, results } => bulk::on_done(model, seq, results),
+        Msg::Marked { generation, result } => {
+            accounts::on_marked(model, generation, result);
+            Vec::new()
+        }
         Msg::Exported { result } => {
             export::on_exported(model, result);
             Vec::new()
@@ -272,6 +280,8 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
         Some(Overlay::Detail(d)) => detail::on_key(model, *d, command),
         Some(Overlay::Entry(view)) => activity::on_entry_key(model, view, command),
         Some(Overlay::Contexts(picker)) => contexts::on_key(model, picker, command),
+        Some(Overlay::Sort(chooser)) => sort::on_key(model, chooser, command),
+        Some(Overlay::Bulk(b)) => bulk::on_key(model, *b, command),
         Some(Overlay::Palette(palette)) => match palette::on_key(model, *palette, command, key) {
             // The chosen command runs as its own key would, on the screen the palette was opened on.
             Some(chosen) => on_key(model, chosen, now),
@@ -313,7 +323,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
                 export::on_key(model, command, key)
             }
             (_, Screen::Accounts, Context::FilterInput) => {
-                accounts::on_filter_key(model, command, key)
+                accounts::on_filter_key(model, command, key, now.mono)
             }
             (_, Screen::Accounts, _) => accounts::on_key(model, command),
             (_, Screen::Activity, Context::FilterInput) => {
@@ -363,7 +373,10 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
                 },
                 Screen::Accounts => match model.export.as_mut() {
                     Some(ta) => Some(ta),
-                    None => model.accounts.filter_input.as_mut(),
+                    None => {
+                        accounts::on_filter_paste(model, text, now.mono);
+                        None
+                    }
                 },
                 Screen::Activity => model.activity.actor_input.as_mut(),
                 Screen::Roles => model.roles.grant_input.as_mut(),

@@ -159,8 +159,12 @@ fn a_reply_for_an_old_query_is_dropped() {
     else {
         panic!("no first page");
     };
-    // `s` changes the sort before the first answer arrives.
-    let effects = update(&mut model, key('s'), clock.now);
+    // `s d` sorts by description before the first answer arrives.
+    assert!(
+        update(&mut model, key('s'), clock.now).is_empty(),
+        "s opens the chooser"
+    );
+    let effects = update(&mut model, key('d'), clock.now);
     let Some(Effect::LoadPage {
         generation: new,
         query,

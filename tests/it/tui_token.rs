@@ -224,6 +224,30 @@ fn the_whole_token_is_on_screen_at_every_width() {
     let mut model = revealed(&jwt, false);
     let screen = screen_text(&mut model, 250, 30);
     assert!(screen.lines().any(|l| l.contains(&jwt)), "{screen}");
+    let tail_row = screen
+        .lines()
+        .find(|l| l.contains("TAIL-of-the-signature"))
+        .expect("the token's last characters are on screen");
+    assert!(
+        tail_row
+            .trim_end()
+            .trim_end_matches('│')
+            .trim_end()
+            .ends_with("TAIL-of-the-signature"),
+        "nothing after the signature but the border: {tail_row}"
+    );
+    insta::assert_snapshot!("token_revealed_250x30", screen);
+    // The curl lines at 250 columns: each one whole (wrapped where longer than the box).
+    let mut model = revealed(&jwt, true);
+    let screen = screen_text(&mut model, 250, 30);
+    for form in [
+        format!("Authorization: Bearer Pomerium-{jwt}"),
+        format!("X-Pomerium-Authorization: {jwt}"),
+        format!("Authorization: Pomerium {jwt}"),
+    ] {
+        assert!(joined(&screen).contains(&form), "{form}:\n{screen}");
+    }
+    insta::assert_snapshot!("token_curl_250x30", screen);
 }
 
 #[test]

@@ -51,6 +51,8 @@ pub fn render(model: &Model, buf: &mut Buffer) {
         Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
         Some(Overlay::Contexts(p)) => contexts::render(model, p, body, buf),
         Some(Overlay::Palette(p)) => palette::render(model, p, body, buf),
+        Some(Overlay::Sort(s)) => super::sort::render(model, s, body, buf),
+        Some(Overlay::Bulk(b)) => super::bulk::render(model, b, body, buf),
         None => {}
     }
     if let Some(h) = &model.help {
@@ -147,7 +149,22 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
 fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = model.theme;
     let w = usize::from(area.width);
+    let marks = model.accounts.marked.len();
     let line = match &model.status {
+        // With marks and nothing else to say: what the marks are for.
+        Status::Empty
+            if marks > 0 && model.screen == Screen::Accounts && model.overlay.is_none() =>
+        {
+            Line::styled(
+                fit(
+                    &format!(
+                        "{marks} marked: d deletes them, D disables (or enables) them, u forgets the marks"
+                    ),
+                    w,
+                ),
+                theme.key(),
+            )
+        }
         Status::Empty => Line::raw(""),
         Status::Info(t) => Line::styled(fit(t, w), theme.ok()),
         Status::Busy(t) => Line::styled(fit(&format!("{t}…"), w), theme.dim()),

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod add_modal;
+pub mod bulk;
 pub mod confirm;
 pub mod contexts;
 pub mod detail;
@@ -16,6 +17,7 @@ pub mod namespaces;
 pub mod palette;
 pub mod roles;
 pub mod secret;
+pub mod sort;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
@@ -25,7 +27,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 use ratatui_textarea::TextArea;
 
-use super::keymap::Command;
+use super::keymap::{Command, TextOp};
 use super::theme::Theme;
 use crate::model::is_unsafe_char;
 
@@ -68,29 +70,48 @@ pub fn set_field_text(ta: &mut TextArea<'static>, text: &str) {
     }
 }
 
-/// Feeds a key to a one-line field; keys that would add a line are ignored. Returns whether the text changed.
+/// Feeds a key to a one-line field: an editing key of the keymap table (`Context::Text`) edits, a printable
+/// character is typed, anything else is ignored (so no unlisted binding of the text area ever acts). Returns
+/// whether the text changed.
 pub fn field_input(ta: &mut TextArea<'static>, key: KeyEvent) -> bool {
-    let newline = match key.code {
-        KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab => true,
-        KeyCode::Char(c) => {
-            is_unsafe_char(c)
-                || (key.modifiers.contains(KeyModifiers::CONTROL) && matches!(c, 'm' | 'j'))
-        }
-        _ => false,
-    };
-    if newline {
-        return false;
-    }
+    use ratatui_textarea::CursorMove;
     let before = field_text(ta);
-    // Ctrl-U clears to the start of the line, as in a shell (the text area would undo instead).
-    if key.code == KeyCode::Char('u') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        ta.delete_line_by_head();
+    if let Some(op) = super::keymap::text_op(&key) {
+        match op {
+            TextOp::CharLeft => ta.move_cursor(CursorMove::Back),
+            TextOp::CharRight => ta.move_cursor(CursorMove::Forward),
+            TextOp::WordLeft => ta.move_cursor(CursorMove::WordBack),
+            TextOp::WordRight => ta.move_cursor(CursorMove::WordForward),
+            TextOp::Start => ta.move_cursor(CursorMove::Head),
+            TextOp::End => ta.move_cursor(CursorMove::End),
+            TextOp::DeleteBack => {
+                ta.delete_char();
+            }
+            TextOp::DeleteForward => {
+                ta.delete_next_char();
+            }
+            TextOp::DeleteWordBack => {
+                ta.delete_word();
+            }
+            TextOp::DeleteWordForward => {
+                ta.delete_next_word();
+            }
+            TextOp::DeleteToStart => {
+                ta.delete_line_by_head();
+            }
+            TextOp::DeleteToEnd => {
+                ta.delete_line_by_end();
+            }
+        }
         return field_text(ta) != before;
     }
-    ta.input(key);
-    if ta.lines().len() > 1 {
-        let joined = field_text(ta);
-        set_field_text(ta, &joined);
+    if let KeyCode::Char(c) = key.code
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && !is_unsafe_char(c)
+    {
+        ta.insert_char(c);
     }
     field_text(ta) != before
 }
@@ -177,5 +198,16 @@ mod tests {
         assert!(field_paste(&mut ta, "d\ne\u{1b}[31m"));
         assert_eq!(field_text(&ta), "abcd e[31m");
         assert_eq!(ta.lines().len(), 1);
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        set_field_text(&mut ta, "hello world");
+        assert!(field_input(&mut ta, ctrl('w')), "Ctrl-W deletes a word");
+        assert_eq!(field_text(&ta), "hello ");
+        assert!(
+            !field_input(&mut ta, ctrl('n')),
+            "an unlisted key does nothing"
+        );
+        assert!(!field_input(&mut ta, ctrl('a')), "moving changes no text");
+        assert!(field_input(&mut ta, ctrl('k')), "Ctrl-K deletes to the end");
+        assert_eq!(field_text(&ta), "");
     }
 }

@@ -245,6 +245,9 @@ pub fn select(model: &mut Model, id: String) -> Vec<Effect> {
     model.screen = Screen::Accounts;
     model.status = Status::Empty;
     let mut effects = vec![Effect::Remember { namespace_id: id }];
+    if changed {
+        model.accounts.marked.clear();
+    }
     if changed || model.accounts.total.is_none() {
         model.accounts.filter.clear();
         effects.extend(accounts::reload(model, false));

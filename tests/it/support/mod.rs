@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod serve;
+pub mod tmux;
 pub mod tui;
 
 use std::sync::Arc;

@@ -2,23 +2,24 @@
 //! namespace with 100,000 accounts never loads them all), with audit markers per row. State and paging, the
 //! list's keys and the requests they make (here); the render (render.rs).
 
+mod filter_line;
+mod marks;
 mod render;
 mod states;
 
+pub use filter_line::{on_filter_key, on_filter_paste, on_tick};
+pub use marks::on_marked;
 pub use render::render;
 pub use states::{StateFilter, States};
 
 use std::collections::BTreeMap;
 
-use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::add_modal::AccountForm;
 use super::confirm::{Confirm, ConfirmAction};
 use super::frame::body_area;
-use super::{
-    activity, detail, field_input, field_text, list_move, namespaces, set_field_focus, text_field,
-};
+use super::{activity, detail, list_move, namespaces, set_field_focus, text_field};
 use crate::api::{Code, ConnectError, ListQuery};
 use crate::filter::{Expr, Field};
 use crate::model::{DirectoryUser, NamespaceTree, ServiceAccount};
@@ -31,9 +32,13 @@ use crate::tui::update::boot;
 pub const PAGE: u64 = 100;
 /// Pages kept in memory around the cursor; farther ones are dropped and fetched again when needed.
 pub const KEEP_PAGES: u64 = 4;
+/// The most accounts "mark all shown" marks at once (a bulk change is one request per account).
+pub const MAX_MARKS: u64 = 1000;
+/// How long the filter line waits after a keystroke before it asks the server (typing fast sends one query).
+pub const FILTER_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The columns the server can sort by, in the order `s` cycles through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortKey {
     UserId,
     Description,
@@ -70,11 +75,6 @@ impl SortKey {
             SortKey::LastUsed => "Last used",
         }
     }
-
-    pub fn next(self) -> SortKey {
-        let i = SortKey::CYCLE.iter().position(|k| *k == self).unwrap_or(0);
-        SortKey::CYCLE[(i + 1) % SortKey::CYCLE.len()]
-    }
 }
 
 #[derive(Debug)]
@@ -83,8 +83,15 @@ pub struct AccountList {
     pub descending: bool,
     /// The applied filter (user id, description or id contains it).
     pub filter: String,
-    /// The filter line while it is being typed; applied with Enter.
+    /// The filter line while it is being typed; it applies as you type (after `FILTER_DEBOUNCE`).
     pub filter_input: Option<TextArea<'static>>,
+    /// When the typed filter is due to be applied.
+    pub filter_due: Option<std::time::Instant>,
+    /// The marked accounts by id, kept across filters and sorts (a bulk change lists them all before it
+    /// acts); forgotten when another namespace opens.
+    pub marked: BTreeMap<String, ServiceAccount>,
+    /// The list generation a "mark all shown" was asked for, while it is answered.
+    pub marking: Option<u64>,
     /// Also list the accounts of ancestor namespaces (usable here too).
     pub inherited: bool,
     /// List every account of the namespace and all its descendants (an audit of a subtree); excludes
@@ -108,6 +115,9 @@ impl Default for AccountList {
             descending: false,
             filter: String::new(),
             filter_input: None,
+            filter_due: None,
+            marked: BTreeMap::new(),
+            marking: None,
             inherited: false,
             subtree: false,
             states: States::default(),
@@ -285,9 +295,14 @@ pub fn viewport(body_height: u16) -> usize {
     usize::from(body_height.saturating_sub(chrome)).max(1)
 }
 
-/// Rows of accounts on the terminal now.
+/// Rows of accounts on the terminal now (the filter line, while typed, takes one of them).
 pub fn rows_on_screen(model: &Model) -> usize {
-    viewport(body_area(model.size).height)
+    let rows = viewport(body_area(model.size).height);
+    if model.accounts.filter_input.is_some() {
+        rows.saturating_sub(1).max(1)
+    } else {
+        rows
+    }
 }
 
 /// Whether there is a list to load: a namespace is chosen, or the server has none (one implicit namespace).
@@ -441,6 +456,28 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
                 model.status = Status::Info("this server has no namespaces, so no roles".into());
             }
         },
+        Command::Delete if !model.accounts.marked.is_empty() => super::bulk::delete(model),
+        Command::ToggleDisabled if !model.accounts.marked.is_empty() => {
+            super::bulk::toggle_disabled(model);
+        }
+        Command::Mark => match model.selected_account().cloned() {
+            Some(a) => {
+                if model.accounts.marked.remove(&a.id).is_none() {
+                    model.accounts.marked.insert(a.id.clone(), a);
+                }
+                let cursor = model.accounts.cursor;
+                model.accounts.move_to(cursor + 1, vp);
+                return claim_pages(model);
+            }
+            None => model.status = Status::Info("no account selected".into()),
+        },
+        Command::MarkAll => return marks::mark_all(model),
+        Command::Unmark => {
+            let n = model.accounts.marked.len();
+            model.accounts.marked.clear();
+            model.status =
+                Status::Info(format!("forgot {n} mark{}", if n == 1 { "" } else { "s" }));
+        }
         Command::Edit | Command::Rotate | Command::Delete => {
             match model.selected_account().cloned() {
                 Some(a) => open_action(model, command, a),
@@ -456,11 +493,10 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             set_field_focus(&mut ta, true);
             ta.set_placeholder_text("user id, description or id contains…");
             model.accounts.filter_input = Some(ta);
+            // The line takes a row of the list.
+            return on_resize(model);
         }
-        Command::SortNext => {
-            model.accounts.sort = model.accounts.sort.next();
-            return reload(model, false);
-        }
+        Command::SortBy => super::sort::open(model),
         Command::SortReverse => {
             model.accounts.descending = !model.accounts.descending;
             return reload(model, false);
@@ -490,36 +526,17 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             model.accounts.states.refresh(model.wall);
             return reload(model, true);
         }
+        Command::Close if !model.accounts.marked.is_empty() && model.accounts.filter.is_empty() => {
+            let n = model.accounts.marked.len();
+            model.accounts.marked.clear();
+            model.status =
+                Status::Info(format!("forgot {n} mark{}", if n == 1 { "" } else { "s" }));
+        }
         Command::Close if !model.accounts.filter.is_empty() => {
             model.accounts.filter.clear();
             return reload(model, false);
         }
         _ => {}
-    }
-    Vec::new()
-}
-
-/// The filter line: typed, then applied with Enter (one request) or cleared with Esc.
-pub fn on_filter_key(model: &mut Model, command: Option<Command>, key: KeyEvent) -> Vec<Effect> {
-    match command {
-        Some(Command::ApplyFilter) => {
-            if let Some(ta) = model.accounts.filter_input.take() {
-                model.accounts.filter = field_text(&ta).trim().to_string();
-                return reload(model, false);
-            }
-        }
-        Some(Command::Close) => {
-            model.accounts.filter_input = None;
-            if !model.accounts.filter.is_empty() {
-                model.accounts.filter.clear();
-                return reload(model, false);
-            }
-        }
-        _ => {
-            if let Some(ta) = model.accounts.filter_input.as_mut() {
-                field_input(ta, key);
-            }
-        }
     }
     Vec::new()
 }
@@ -595,7 +612,7 @@ mod tests {
         );
         assert_eq!(l.filter_expr(None, &tree), Some(text));
         l.descending = true;
-        l.sort = l.sort.next();
+        l.sort = SortKey::Description;
         assert_eq!(l.order_by(), "-description");
     }
 }

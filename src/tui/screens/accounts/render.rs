@@ -19,6 +19,9 @@ use crate::tui::screens::namespaces::effective_offset;
 use crate::tui::screens::row;
 use crate::tui::state::{Load, Model};
 
+/// Before a marked row (Space), in the marker column.
+pub const MARK_SYMBOL: &str = "*";
+
 /// Which columns fit at this width.
 #[derive(Debug, Clone, Copy)]
 struct Columns {
@@ -64,13 +67,23 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
         if list.descending { "↓" } else { "↑" }
     );
     let mut title = vec![Span::styled("Accounts", theme.title())];
+    // Marks first: they are what the next d or D acts on, so they must show at any width.
+    if !list.marked.is_empty() {
+        title.push(Span::styled(
+            format!(" · {} marked", list.marked.len()),
+            theme.key(),
+        ));
+    }
+    if list.marking.is_some() {
+        title.push(Span::styled(" · marking…", theme.dim()));
+    }
     if list.inherited {
         title.push(Span::styled(" +inherited", theme.warning()));
     }
     if list.subtree {
         title.push(Span::styled(" +subtree", theme.warning()));
     }
-    if !list.filter.is_empty() && list.filter_input.is_none() {
+    if !list.filter.is_empty() {
         title.push(Span::raw(format!(
             " · filter “{}”",
             fit(&sanitize(&list.filter), 24)
@@ -85,7 +98,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     title.push(Span::styled(format!(" · {sort}"), theme.dim()));
     let title_row = row(area, 0);
     let mut title_area = title_row;
-    if let Some(pos) = position(model).filter(|_| list.filter_input.is_none()) {
+    if let Some(pos) = position(model) {
         let w = u16::try_from(pos.chars().count()).unwrap_or(u16::MAX);
         if title_row.width > w + 12 {
             title_area.width = title_row.width - w - 1;
@@ -101,8 +114,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    // The filter line has a row of its own under the title; the list applies it as it is typed.
     if let Some(ta) = &list.filter_input {
-        let r = row(area, 0);
+        let r = row(area, 1);
         Paragraph::new(Line::styled("/ ", theme.key())).render(r, buf);
         Widget::render(
             ta,
@@ -113,6 +127,8 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
             },
             buf,
         );
+        table_area.y = table_area.y.saturating_add(1);
+        table_area.height = table_area.height.saturating_sub(1);
     }
     if area.height >= 12 {
         let legend = row(area, area.height - 1);
@@ -162,7 +178,7 @@ fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constr
         Cell::from(Span::styled(t, theme.column_header()))
     };
     let mut cells = vec![Cell::from(""), label(Some(SortKey::UserId), "User ID")];
-    let mut widths = vec![Constraint::Length(2), Constraint::Fill(2)];
+    let mut widths = vec![Constraint::Length(3), Constraint::Fill(2)];
     if cols.kind && cols.person {
         cells.push(label(None, "Kind / acts as"));
         widths.push(Constraint::Length(20));
@@ -285,7 +301,13 @@ fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static>
     } else {
         (expiry_symbol, expiry_style)
     };
+    let marked = model.accounts.marked.contains_key(&a.id);
     let marker = Line::from(vec![
+        if marked {
+            Span::styled(MARK_SYMBOL, theme.key())
+        } else {
+            Span::raw(" ")
+        },
         Span::styled(expiry_symbol, expiry_style),
         if marks.unused {
             Span::styled(UNUSED_SYMBOL, theme.unused())
