@@ -2,50 +2,15 @@
 //! the upstream, which sees `X-Sacon-User`; missing, forged, expired, deleted, rotated-out and wrong-namespace
 //! tokens are stopped by nginx with 401 or 403.
 
-use std::process::{Command, Stdio};
-
 use crate::support::TestServer;
+use crate::support::proxy::Proxy;
 use axum::http::HeaderMap;
 use chrono::Duration;
 use sacon::api::convert::chrono_to_timestamp;
 use sacon::api::wire;
 
-struct Nginx {
-    pid_file: std::path::PathBuf,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
-            let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
-        }
-    }
-}
-
-fn nginx_binary() -> String {
-    for candidate in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"] {
-        if std::path::Path::new(candidate).exists() {
-            return candidate.into();
-        }
-    }
-    panic!("nginx is not installed: `apt-get install nginx-light` (.ci/run does this)");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts nginx in the foreground with `/` guarded by sacon and `/finance/` guarded for Global/Finance.
-fn start_nginx(sacon: &str, upstream: u16) -> Nginx {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display();
-    let port = free_port();
+/// Starts nginx with `/` guarded by sacon and `/finance/` guarded for Global/Finance.
+fn start_nginx(sacon: &str, upstream: u16) -> Proxy {
     let guard = |name: &str, query: &str| {
         format!(
             "location = /_verify_{name} {{
@@ -66,58 +31,15 @@ fn start_nginx(sacon: &str, upstream: u16) -> Nginx {
             }}"
         )
     };
-    let config = format!(
-        "daemon on;
-        master_process off;
-        worker_processes 1;
-        pid {d}/nginx.pid;
-        error_log {d}/error.log info;
-        events {{ worker_connections 64; }}
-        http {{
-            access_log off;
-            client_body_temp_path {d}/body;
-            proxy_temp_path {d}/proxy;
-            fastcgi_temp_path {d}/fastcgi;
-            uwsgi_temp_path {d}/uwsgi;
-            scgi_temp_path {d}/scgi;
-            server {{
-                listen 127.0.0.1:{port};
-                {}
-                {}
-                {}
-                {}
-            }}
-        }}",
-        guard("any", ""),
-        guard("finance", "?namespace=Global/Finance"),
-        protected("/", "any"),
-        protected("/finance/", "finance"),
-    );
-    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-    // Daemonized, nginx's foreground process exits only after the listening socket is bound: when this
-    // returns, nginx is ready (no polling for the port).
-    let status = Command::new(nginx_binary())
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(dir.path().join("nginx.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "nginx did not start; see its error log above"
-    );
-    let nginx = Nginx {
-        pid_file: dir.path().join("nginx.pid"),
-        port,
-        _dir: dir,
-    };
-    std::net::TcpStream::connect(("127.0.0.1", port)).expect("nginx listens once started");
-    nginx
+    Proxy::nginx(|_| {
+        [
+            guard("any", ""),
+            guard("finance", "?namespace=Global/Finance"),
+            protected("/", "any"),
+            protected("/finance/", "finance"),
+        ]
+        .join("\n")
+    })
 }
 
 /// The upstream: answers with the identity nginx passed on.

@@ -68,17 +68,7 @@ async fn create_save_and_impersonate_through_the_console() {
     console.wait_for("Global › Engineering › Platform");
 
     // A unique account: the id is checked as it is typed, then created.
-    console.keys(&["a"]);
-    console.wait_for("Add an account to");
-    console.text("e2e-bot");
-    console.wait_for("✓ new user ID");
-    console.keys(&["Tab"]);
-    console.text("made by the e2e test");
-    console.keys(&["C-s"]);
-    // The whole view, not a capture taken while it is being drawn.
-    let screen = console.wait("the token view", |s| {
-        s.contains("Account created") && s.contains("v reveal")
-    });
+    let screen = console.create_unique("e2e-bot", "made by the e2e test");
     assert!(screen.contains("••••"), "the token is masked:\n{screen}");
 
     // Save it with s: the prompt is prefilled with <working directory>/<user-id>.jwt, absolute.
@@ -259,14 +249,7 @@ async fn an_edit_shows_in_the_account_history() {
     open_platform(&console);
 
     // A new account described as "one"…
-    console.keys(&["a"]);
-    console.wait_for("Add an account to");
-    console.text("hist-bot");
-    console.wait_for("✓ new user ID");
-    console.keys(&["Tab"]);
-    console.text("one");
-    console.keys(&["C-s"]);
-    console.wait_for("Account created");
+    console.create_unique("hist-bot", "one");
     console.keys(&["Escape"]);
     console.wait_for("Close anyway?");
     console.keys(&["y"]);

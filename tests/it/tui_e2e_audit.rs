@@ -77,16 +77,7 @@ fn an_audit_session_edits_disables_and_deletes_without_losing_a_token() {
     console.wait("the demo accounts", |s| s.contains("svc-ci-deployer"));
 
     // A new account, its token saved.
-    console.keys(&["a"]);
-    console.wait_for("Add an account to");
-    console.text("keep-bot");
-    console.wait_for("✓ new user ID");
-    console.keys(&["Tab"]);
-    console.text("one");
-    console.keys(&["C-s"]);
-    console.wait("the token view", |s| {
-        s.contains("Account created") && s.contains("v reveal")
-    });
+    console.create_unique("keep-bot", "one");
     console.keys(&["s"]);
     console.wait_for("Save to");
     console.keys(&["Enter"]);
@@ -158,14 +149,7 @@ fn an_audit_session_edits_disables_and_deletes_without_losing_a_token() {
     assert_eq!(platform_count(&data_dir), before - 3);
 
     // Ctrl-C over an unsaved token asks like Esc; n stays on the token.
-    console.keys(&["a"]);
-    console.wait_for("Add an account to");
-    console.text("lost-bot");
-    console.wait_for("✓ new user ID");
-    console.keys(&["C-s"]);
-    console.wait("the token view", |s| {
-        s.contains("Account created") && s.contains("v reveal")
-    });
+    console.create_unique("lost-bot", "");
     console.keys(&["C-c"]);
     console.wait_for("Quit anyway? (y/N)");
     console.keys(&["n"]);

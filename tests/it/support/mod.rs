@@ -2,6 +2,7 @@
 //! `sacon serve` children (`serve`) and the console's fixtures (`tui`).
 
 pub mod cli;
+pub mod proxy;
 pub mod serve;
 pub mod tmux;
 pub mod tui;

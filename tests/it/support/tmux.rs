@@ -162,6 +162,24 @@ impl Console {
         self.wait(text, |s| s.contains(text))
     }
 
+    /// Adds a unique account from the account list: `a`, the user id (checked as it is typed), the description
+    /// when not empty, Ctrl-S; returns once the whole token view is drawn.
+    pub fn create_unique(&self, user_id: &str, description: &str) -> String {
+        self.keys(&["a"]);
+        self.wait_for("Add an account to");
+        self.text(user_id);
+        self.wait_for("✓ new user ID");
+        if !description.is_empty() {
+            self.keys(&["Tab"]);
+            self.text(description);
+        }
+        self.keys(&["C-s"]);
+        // The whole view, not a capture taken while it is being drawn.
+        self.wait("the token view", |s| {
+            s.contains("Account created") && s.contains("v reveal")
+        })
+    }
+
     /// Waits until the console process is gone; its exit status when the wrapper shell could report it.
     pub fn wait_exit(&self) -> Option<i32> {
         self.exit
