@@ -2,6 +2,7 @@
 //! compiled once; a set of policies decides together — any deny wins, then any allow, and no allow is a deny —
 //! and says which policy decided.
 
+pub mod model;
 pub mod ppl;
 pub mod routing;
 

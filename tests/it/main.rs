@@ -18,6 +18,7 @@ mod hardening;
 mod input;
 mod interop;
 mod nginx;
+mod policies;
 mod readme;
 mod roles;
 mod schema;
