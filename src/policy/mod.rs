@@ -40,6 +40,17 @@ impl CompiledPolicy {
         })
     }
 
+    /// A policy that denies everyone (fail closed).
+    pub fn deny_all(id: &str, name: &str) -> CompiledPolicy {
+        CompiledPolicy {
+            id: id.to_string(),
+            name: name.to_string(),
+            allowed_users: Vec::new(),
+            allowed_domains: Vec::new(),
+            ppl: Ppl::deny_all(),
+        }
+    }
+
     pub fn evaluate(&self, subject: &Subject<'_>, now: DateTime<Utc>) -> Outcome {
         let mut out = self.ppl.evaluate(subject, now);
         if !out.allow {

@@ -131,6 +131,19 @@ impl Ppl {
         Ok(Ppl { rules })
     }
 
+    /// A document that denies everyone: what a stored policy that no longer compiles stands for.
+    pub fn deny_all() -> Ppl {
+        Ppl {
+            rules: vec![Rule {
+                action: Action::Deny,
+                blocks: vec![Block {
+                    op: Op::Or,
+                    criteria: vec![Criterion::Accept],
+                }],
+            }],
+        }
+    }
+
     /// Whether the document has no rules (it then neither allows nor denies anything).
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod activity;
 mod api;
 mod cli;
