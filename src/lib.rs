@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod filter;
 pub mod logging;
 pub mod model;
+pub mod policy;
 pub mod server;
 pub mod store;
 pub mod token;

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::handlers::{
-    accounts, activity, console_accounts, directory, namespaces, permissions, tokens,
+    accounts, activity, console_accounts, directory, namespaces, permissions, policies, routes,
+    tokens,
 };
 use super::{AppState, Caller};
 use crate::api::wire::paths;
@@ -136,6 +137,14 @@ dispatch_table! {
     GET_ACTIVITY_LOG_ENTRY => activity::get, Admin, MAX_BODY;
     LIST_ACTIVITY_LOG_ENTRIES => activity::list, Admin, MAX_BODY;
     LIST_ENTITY_TYPES => activity::entity_types, Admin, MAX_BODY;
+    SET_POLICY => policies::set, Admin, MAX_BODY;
+    GET_POLICY => policies::get, Admin, MAX_BODY;
+    LIST_POLICIES => policies::list, Admin, MAX_BODY;
+    DELETE_POLICY => policies::delete, Admin, MAX_BODY;
+    SET_ROUTE => routes::set, Admin, MAX_BODY;
+    GET_ROUTE => routes::get, Admin, MAX_BODY;
+    LIST_ROUTES => routes::list, Admin, MAX_BODY;
+    DELETE_ROUTE => routes::delete, Admin, MAX_BODY;
 }
 
 /// README's API table: one row per service, its methods in schema order, marked when open or GET-able.

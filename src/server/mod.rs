@@ -2,6 +2,7 @@
 //! looser mode refuses to start), serves the Connect API with axum over any `Store` on a guarded listener (plain
 //! or TLS), and shuts down gracefully.
 
+pub mod access_decision;
 pub mod auth;
 pub mod authz;
 pub mod clock;
@@ -37,6 +38,8 @@ pub struct AppState<S: Store> {
     pub secret: Arc<SharedSecret>,
     pub clock: Arc<dyn Clock>,
     pub access: Arc<verify::AccessThrottle>,
+    /// Compiled routes and policies for `/verify`'s access decisions.
+    pub access_cache: Arc<access_decision::AccessCache>,
     /// Failed admin authentications per source address.
     pub auth_failures: Arc<throttle::AuthFailures>,
     /// Refusals logged at a bounded rate, and counted.
@@ -52,6 +55,7 @@ impl<S: Store> AppState<S> {
             secret: Arc::new(secret),
             clock,
             access: Arc::default(),
+            access_cache: Arc::default(),
             auth_failures: Arc::default(),
             refusals: Arc::default(),
             root_actor: Arc::from(ROOT_ACTOR),
@@ -66,6 +70,7 @@ impl<S: Store> Clone for AppState<S> {
             secret: self.secret.clone(),
             clock: self.clock.clone(),
             access: self.access.clone(),
+            access_cache: self.access_cache.clone(),
             auth_failures: self.auth_failures.clone(),
             refusals: self.refusals.clone(),
             root_actor: self.root_actor.clone(),

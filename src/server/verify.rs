@@ -3,7 +3,9 @@
 //! state, the account's being enabled and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
 //! logs the reason (never the token) at a bounded rate. A successful check records use of the account, throttled.
 //! The namespace scope comes from `X-Sacon-Namespace` or `?namespace=`; a scope that is present but empty, or
-//! given more than once with different values, is refused with 400 — never ignored.
+//! given more than once with different values, is refused with 400 — never ignored. A request naming its target
+//! (`X-Original-URL`, `X-Forwarded-*`) is also judged by the route's policies (`access_decision`): 403 when they
+//! refuse, and the deciding policy in `X-Sacon-Policy` either way.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
-use crate::model::NamespaceTree;
+use crate::model::{Namespace, NamespaceTree};
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
 
@@ -182,6 +184,14 @@ async fn decide<S: Store>(
             return uniform(StatusCode::BAD_REQUEST);
         }
     };
+    let target = match super::access_decision::target(headers) {
+        Ok(t) => t,
+        Err(reason) => {
+            let reason = crate::server::log::bounded_to(&reason, 256);
+            crate::log_refusal!(state.refusals, "verify_bad_target", %reason, "verify refused");
+            return uniform(StatusCode::BAD_REQUEST);
+        }
+    };
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Some((form, jwt)) = token::token_from_headers(get) else {
         crate::log_refusal!(
@@ -192,20 +202,62 @@ async fn decide<S: Store>(
         );
         return uniform(StatusCode::UNAUTHORIZED);
     };
-    match check(state, jwt, namespace.as_deref(), now).await {
+    let mut tree = Vec::new();
+    let want_tree = target.is_some().then_some(&mut tree);
+    match check_reading_tree(state, jwt, namespace.as_deref(), now, want_tree).await {
         Ok(Verdict {
             kind: VerdictKind::Valid,
             record: Some(record),
             ..
         }) => {
             let account = &record.account;
+            let judgement = match &target {
+                None => None,
+                Some(target) => {
+                    match super::access_decision::judge(state, &record, tree, target, now).await {
+                        Ok(j) => Some(j),
+                        Err(e) => {
+                            tracing::error!(error = %e, "verify failed");
+                            return uniform(StatusCode::SERVICE_UNAVAILABLE);
+                        }
+                    }
+                }
+            };
+            let policy_header = |resp: &mut Response, policy: Option<&String>| {
+                if let Some(v) = policy.and_then(|p| HeaderValue::from_str(p).ok()) {
+                    resp.headers_mut().insert("x-sacon-policy", v);
+                }
+            };
+            if let Some(j) = judgement.as_ref().filter(|j| !j.allowed) {
+                let reason = crate::server::log::bounded_to(&j.reason, 256);
+                crate::log_refusal!(
+                    state.refusals,
+                    "verify_refused",
+                    verdict = "access_denied",
+                    %reason,
+                    account = %crate::server::log::bounded(&account.id),
+                    "verify refused"
+                );
+                let mut resp = uniform(StatusCode::FORBIDDEN);
+                policy_header(&mut resp, j.policy.as_ref());
+                return resp;
+            }
             if state.access.due(&account.id, now)
                 && let Err(e) = state.store.touch_accessed(&account.id, now).await
             {
                 tracing::warn!(account = %account.id, error = %e, "could not record use");
             }
-            tracing::debug!(account = %account.id, form = ?form, "verify accepted");
+            match &judgement {
+                Some(j) => {
+                    tracing::debug!(account = %account.id, form = ?form, reason = %j.reason, "verify accepted")
+                }
+                None => tracing::debug!(account = %account.id, form = ?form, "verify accepted"),
+            }
             let mut resp = uniform(StatusCode::OK);
+            policy_header(
+                &mut resp,
+                judgement.as_ref().and_then(|j| j.policy.as_ref()),
+            );
             let h = resp.headers_mut();
             for (name, value) in [
                 ("x-sacon-user", &account.user_id),
@@ -269,6 +321,18 @@ pub async fn check<S: Store>(
     namespace: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Verdict, StoreError> {
+    check_reading_tree(state, jwt, namespace, now, None).await
+}
+
+/// [`check`], also handing back the namespace tree (read with the account) when `tree` asks for it: an access
+/// decision needs it.
+pub async fn check_reading_tree<S: Store>(
+    state: &AppState<S>,
+    jwt: &str,
+    namespace: Option<&str>,
+    now: DateTime<Utc>,
+    tree: Option<&mut Vec<Namespace>>,
+) -> Result<Verdict, StoreError> {
     let claims = match token::verify_service_account(&state.secret, jwt, now, LEEWAY) {
         Ok(c) => c,
         Err(e) => {
@@ -288,8 +352,11 @@ pub async fn check<S: Store>(
     // rotation that has answered is seen by the next check, whichever process wrote it.
     let (record, namespaces) = state
         .store
-        .get_account_for_verify(&claims.jti, wanted.is_some())
+        .get_account_for_verify(&claims.jti, wanted.is_some() || tree.is_some())
         .await?;
+    if let Some(out) = tree {
+        out.clone_from(&namespaces);
+    }
     let Some(record) = record else {
         return Ok(Verdict::no(
             VerdictKind::UnknownAccount,

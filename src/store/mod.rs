@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::access::{Permission, Role, SubjectType};
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+use crate::policy::model::{AccessSnapshot, Policy, Route};
 
 // The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
 // query the store directly (tests, benches).
@@ -342,6 +343,51 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         at: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- access: routes and policies ----
+    /// Every policy, by id.
+    fn list_policies(&self) -> impl Future<Output = StoreResult<Vec<Policy>>> + Send;
+    fn get_policy(&self, id: &str) -> impl Future<Output = StoreResult<Option<Policy>>> + Send;
+    /// The routes that name a policy, as `(id, name)` by name.
+    fn routes_of_policy(
+        &self,
+        policy_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
+    /// Creates the policy when its id is new, otherwise replaces that policy's fields (its `created_at` and
+    /// `originator_id` stay); audited as `create` or `update` (the changed fields before and after). An unknown
+    /// namespace is `InvalidArgument`.
+    fn put_policy(
+        &self,
+        policy: &Policy,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Policy>> + Send;
+    /// Deletes a policy and returns it; `None` for an unknown id. `FailedPrecondition` while routes name it,
+    /// unless `detach`, which removes it from them in the same transaction.
+    fn delete_policy(
+        &self,
+        id: &str,
+        detach: bool,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Option<Policy>>> + Send;
+    /// Every route, by id.
+    fn list_routes(&self) -> impl Future<Output = StoreResult<Vec<Route>>> + Send;
+    fn get_route(&self, id: &str) -> impl Future<Output = StoreResult<Option<Route>>> + Send;
+    /// As `put_policy`, for a route and its policy list (each id must name a policy: `InvalidArgument`).
+    fn put_route(
+        &self,
+        route: &Route,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Route>> + Send;
+    fn delete_route(
+        &self,
+        id: &str,
+        change: &Change,
+    ) -> impl Future<Output = StoreResult<Option<Route>>> + Send;
+    /// The access change counter: it grows with every committed write to routes or policies, whichever process
+    /// made it.
+    fn access_version(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Every route and policy with the version they were read at, from one snapshot.
+    fn access_snapshot(&self) -> impl Future<Output = StoreResult<AccessSnapshot>> + Send;
 
     // ---- audit ----
     /// Newest first.

@@ -10,6 +10,8 @@ mod groups;
 mod inline_read;
 mod namespaces;
 mod permissions;
+mod policies;
+mod routes;
 mod user_search;
 mod users;
 
@@ -29,6 +31,7 @@ use super::{
 };
 use crate::access::Permission;
 use crate::model::{DirectoryUser, Namespace, ServiceAccount};
+use crate::policy::model::{AccessSnapshot, Policy, Route};
 
 /// How long a connection waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -385,6 +388,80 @@ impl Store for SqliteStore {
 
     async fn touch_accessed(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         accounts::touch(&self.write, id, at).await
+    }
+
+    async fn list_policies(&self) -> StoreResult<Vec<Policy>> {
+        policies::list_pool(&self.read).await
+    }
+
+    async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>> {
+        let mut conn = self.read.acquire().await?;
+        policies::get(&mut conn, id).await
+    }
+
+    async fn routes_of_policy(&self, policy_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let mut conn = self.read.acquire().await?;
+        policies::routes_of(&mut conn, policy_id).await
+    }
+
+    async fn put_policy(&self, policy: &Policy, change: &Change) -> StoreResult<Policy> {
+        let mut tx = self.begin_write().await?;
+        let p = policies::put(&mut tx, policy, change).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn delete_policy(
+        &self,
+        id: &str,
+        detach: bool,
+        change: &Change,
+    ) -> StoreResult<Option<Policy>> {
+        let mut tx = self.begin_write().await?;
+        let p = policies::delete(&mut tx, id, detach, change).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn list_routes(&self) -> StoreResult<Vec<Route>> {
+        routes::list_pool(&self.read).await
+    }
+
+    async fn get_route(&self, id: &str) -> StoreResult<Option<Route>> {
+        let mut tx = self.read.begin().await?;
+        let r = routes::get(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    async fn put_route(&self, route: &Route, change: &Change) -> StoreResult<Route> {
+        let mut tx = self.begin_write().await?;
+        let r = routes::put(&mut tx, route, change).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    async fn delete_route(&self, id: &str, change: &Change) -> StoreResult<Option<Route>> {
+        let mut tx = self.begin_write().await?;
+        let r = routes::delete(&mut tx, id, change).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    async fn access_version(&self) -> StoreResult<i64> {
+        // A point read on the caller's thread, as /verify's account read.
+        if let Some(v) = self.inline.try_read(|conn| {
+            conn.prepare_cached("SELECT version FROM access_version WHERE id = 1")?
+                .query_row([], |r| r.get::<_, i64>(0))
+        }) {
+            return Ok(v);
+        }
+        let mut conn = self.read.acquire().await?;
+        routes::version(&mut conn).await
+    }
+
+    async fn access_snapshot(&self) -> StoreResult<AccessSnapshot> {
+        routes::snapshot(&self.read).await
     }
 
     async fn list_audit(&self, limit: u64) -> StoreResult<Vec<AuditEntry>> {

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod activity;
 mod api;
 mod cli;
@@ -18,6 +19,7 @@ mod hardening;
 mod input;
 mod interop;
 mod nginx;
+mod policies;
 mod readme;
 mod roles;
 mod schema;

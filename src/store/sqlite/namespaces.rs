@@ -13,7 +13,9 @@ use crate::store::{Change, StoreError, StoreResult};
 /// Longest namespace name, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
 
-const COLUMNS: &str = "id, parent_id, name, originator_id, created_at, modified_at";
+const COLUMNS: &str = "id, parent_id, name, originator_id, created_at, modified_at, \
+     (SELECT count(*) FROM routes r WHERE r.namespace_id = namespaces.id) AS route_count, \
+     (SELECT count(*) FROM policies p WHERE p.namespace_id = namespaces.id) AS policy_count";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -23,6 +25,8 @@ struct Row {
     originator_id: String,
     created_at: i64,
     modified_at: i64,
+    route_count: i64,
+    policy_count: i64,
 }
 
 impl Row {
@@ -34,8 +38,8 @@ impl Row {
             created_at: from_micros(self.created_at)?,
             modified_at: from_micros(self.modified_at)?,
             originator_id: self.originator_id,
-            route_count: 0,
-            policy_count: 0,
+            route_count: self.route_count,
+            policy_count: self.policy_count,
         })
     }
 }
@@ -320,6 +324,19 @@ pub(super) async fn delete(
     if accounts > 0 {
         return Err(StoreError::FailedPrecondition(format!(
             "namespace {:?} has {accounts} service account(s); delete them first",
+            ns.name
+        )));
+    }
+    let (routes, policies): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM routes WHERE namespace_id = ?1), \
+                (SELECT count(*) FROM policies WHERE namespace_id = ?1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if routes + policies > 0 {
+        return Err(StoreError::FailedPrecondition(format!(
+            "namespace {:?} still holds {routes} route(s) and {policies} policy(ies); delete or move them first",
             ns.name
         )));
     }

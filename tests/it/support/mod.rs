@@ -1,6 +1,7 @@
 //! Test harness: a real sacon server on 127.0.0.1:0 over a temporary data directory, a typed client, and raw HTTP;
 //! `sacon serve` children (`serve`) and the console's fixtures (`tui`).
 
+pub mod access;
 pub mod cli;
 pub mod proxy;
 pub mod serve;

@@ -1,0 +1,316 @@
+//! `/verify`'s access decision for a request with a target: the target comes from `X-Original-URL` (nginx
+//! `auth_request`) or `X-Forwarded-Host` with `X-Forwarded-Proto` and `X-Forwarded-Uri` (Traefik, Caddy, nginx),
+//! and an incomplete, repeated or contradictory target is refused, never ignored. The most specific route
+//! decides, through its own policies and the enforced policies of its namespace and every ancestor, for the
+//! token's user (an impersonated account with the directory user's e-mail and groups); a route outside the
+//! account's namespace subtree, or no route at all, is a refusal. Compiled routes and policies are cached and
+//! rebuilt whenever the store's access version moves, which every check reads first, so a change made by any
+//! process is in force at the next request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+
+use super::AppState;
+use crate::model::{Namespace, NamespaceTree};
+use crate::policy::routing::{RouteEntry, RouteTable, Target};
+use crate::policy::{CompiledPolicy, Decision, Subject, decide};
+use crate::store::{AccountRecord, Store, StoreResult};
+
+/// The longest target header value accepted.
+const MAX_TARGET: usize = 8192;
+
+/// What a cache entry holds: every route and compiled policy as of one access version.
+#[derive(Debug)]
+pub struct CompiledAccess {
+    pub version: i64,
+    table: RouteTable,
+    policies: HashMap<String, CompiledPolicy>,
+    /// Enforced policy ids per namespace.
+    enforced: HashMap<String, Vec<String>>,
+}
+
+impl CompiledAccess {
+    fn build(snapshot: crate::policy::model::AccessSnapshot) -> CompiledAccess {
+        let mut policies = HashMap::with_capacity(snapshot.policies.len());
+        let mut enforced: HashMap<String, Vec<String>> = HashMap::new();
+        for p in snapshot.policies {
+            let compiled = CompiledPolicy::compile(
+                &p.id,
+                &p.name,
+                &p.allowed_users,
+                &p.allowed_domains,
+                &p.ppl,
+            )
+            .unwrap_or_else(|e| {
+                // Written by another version, or by hand: fail closed.
+                tracing::error!(policy = %p.id, error = %e, "stored policy does not compile; it denies everyone");
+                CompiledPolicy::deny_all(&p.id, &p.name)
+            });
+            if p.enforced {
+                enforced
+                    .entry(p.namespace_id.clone())
+                    .or_default()
+                    .push(p.id.clone());
+            }
+            policies.insert(p.id, compiled);
+        }
+        let routes = snapshot
+            .routes
+            .into_iter()
+            .map(|r| RouteEntry {
+                id: r.id,
+                name: r.name,
+                namespace_id: r.namespace_id,
+                from: r.from,
+                prefix: r.prefix.unwrap_or_default(),
+                policy_ids: r.policy_ids,
+            })
+            .collect();
+        CompiledAccess {
+            version: snapshot.version,
+            table: RouteTable::new(routes),
+            policies,
+            enforced,
+        }
+    }
+}
+
+/// The compiled routes and policies, shared by every check.
+#[derive(Debug, Default)]
+pub struct AccessCache(RwLock<Option<Arc<CompiledAccess>>>);
+
+impl AccessCache {
+    /// The compiled access at the store's current version, rebuilt when the version moved.
+    pub async fn current<S: Store>(&self, store: &S) -> StoreResult<Arc<CompiledAccess>> {
+        let version = store.access_version().await?;
+        if let Some(c) = self.0.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && c.version == version
+        {
+            return Ok(c.clone());
+        }
+        let compiled = Arc::new(CompiledAccess::build(store.access_snapshot().await?));
+        let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
+        // Never replace a newer build with an older one (two checks rebuilding at once).
+        if slot.as_ref().is_none_or(|c| c.version <= compiled.version) {
+            *slot = Some(compiled.clone());
+        }
+        Ok(compiled)
+    }
+}
+
+/// One header's value: absent, or exactly one visible-ASCII value.
+fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, String> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(format!("{name} is given more than once"));
+    }
+    let v = first
+        .to_str()
+        .map_err(|_| format!("{name} is not visible ASCII"))?
+        .trim();
+    if v.is_empty() {
+        return Err(format!("{name} is present but empty"));
+    }
+    if v.len() > MAX_TARGET {
+        return Err(format!("{name} is longer than {MAX_TARGET} bytes"));
+    }
+    Ok(Some(v))
+}
+
+/// The request's target, if it names one.
+pub fn target(headers: &HeaderMap) -> Result<Option<Target>, String> {
+    let original = single(headers, "x-original-url")?;
+    let host = single(headers, "x-forwarded-host")?;
+    let proto = single(headers, "x-forwarded-proto")?;
+    let uri = single(headers, "x-forwarded-uri")?;
+    let forwarded = match (host, proto, uri) {
+        (Some(host), Some(proto), uri) => Some(
+            Target::from_parts(proto, host, uri.unwrap_or("/"))
+                .map_err(|e| format!("X-Forwarded-*: {e}"))?,
+        ),
+        (Some(_), None, _) => {
+            return Err("X-Forwarded-Host needs X-Forwarded-Proto".into());
+        }
+        (None, _, Some(_)) => return Err("X-Forwarded-Uri needs X-Forwarded-Host".into()),
+        // A scheme alone names no target.
+        (None, _, None) => None,
+    };
+    let original = original
+        .map(|u| Target::from_url(u).map_err(|e| format!("X-Original-URL: {e}")))
+        .transpose()?;
+    match (original, forwarded) {
+        (Some(a), Some(b)) if a != b => Err(format!(
+            "X-Original-URL ({}) and X-Forwarded-* ({}) name different targets",
+            a.url(),
+            b.url()
+        )),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// What the access decision concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub allowed: bool,
+    /// The route that matched.
+    pub route: Option<String>,
+    /// The policy that decided, when one did.
+    pub policy: Option<String>,
+    /// In words, for the log and `access check`; never for `/verify` callers.
+    pub reason: String,
+}
+
+fn refused(route: Option<&RouteEntry>, reason: String) -> Judgement {
+    Judgement {
+        allowed: false,
+        route: route.map(|r| r.id.clone()),
+        policy: None,
+        reason,
+    }
+}
+
+/// Judges a valid token's account for `target`. `namespaces` is the whole tree.
+pub async fn judge<S: Store>(
+    state: &AppState<S>,
+    record: &AccountRecord,
+    namespaces: Vec<Namespace>,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> StoreResult<Judgement> {
+    let access = state.access_cache.current(&state.store).await?;
+    let account = &record.account;
+    let Some(route) = access.table.best(target) else {
+        return Ok(refused(None, format!("no route for {}", target.url())));
+    };
+    let tree = NamespaceTree::new(namespaces);
+    let above = tree.ancestors_and_self(&route.namespace_id);
+    if !above.contains(&account.namespace_id) {
+        return Ok(refused(
+            Some(route),
+            format!(
+                "route {:?} belongs to {}, outside account {}'s namespace {}",
+                route.name,
+                tree.display_path(&route.namespace_id),
+                account.id,
+                tree.display_path(&account.namespace_id)
+            ),
+        ));
+    }
+    let user = state.store.get_user(&account.user_id).await?;
+    let no_groups = Vec::new();
+    let subject = Subject {
+        user_id: &account.user_id,
+        email: user
+            .as_ref()
+            .map(|u| u.email.as_str())
+            .filter(|e| !e.is_empty()),
+        groups: user.as_ref().map_or(&no_groups, |u| &u.groups),
+    };
+    // The route's own policies in its order, then the enforced ones from the root down.
+    let mut ids: Vec<&String> = route.policy_ids.iter().collect();
+    for ns in above.iter().rev() {
+        for id in access.enforced.get(ns).into_iter().flatten() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let policies = ids.iter().filter_map(|id| access.policies.get(*id));
+    let decision = decide(policies, &subject, now);
+    let name = |id: &str| {
+        access
+            .policies
+            .get(id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    };
+    let reason = match &decision {
+        Decision::Allow { policy } => format!(
+            "route {:?}: allowed by policy {:?} ({policy})",
+            route.name,
+            name(policy)
+        ),
+        Decision::Deny { policy } => format!(
+            "route {:?}: denied by policy {:?} ({policy})",
+            route.name,
+            name(policy)
+        ),
+        Decision::NoMatch => format!(
+            "route {:?}: none of its {} policies allows user {:?}",
+            route.name,
+            ids.len(),
+            account.user_id
+        ),
+    };
+    Ok(Judgement {
+        allowed: decision.allowed(),
+        route: Some(route.id.clone()),
+        policy: decision.policy().map(str::to_string),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_target_comes_from_either_header_form() {
+        let url = |pairs: &[(&str, &str)]| target(&headers(pairs)).map(|t| t.map(|t| t.url()));
+        assert_eq!(url(&[]), Ok(None));
+        assert_eq!(url(&[("x-forwarded-proto", "https")]), Ok(None));
+        assert_eq!(
+            url(&[("x-original-url", "https://App.example.com/a?b")]),
+            Ok(Some("https://app.example.com/a".into()))
+        );
+        assert_eq!(
+            url(&[
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "app.example.com"),
+                ("x-forwarded-uri", "/x/../y")
+            ]),
+            Ok(Some("https://app.example.com/y".into()))
+        );
+        assert_eq!(
+            url(&[
+                ("x-forwarded-proto", "http"),
+                ("x-forwarded-host", "app.example.com")
+            ]),
+            Ok(Some("http://app.example.com/".into()))
+        );
+        for bad in [
+            vec![("x-forwarded-host", "app.example.com")],
+            vec![("x-forwarded-uri", "/x")],
+            vec![("x-original-url", "")],
+            vec![("x-original-url", "/relative")],
+            vec![
+                ("x-original-url", "https://a/"),
+                ("x-original-url", "https://b/"),
+            ],
+            vec![
+                ("x-original-url", "https://a.example.com/"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "b.example.com"),
+            ],
+        ] {
+            assert!(url(&bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
