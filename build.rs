@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const FILES: [&str; 4] = [
+const FILES: [&str; 5] = [
     "proto/pomerium/config.proto",
     "proto/pomerium/dashboard.proto",
+    "proto/sacon/access.proto",
     "proto/sacon/directory.proto",
     "proto/sacon/tokens.proto",
 ];

@@ -146,7 +146,11 @@ impl Client {
         &self.base
     }
 
-    async fn call<Req, Resp>(&self, path: &str, request: &Req) -> Result<Resp, ConnectError>
+    pub(super) async fn call<Req, Resp>(
+        &self,
+        path: &str,
+        request: &Req,
+    ) -> Result<Resp, ConnectError>
     where
         Req: Message + Serialize,
         Resp: Message + Default + DeserializeOwned,

@@ -16,6 +16,10 @@ pub mod pomerium {
 
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod sacon {
+    pub mod access {
+        include!(concat!(env!("OUT_DIR"), "/sacon.access.rs"));
+        include!(concat!(env!("OUT_DIR"), "/sacon.access.serde.rs"));
+    }
     pub mod directory {
         include!(concat!(env!("OUT_DIR"), "/sacon.directory.rs"));
         include!(concat!(env!("OUT_DIR"), "/sacon.directory.serde.rs"));
@@ -36,6 +40,7 @@ pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/desc
 
 pub use pomerium::config::*;
 pub use pomerium::dashboard::*;
+pub use sacon::access::*;
 pub use sacon::directory::*;
 pub use sacon::tokens::*;
 
@@ -55,4 +60,5 @@ zeroize_on_drop!(
     AddPomeriumServiceAccountResponse => jwt,
     SetPomeriumServiceAccountResponse => jwt,
     InspectTokenRequest => jwt,
+    CheckAccessRequest => jwt,
 );
