@@ -120,6 +120,12 @@ pub const DISABLED_SYMBOL: &str = "⊘";
 /// The legend entry for [`DISABLED_SYMBOL`].
 pub const DISABLED_LEGEND: &str = "⊘ disabled";
 
+/// The symbol for an account that no policy lets through any route it could use ("no grant").
+pub const NO_GRANT_SYMBOL: &str = "◌";
+
+/// The legend entry for [`NO_GRANT_SYMBOL`].
+pub const NO_GRANT_LEGEND: &str = "◌ no grant";
+
 /// An account's state in one word: `disabled` (an admin's choice, reversible, so it comes first), `expired`, or
 /// `active`.
 pub fn state(a: &ServiceAccount, now: DateTime<Utc>) -> &'static str {

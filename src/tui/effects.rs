@@ -325,6 +325,70 @@ impl Effects {
                     let _ = tx.send(Msg::BulkDone { seq, results });
                 });
             }
+            Effect::LoadAccess { seq, namespace_id } => {
+                tokio::spawn(async move {
+                    let result = load_access(&client, &namespace_id).await;
+                    let _ = tx.send(Msg::Access { seq, result });
+                });
+            }
+            Effect::SavePolicy {
+                seq,
+                policy,
+                attach_route,
+            } => {
+                tokio::spawn(async move {
+                    let result = save_policy(&client, policy, attach_route).await;
+                    let _ = tx.send(Msg::PolicyChanged { seq, result });
+                });
+            }
+            Effect::DeletePolicy { seq, id } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .delete_policy(&id, true)
+                        .await
+                        .map(|()| "deleted the policy".to_string());
+                    let _ = tx.send(Msg::PolicyChanged { seq, result });
+                });
+            }
+            Effect::GrantUser {
+                seq,
+                policy_id,
+                user_id,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.grant_user(&policy_id, &user_id).await.map(|p| {
+                        format!(
+                            "{} may now use what policy {} guards",
+                            crate::model::sanitize(&user_id),
+                            crate::model::sanitize(&p.name)
+                        )
+                    });
+                    let _ = tx.send(Msg::PolicyChanged { seq, result });
+                });
+            }
+            Effect::LoadReach { ids } => {
+                tokio::spawn(async move {
+                    let result = client.account_reach(&ids).await.ok();
+                    let _ = tx.send(Msg::Reach { result, ids });
+                });
+            }
+            Effect::LoadNaming { seq, user_id } => {
+                tokio::spawn(async move {
+                    let result = client.list_policies("").await.map(|all| {
+                        all.into_iter()
+                            .filter(|p| p.allowed_users.contains(&user_id))
+                            .map(|p| p.name)
+                            .collect()
+                    });
+                    let _ = tx.send(Msg::Naming { seq, result });
+                });
+            }
+            Effect::Unname { user_id } => {
+                tokio::spawn(async move {
+                    let result = client.remove_user_from_policies(&user_id).await;
+                    let _ = tx.send(Msg::Unnamed { user_id, result });
+                });
+            }
             Effect::SetDisabled { seq, id, disabled } => {
                 tokio::spawn(async move {
                     let result = client.set_disabled(&id, disabled).await;
@@ -474,6 +538,53 @@ fn expand(path: &Path) -> PathBuf {
 
 /// Every account `query` matches, written to `path` (0600, never over an existing file); its absolute path and
 /// the count.
+/// The policies of `namespace_id`, every route the caller may read, and the namespace's dangling entries (none
+/// from a server without the access calls).
+async fn load_access(
+    client: &Client,
+    namespace_id: &str,
+) -> Result<crate::tui::screens::policies::AccessData, ConnectError> {
+    let policies = client.list_policies(namespace_id).await?;
+    let routes = client.list_routes("").await?;
+    let dangling = match client.list_dangling(namespace_id).await {
+        Ok(d) => d,
+        Err(e) if e.code == Code::Unimplemented => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(crate::tui::screens::policies::AccessData {
+        policies,
+        routes,
+        dangling,
+    })
+}
+
+/// Saves a policy and, with `attach_route`, adds it to that route's policies; what was done.
+async fn save_policy(
+    client: &Client,
+    policy: wire::Policy,
+    attach_route: Option<String>,
+) -> Result<String, ConnectError> {
+    let creating = policy.id.is_empty();
+    let saved = client.set_policy(policy).await?;
+    let name = crate::model::sanitize(&saved.name);
+    let Some(route_id) = attach_route else {
+        return Ok(if creating {
+            format!("created policy {name}")
+        } else {
+            format!("saved policy {name}")
+        });
+    };
+    let mut route = client.get_route(&route_id).await?;
+    if !route.policy_ids.contains(&saved.id) {
+        route.policy_ids.push(saved.id.clone());
+    }
+    let route = client.set_route(route).await?;
+    Ok(format!(
+        "created policy {name} on route {}",
+        crate::model::sanitize(&route.name)
+    ))
+}
+
 async fn export(
     client: &Client,
     path: &Path,

@@ -32,6 +32,12 @@ pub enum Context {
     Palette,
     /// The sort chooser of the account list.
     Sort,
+    /// The policies of a namespace.
+    Policies,
+    /// The policy builder.
+    PolicyForm,
+    /// The token view's grant-access step.
+    Grant,
     /// Editing keys of every one-line text field (filters, prompts, form fields); read by the fields
     /// themselves, so they are in no chain.
     Text,
@@ -62,6 +68,9 @@ impl Context {
             Contexts => &[Contexts, Global],
             Palette => &[Palette, Global],
             Sort => &[Sort, Global],
+            Policies => &[Policies, List, Global],
+            PolicyForm => &[PolicyForm, Global],
+            Grant => &[Grant, Global],
             Text => &[Text],
             Form => &[Form, Global],
             Secret => &[Secret, Global],
@@ -86,6 +95,9 @@ impl Context {
             Context::Contexts => "Context switcher",
             Context::Palette => "Command palette",
             Context::Sort => "Sort chooser",
+            Context::Policies => "Policies",
+            Context::PolicyForm => "Policy builder",
+            Context::Grant => "Grant access (from the token view)",
             Context::Text => "Text fields (filters, prompts, the form)",
             Context::Form => "Add / edit form",
             Context::Secret => "Token view (shown once)",
@@ -104,6 +116,7 @@ impl Context {
                 | Context::SavePrompt
                 | Context::Help
                 | Context::Palette
+                | Context::PolicyForm
         )
     }
 }
@@ -191,6 +204,15 @@ pub enum Command {
     DeleteNamespace,
     /// Open the command palette.
     Palette,
+    /// Open the policies screen of the namespace.
+    Policies,
+    NewPolicy,
+    EditPolicy,
+    DeletePolicy,
+    /// From the token view: let the account through a route (a policy names its user id).
+    GrantAccess,
+    /// In the delete question: also take the user id out of the policies that name it, or not.
+    ToggleUnname,
     /// Export the account list as filtered.
     Export,
 }
@@ -386,6 +408,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Namespaces, &[LEFT, Key::ch('h')], C::Collapse, "collapse (or go to parent)", Some("collapse")),
     b(X::Namespaces, &[Key::ch('/')], C::Filter, "filter by name", Some("filter")),
     b(X::Namespaces, &[Key::ch('L')], C::Activity, "activity log of the namespace and below", Some("activity")),
+    b(X::Namespaces, &[Key::ch('p')], C::Policies, "policies and routes of the namespace", Some("policies")),
     b(X::Namespaces, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Namespaces, &[Key::ch('a')], C::NewNamespace, "new namespace inside the one under the cursor", Some("new")),
     b(X::Namespaces, &[Key::ch('e')], C::RenameNamespace, "rename the namespace", Some("rename")),
@@ -418,6 +441,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Accounts, &[Key::ch(' ')], C::Mark, "mark / unmark the account (d, D then act on every marked one)", Some("mark")),
     b(X::Accounts, &[Key::ch('*')], C::MarkAll, "mark every account shown (filters applied), or unmark them", None),
     b(X::Accounts, &[Key::ch('u')], C::Unmark, "forget the marks", None),
+    b(X::Accounts, &[Key::ch('p')], C::Policies, "policies: what the accounts here may reach", Some("policies")),
     b(X::Accounts, &[Key::ch('P')], C::Permissions, "who holds which role in the namespace", Some("permissions")),
     b(X::Accounts, &[Key::ch('R'), F5], C::Refresh, "refresh / retry", Some("refresh")),
     b(X::Accounts, &[ESC], C::Close, "clear the filter (with none: forget the marks)", None),
@@ -456,6 +480,27 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Palette, &[DOWN], C::Down, "next command", None),
     b(X::Palette, &[ENTER], C::Select, "run the command", Some("run")),
     b(X::Palette, &[ESC], C::Close, "close", Some("close")),
+    // Policies
+    b(X::Policies, &[Key::ch('a')], C::NewPolicy, "new policy in the namespace", Some("new")),
+    b(X::Policies, &[ENTER, Key::ch('e')], C::EditPolicy, "edit the policy in the builder", Some("edit")),
+    b(X::Policies, &[Key::ch('d')], C::DeletePolicy, "delete the policy (asked first; taken off its routes)", Some("delete")),
+    b(X::Policies, &[Key::ch('R'), F5], C::Refresh, "refresh", Some("refresh")),
+    b(X::Policies, &[ESC], C::Close, "back", Some("back")),
+    // Policy builder
+    b(X::PolicyForm, &[Key::plain(KeyCode::Tab)], C::NextField, "next field", Some("next")),
+    b(X::PolicyForm, &[Key::plain(KeyCode::BackTab)], C::PrevField, "previous field", None),
+    b(X::PolicyForm, &[UP], C::Up, "previous search result (else previous field)", None),
+    b(X::PolicyForm, &[DOWN], C::Down, "next search result (else next field)", None),
+    b(X::PolicyForm, &[LEFT], C::Left, "enforced: no / yes (on that field)", None),
+    b(X::PolicyForm, &[RIGHT], C::Right, "enforced: no / yes (on that field)", None),
+    b(X::PolicyForm, &[ENTER], C::Activate, "pick the user found / next field / toggle enforced", None),
+    b(X::PolicyForm, &[Key::ctrl('s')], C::Submit, "save the policy", Some("save")),
+    b(X::PolicyForm, &[ESC], C::Close, "cancel", Some("cancel")),
+    // Grant access
+    b(X::Grant, &[UP, Key::ch('k')], C::Up, "previous choice", None),
+    b(X::Grant, &[DOWN, Key::ch('j')], C::Down, "next choice", None),
+    b(X::Grant, &[ENTER], C::Select, "grant: add to the policy, or a new policy on the route", Some("grant")),
+    b(X::Grant, &[ESC], C::Close, "back to the token", Some("back")),
     // Sort chooser
     b(X::Sort, &[Key::ch('u')], C::SortColumn(SortKey::UserId), "sort by user id (again: reverse)", None),
     b(X::Sort, &[Key::ch('d')], C::SortColumn(SortKey::Description), "sort by description", None),
@@ -490,6 +535,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Secret, &[Key::ch('c')], C::Copy, "copy (terminal clipboard, system clipboard)", Some("copy")),
     b(X::Secret, &[Key::ch('s')], C::Save, "save to a file (mode 0600)", Some("save")),
     b(X::Secret, &[Key::ch('h')], C::CurlLines, "curl lines for the three header forms", Some("curl")),
+    b(X::Secret, &[Key::ch('g')], C::GrantAccess, "grant access: a route or policy lets the account through", Some("grant")),
     b(X::Secret, &[ESC, ENTER], C::Close, "close (the token is gone after this)", Some("close")),
     // Save prompt
     b(X::SavePrompt, &[ENTER], C::Submit, "save", Some("save")),
@@ -499,6 +545,7 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Confirm, &[Key::ch('n'), Key::ch('N'), ESC, ENTER], C::No, "no", Some("no")),
     b(X::Confirm, &[LEFT], C::Left, "rotate: a shorter time the old token keeps working", None),
     b(X::Confirm, &[RIGHT], C::Right, "rotate: a longer time the old token keeps working", None),
+    b(X::Confirm, &[Key::ch('p')], C::ToggleUnname, "delete: also take its user id out of the policies naming it, or not", None),
     // Text fields
     b(X::Text, &[LEFT, Key::ctrl('b')], C::Text(TextOp::CharLeft), "one character left", None),
     b(X::Text, &[RIGHT, Key::ctrl('f')], C::Text(TextOp::CharRight), "one character right", None),
@@ -580,10 +627,13 @@ pub fn help_sections(
         Context::Activity,
         Context::Entry,
         Context::Roles,
+        Context::Policies,
+        Context::PolicyForm,
         Context::Contexts,
         Context::Palette,
         Context::Form,
         Context::Secret,
+        Context::Grant,
         Context::SavePrompt,
         Context::Confirm,
         Context::Help,

@@ -212,6 +212,31 @@ pub enum Msg {
         seq: u64,
         results: Vec<(String, Result<(), ConnectError>)>,
     },
+    /// The policies, routes and dangling entries of a namespace (the policies screen, the grant step).
+    Access {
+        seq: u64,
+        result: Result<crate::tui::screens::policies::AccessData, ConnectError>,
+    },
+    /// A policy saved, deleted or granted: what was done.
+    PolicyChanged {
+        seq: u64,
+        result: Result<String, ConnectError>,
+    },
+    /// What accounts can reach (`None` for a server without the access calls).
+    Reach {
+        result: Option<Vec<wire::AccountReach>>,
+        ids: Vec<String>,
+    },
+    /// The names of the policies whose allowed users name a user id (the delete question's offer).
+    Naming {
+        seq: u64,
+        result: Result<Vec<String>, ConnectError>,
+    },
+    /// A deleted account's user id taken out of policies: their names, or why not.
+    Unnamed {
+        user_id: String,
+        result: Result<Vec<String>, ConnectError>,
+    },
     /// Connecting to another context failed; the console stays where it was.
     SwitchFailed {
         name: String,
@@ -346,6 +371,41 @@ pub enum Effect {
         seq: u64,
         action: crate::tui::screens::bulk::BulkAction,
         ids: Vec<String>,
+    },
+    /// The policies, routes and dangling entries for a namespace (answered with `Msg::Access`).
+    LoadAccess {
+        seq: u64,
+        namespace_id: String,
+    },
+    /// Creates or replaces a policy, then, with `attach_route`, puts it on that route (`Msg::PolicyChanged`).
+    SavePolicy {
+        seq: u64,
+        policy: wire::Policy,
+        attach_route: Option<String>,
+    },
+    /// Deletes a policy, taking it off its routes (`Msg::PolicyChanged`).
+    DeletePolicy {
+        seq: u64,
+        id: String,
+    },
+    /// Adds a user id to a policy's allowed users (`Msg::PolicyChanged`).
+    GrantUser {
+        seq: u64,
+        policy_id: String,
+        user_id: String,
+    },
+    /// What these accounts can reach (`Msg::Reach`).
+    LoadReach {
+        ids: Vec<String>,
+    },
+    /// Which policies name a user id (`Msg::Naming`).
+    LoadNaming {
+        seq: u64,
+        user_id: String,
+    },
+    /// Takes a user id out of every policy naming it (`Msg::Unnamed`).
+    Unname {
+        user_id: String,
     },
     /// Disables or enables an account (answered with `Msg::DisabledSet`).
     SetDisabled {

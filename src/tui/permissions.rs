@@ -18,13 +18,15 @@ pub enum Write {
     Namespaces,
     /// Grant or revoke a namespace role.
     Permissions,
+    /// Create, change or delete a policy or route, or grant an account access.
+    Access,
 }
 
 impl Write {
     /// The least role that may make this kind of change.
     pub fn least_role(self) -> Role {
         match self {
-            Write::Accounts => Role::Manager,
+            Write::Accounts | Write::Access => Role::Manager,
             Write::Namespaces | Write::Permissions => Role::Admin,
         }
     }
@@ -34,6 +36,7 @@ impl Write {
             Write::Accounts => "change service accounts",
             Write::Namespaces => "change namespaces",
             Write::Permissions => "change permissions",
+            Write::Access => "change policies",
         }
     }
 }
@@ -45,8 +48,16 @@ pub fn needs(command: Command) -> Option<Write> {
         | Command::Edit
         | Command::Rotate
         | Command::Delete
-        | Command::ToggleDisabled => Some(Write::Accounts),
+        | Command::ToggleDisabled
+        // Marks only serve the bulk changes.
+        | Command::Mark
+        | Command::MarkAll
+        | Command::Unmark => Some(Write::Accounts),
         Command::Grant | Command::Revoke => Some(Write::Permissions),
+        Command::NewPolicy
+        | Command::EditPolicy
+        | Command::DeletePolicy
+        | Command::GrantAccess => Some(Write::Access),
         Command::NewNamespace | Command::RenameNamespace | Command::DeleteNamespace => {
             Some(Write::Namespaces)
         }
@@ -61,6 +72,7 @@ pub fn context_needs(context: Context) -> Option<Write> {
         Context::Form | Context::Secret | Context::SavePrompt | Context::Confirm => {
             Some(Write::Accounts)
         }
+        Context::PolicyForm | Context::Grant => Some(Write::Access),
         _ => None,
     }
 }

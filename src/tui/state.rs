@@ -27,8 +27,9 @@ use crate::api::{Capabilities, ConnectError};
 use crate::model::{DirectoryUser, NamespaceTree, ServiceAccount, sanitize};
 
 /// Something fetched: never a set of booleans.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Load<T> {
+    #[default]
     Idle,
     /// Waiting for the reply to the request with this sequence number.
     Loading(u64),
@@ -57,6 +58,8 @@ pub enum Screen {
     Activity,
     /// Who holds which role in a namespace.
     Roles,
+    /// The policies of a namespace.
+    Policies,
 }
 
 /// What sits on top of the current screen; at most one, so `Esc` always has one obvious meaning.
@@ -76,6 +79,8 @@ pub enum Overlay {
     Sort(super::screens::sort::SortChooser),
     /// One question before a change to every marked account.
     Bulk(Box<super::screens::bulk::BulkConfirm>),
+    /// The policy builder.
+    PolicyForm(Box<super::screens::policy_form::PolicyForm>),
 }
 
 /// The one-line status area.
@@ -144,6 +149,9 @@ pub struct Model {
     pub accounts: AccountList,
     pub activity: ActivityLog,
     pub roles: RolesView,
+    pub policies: super::screens::policies::PoliciesView,
+    /// What each account (by id) can reach, as the server judged it; fetched for the rows on screen.
+    pub reach: HashMap<String, Load<Vec<crate::api::wire::Reach>>>,
     /// Whether a user id names a directory user (impersonated) or not (unique).
     pub kinds: HashMap<String, Load<bool>>,
     /// The directory user an impersonated account acts as, by user id (name and e-mail for the list and
@@ -184,6 +192,8 @@ impl Model {
             accounts: AccountList::default(),
             activity: ActivityLog::default(),
             roles: RolesView::default(),
+            policies: Default::default(),
+            reach: HashMap::new(),
             start_namespace: None,
             contexts: Vec::new(),
             cwd: None,
@@ -211,6 +221,7 @@ impl Model {
             return Context::Help;
         }
         match &self.overlay {
+            Some(Overlay::Secret(s)) if s.grant.is_some() => Context::Grant,
             Some(Overlay::Secret(s)) => match s.prompt {
                 SecretPrompt::None => Context::Secret,
                 SecretPrompt::SavePath(_) => Context::SavePrompt,
@@ -226,6 +237,7 @@ impl Model {
             Some(Overlay::Palette(_)) => Context::Palette,
             Some(Overlay::Sort(_)) => Context::Sort,
             Some(Overlay::Bulk(_)) => Context::Confirm,
+            Some(Overlay::PolicyForm(_)) => Context::PolicyForm,
             None => match self.screen {
                 Screen::Namespaces if self.ns_edit.as_ref().is_some_and(|e| e.typing()) => {
                     Context::FilterInput
@@ -248,6 +260,8 @@ impl Model {
                 Screen::Roles if self.roles.grant_input.is_some() => Context::FilterInput,
                 Screen::Roles if self.roles.revoking.is_some() => Context::Confirm,
                 Screen::Roles => Context::Roles,
+                Screen::Policies if self.policies.deleting.is_some() => Context::Confirm,
+                Screen::Policies => Context::Policies,
             },
         }
     }
@@ -257,6 +271,7 @@ impl Model {
     pub fn next_deadline(&self) -> Option<Instant> {
         match &self.overlay {
             Some(Overlay::Form(f)) => f.next_deadline(),
+            Some(Overlay::PolicyForm(f)) => f.next_deadline(),
             Some(_) => None,
             // A typed filter is due first; the account list also refreshes itself now and then, so accounts
             // made elsewhere show up.

@@ -13,7 +13,7 @@ use super::screens::help::HelpView;
 use super::screens::secret::{SecretPrompt, SecretView};
 use super::screens::{
     accounts, activity, add_modal, bulk, confirm, contexts, detail, export, field_paste, help,
-    namespace_edit, namespaces, palette, roles, secret, sort,
+    namespace_edit, namespaces, palette, policies, policy_form, roles, secret, sort,
 };
 use super::state::{Load, Model, Overlay, Screen, Status};
 use crate::api::{Code, ConnectError};
@@ -61,7 +61,9 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
                     query,
                 }];
             }
-            add_modal::on_tick(model, now)
+            let mut effects = add_modal::on_tick(model, now);
+            effects.extend(policy_form::on_tick(model, now));
+            effects
         }
         Msg::Booted { seq, result } => on_booted(model, seq, result),
         Msg::Page {
@@ -89,7 +91,11 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Search { seq, result } => {
-            add_modal::on_search(model, seq, result);
+            if matches!(model.overlay, Some(Overlay::PolicyForm(_))) {
+                policy_form::on_search(model, seq, result);
+            } else {
+                add_modal::on_search(model, seq, result);
+            }
             Vec::new()
         }
         Msg::UniqueChecked { seq, result } => {
@@ -120,6 +126,23 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
         Msg::RoleChanged { seq, result } => roles::on_changed(model, seq, result),
         Msg::DisabledSet { seq, result } => confirm::on_disabled(model, seq, result),
         Msg::BulkDone { seq, results } => bulk::on_done(model, seq, results),
+        Msg::Access { seq, result } => {
+            policies::on_access(model, seq, result);
+            Vec::new()
+        }
+        Msg::PolicyChanged { seq, result } => policies::on_changed(model, seq, result),
+        Msg::Reach { result, ids } => {
+            accounts::on_reach(model, ids, result);
+            Vec::new()
+        }
+        Msg::Naming { seq, result } => {
+            confirm::on_naming(model, seq, result);
+            Vec::new()
+        }
+        Msg::Unnamed { user_id, result } => {
+            confirm::on_unnamed(model, &user_id, result);
+            Vec::new()
+        }
         Msg::Marked { generation, result } => {
             accounts::on_marked(model, generation, result);
             Vec::new()
@@ -282,6 +305,7 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
         Some(Overlay::Contexts(picker)) => contexts::on_key(model, picker, command),
         Some(Overlay::Sort(chooser)) => sort::on_key(model, chooser, command),
         Some(Overlay::Bulk(b)) => bulk::on_key(model, *b, command),
+        Some(Overlay::PolicyForm(f)) => policy_form::on_key(model, f, command, key, now),
         Some(Overlay::Palette(palette)) => match palette::on_key(model, *palette, command, key) {
             // The chosen command runs as its own key would, on the screen the palette was opened on.
             Some(chosen) => on_key(model, chosen, now),
@@ -333,6 +357,8 @@ fn on_key(model: &mut Model, key: KeyEvent, now: Now) -> Vec<Effect> {
             (_, Screen::Roles, Context::FilterInput) => roles::on_prompt_key(model, command, key),
             (_, Screen::Roles, Context::Confirm) => roles::on_confirm_key(model, command),
             (_, Screen::Roles, _) => roles::on_key(model, command),
+            (_, Screen::Policies, Context::Confirm) => policies::on_confirm_key(model, command),
+            (_, Screen::Policies, _) => policies::on_key(model, command),
         },
     }
 }
@@ -361,6 +387,7 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
                 p.cursor = 0;
             }
         }
+        Some(Overlay::PolicyForm(f)) => f.paste(text, now.mono),
         Some(_) => {}
         None => {
             let input = match model.screen {
@@ -380,6 +407,7 @@ fn on_paste(model: &mut Model, text: &str, now: Now) -> Vec<Effect> {
                 },
                 Screen::Activity => model.activity.actor_input.as_mut(),
                 Screen::Roles => model.roles.grant_input.as_mut(),
+                Screen::Policies => None,
             };
             if let Some(ta) = input {
                 field_paste(ta, text);

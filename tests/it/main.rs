@@ -36,6 +36,7 @@ mod tui_edit;
 mod tui_export;
 mod tui_keys;
 mod tui_namespaces;
+mod tui_policies;
 mod tui_render;
 mod tui_roles;
 mod tui_state;

@@ -13,7 +13,7 @@ use crate::model::{ServiceAccount, sanitize};
 use crate::tui::format::fit;
 use crate::tui::keymap::Command;
 use crate::tui::msg::Effect;
-use crate::tui::state::{Model, Overlay, Status};
+use crate::tui::state::{Load, Model, Overlay, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfirmAction {
@@ -39,6 +39,10 @@ pub struct Confirm {
     /// The request in flight after `y`.
     pub busy: Option<u64>,
     pub error: Option<String>,
+    /// Delete only: the policies whose allowed users name the account's user id.
+    pub naming: Load<Vec<String>>,
+    /// Delete only: also take the user id out of those policies (`p` toggles).
+    pub unname: bool,
 }
 
 impl Confirm {
@@ -48,7 +52,18 @@ impl Confirm {
             grace: 0,
             busy: None,
             error: None,
+            naming: Load::Idle,
+            unname: false,
         }
+    }
+
+    /// The delete question, asking meanwhile which policies name the account's user id.
+    pub fn delete(model: &mut Model, account: ServiceAccount) -> (Confirm, Effect) {
+        let seq = model.seq();
+        let user_id = account.user_id.clone();
+        let mut c = Confirm::new(ConfirmAction::Delete(account));
+        c.naming = Load::Loading(seq);
+        (c, Effect::LoadNaming { seq, user_id })
     }
 
     /// The grace period chosen for a rotation; `None` when old tokens stop at once.
@@ -93,6 +108,11 @@ pub fn on_key(model: &mut Model, mut confirm: Confirm, command: Option<Command>)
                     grace: confirm.grace(),
                 },
             });
+        }
+        Some(Command::ToggleUnname)
+            if confirm.busy.is_none() && confirm.naming.loaded().is_some_and(|n| !n.is_empty()) =>
+        {
+            confirm.unname = !confirm.unname;
         }
         Some(c @ (Command::Left | Command::Right)) if confirm.busy.is_none() => {
             confirm.step_grace(if c == Command::Left { -1 } else { 1 });
@@ -176,8 +196,15 @@ pub fn on_deleted(model: &mut Model, seq: u64, result: Result<(), ConnectError>)
                 sanitize(&a.user_id),
                 sanitize(&a.id)
             ));
+            let unname = (c.unname && c.naming.loaded().is_some_and(|n| !n.is_empty()))
+                .then(|| a.user_id.clone());
+            model.reach.remove(&a.id);
             model.overlay = None;
-            accounts::reload(model, true)
+            let mut effects = accounts::reload(model, true);
+            if let Some(user_id) = unname {
+                effects.push(Effect::Unname { user_id });
+            }
+            effects
         }
         Err(e) => {
             c.busy = None;
@@ -185,6 +212,48 @@ pub fn on_deleted(model: &mut Model, seq: u64, result: Result<(), ConnectError>)
             Vec::new()
         }
     }
+}
+
+/// Which policies name the user id of the account about to be deleted. A unique account's user id exists only
+/// for it, so taking it out is offered as the default; an impersonated one is a person who may be named for
+/// themselves, so it is offered but off.
+pub fn on_naming(model: &mut Model, seq: u64, result: Result<Vec<String>, ConnectError>) {
+    let impersonated = match &model.overlay {
+        Some(Overlay::Confirm(c)) if c.naming == Load::Loading(seq) => {
+            model.kind_of(&c.account().user_id) == Some(true)
+        }
+        _ => return,
+    };
+    if let Some(Overlay::Confirm(c)) = &mut model.overlay {
+        match result {
+            Ok(names) => {
+                c.unname = !names.is_empty() && !impersonated;
+                c.naming = Load::Loaded(names);
+            }
+            Err(e) => c.naming = Load::Failed(e),
+        }
+    }
+}
+
+/// The deleted account's user id taken out of policies: said on the status line.
+pub fn on_unnamed(model: &mut Model, user_id: &str, result: Result<Vec<String>, ConnectError>) {
+    model.status = match result {
+        Ok(names) => Status::Info(format!(
+            "deleted, and took {} out of {} polic{}: {}",
+            sanitize(user_id),
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            sanitize(&names.join(", "))
+        )),
+        Err(e) => Status::from_error(
+            &format!(
+                "deleted, but {} is still named by policies",
+                sanitize(user_id)
+            ),
+            &e,
+            false,
+        ),
+    };
 }
 
 pub fn render(model: &Model, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
@@ -229,6 +298,22 @@ pub fn render(model: &Model, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
     ]))
     .render(row(inner, 2), buf);
     let mut body_top = 3;
+    if let Some(names) = confirm.naming.loaded().filter(|n| !n.is_empty()) {
+        let answer = if confirm.unname { "yes" } else { "no" };
+        Paragraph::new(Line::from(vec![
+            Span::styled("Policies ", theme.dim()),
+            Span::raw(fit(
+                &format!(
+                    "also take it out of {}: {answer} ",
+                    sanitize(&names.join(", "))
+                ),
+                w.saturating_sub(18),
+            )),
+            Span::styled("(p)", theme.key()),
+        ]))
+        .render(row(inner, 3), buf);
+        body_top = 4;
+    }
     if matches!(confirm.action, ConfirmAction::Rotate(_)) {
         let label = GRACE_PRESETS.get(confirm.grace).map_or("", |p| p.0);
         Paragraph::new(Line::from(vec![

@@ -50,7 +50,13 @@ pub fn open(model: &mut Model, account: ServiceAccount) -> Vec<Effect> {
         history: Load::Idle,
         scroll: 0,
     };
-    let effects = load(model, &mut detail);
+    let mut effects = load(model, &mut detail);
+    // What it can reach, asked afresh: a policy may have changed since the list asked.
+    let id = detail.account.id.clone();
+    if !matches!(model.reach.get(&id), Some(Load::Failed(_))) {
+        model.reach.insert(id.clone(), Load::Loading(0));
+        effects.push(Effect::LoadReach { ids: vec![id] });
+    }
     model.overlay = Some(Overlay::Detail(Box::new(detail)));
     effects
 }
@@ -87,8 +93,7 @@ pub fn on_key(
     match command {
         Some(Command::Close) => return effects,
         Some(c @ (Command::Edit | Command::Rotate | Command::Delete)) => {
-            accounts::open_action(model, c, detail.account);
-            return effects;
+            return accounts::open_action(model, c, detail.account);
         }
         Some(Command::ToggleDisabled) => {
             return super::confirm::toggle_disabled(model, detail.account);
@@ -172,6 +177,9 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
     if !flags.is_empty() {
         rows.push(("Audit", flags.join(", ")));
     }
+    if let Some(reach) = reach_text(model, a) {
+        rows.push(("Reaches", reach));
+    }
     rows.push(("ID", sanitize(&a.id)));
     rows.push(("Created", format::datetime(a.created_at)));
     rows.push(("Modified", format::datetime(a.modified_at)));
@@ -179,6 +187,43 @@ fn fields(model: &Model, a: &ServiceAccount) -> Vec<(&'static str, String)> {
         rows.push(("Created by", sanitize(&a.originator_id)));
     }
     rows
+}
+
+/// What the account can reach, as the server judged it: the routes it is let through, with the policy that
+/// lets it; `None` from a server without the access calls.
+pub fn reach_text(model: &Model, a: &ServiceAccount) -> Option<String> {
+    match model.reach.get(&a.id)? {
+        Load::Idle | Load::Loading(_) => Some("…".into()),
+        Load::Failed(_) => None,
+        Load::Loaded(routes) if routes.is_empty() => {
+            Some("no route in its namespace or below yet (p: policies)".into())
+        }
+        Load::Loaded(routes) => {
+            let allowed: Vec<String> = routes
+                .iter()
+                .filter(|r| r.allowed)
+                .map(|r| {
+                    format!(
+                        "{} ({}{}) via {}",
+                        sanitize(&r.route_name),
+                        sanitize(&r.from),
+                        sanitize(&r.prefix),
+                        sanitize(&r.policy_name)
+                    )
+                })
+                .collect();
+            Some(if allowed.is_empty() {
+                format!(
+                    "{} nothing: no policy lets it through any of the {} route{} it could use",
+                    crate::display::NO_GRANT_SYMBOL,
+                    routes.len(),
+                    if routes.len() == 1 { "" } else { "s" }
+                )
+            } else {
+                allowed.join("; ")
+            })
+        }
+    }
 }
 
 /// When the account's current token was issued and until when the one before it keeps working, read from the

@@ -42,17 +42,24 @@ pub fn render(model: &Model, buf: &mut Buffer) {
         Screen::Accounts => accounts::render(model, body, buf),
         Screen::Activity => activity::render(model, body, buf),
         Screen::Roles => roles::render(model, body, buf),
+        Screen::Policies => super::policies::render(model, body, buf),
     }
     match &model.overlay {
         Some(Overlay::Detail(a)) => detail::render(model, a, body, buf),
         Some(Overlay::Entry(v)) => activity::render_entry(model, v, body, buf),
         Some(Overlay::Form(f)) => add_modal::render(model, f, body, buf),
-        Some(Overlay::Secret(s)) => secret::render(model, s, body, buf),
+        Some(Overlay::Secret(s)) => {
+            secret::render(model, s, body, buf);
+            if let Some(g) = &s.grant {
+                super::grant::render(model, s, g, body, buf);
+            }
+        }
         Some(Overlay::Confirm(c)) => confirm::render(model, c, body, buf),
         Some(Overlay::Contexts(p)) => contexts::render(model, p, body, buf),
         Some(Overlay::Palette(p)) => palette::render(model, p, body, buf),
         Some(Overlay::Sort(s)) => super::sort::render(model, s, body, buf),
         Some(Overlay::Bulk(b)) => super::bulk::render(model, b, body, buf),
+        Some(Overlay::PolicyForm(f)) => super::policy_form::render(model, f, body, buf),
         None => {}
     }
     if let Some(h) = &model.help {
@@ -96,6 +103,13 @@ fn render_header(model: &Model, area: Rect, buf: &mut Buffer) {
                 n => format!("{n} bindings"),
             };
             (model.path_of(&model.roles.namespace_id), count)
+        }
+        Screen::Policies => {
+            let count = match model.policies.policies().len() {
+                1 => "1 policy".to_string(),
+                n => format!("{n} policies"),
+            };
+            (model.path_of(&model.policies.namespace_id), count)
         }
         _ => {
             let count = match model.accounts.total {

@@ -311,6 +311,16 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
         Command::NewNamespace | Command::RenameNamespace | Command::DeleteNamespace => {
             super::namespace_edit::start(model, command);
         }
+        Command::Policies => {
+            if let Some(id) = model.picker.selected_id(&model.tree) {
+                if model.role_in(&id).is_none() {
+                    model.status =
+                        Status::Info(format!("you hold no role in {}", model.path_of(&id)));
+                    return Vec::new();
+                }
+                return super::policies::open(model, id, Screen::Namespaces);
+            }
+        }
         Command::Permissions => {
             if let Some(id) = model.picker.selected_id(&model.tree) {
                 if model.role_in(&id).is_none() {

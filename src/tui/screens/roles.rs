@@ -227,7 +227,7 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
     let view = &mut model.roles;
     if let Some(to) = list_move(command, view.cursor, view.rows.len(), vp) {
         view.cursor = to;
-        view.offset = effective_offset(view.offset, view.cursor, vp, view.rows.len());
+        view.offset = effective_offset(view.cursor, view.offset, vp, view.rows.len());
         return Vec::new();
     }
     match command {
@@ -392,7 +392,7 @@ fn render_table(model: &Model, area: Rect, buf: &mut Buffer) {
     let view = &model.roles;
     let wide = area.width >= 60;
     let vp = usize::from(area.height.saturating_sub(1)).max(1);
-    let offset = effective_offset(view.offset, view.cursor, vp, view.rows.len());
+    let offset = effective_offset(view.cursor, view.offset, vp, view.rows.len());
     let rows = view
         .rows
         .iter()

@@ -50,8 +50,10 @@ pub struct SecretView {
     pub saving: Option<u64>,
     /// The copy request in flight.
     pub copying: Option<u64>,
-    /// The outcome of the last copy or save, `(is_error, text)`.
+    /// The outcome of the last copy, save or grant, `(is_error, text)`.
     pub note: Option<(bool, String)>,
+    /// The grant-access step, open over the token.
+    pub grant: Option<super::grant::GrantPicker>,
 }
 
 impl SecretView {
@@ -69,6 +71,7 @@ impl SecretView {
             saving: None,
             copying: None,
             note: None,
+            grant: None,
         }
     }
 
@@ -135,6 +138,11 @@ pub fn on_key(
     key: KeyEvent,
 ) -> Vec<Effect> {
     let mut effects = Vec::new();
+    if view.grant.is_some() {
+        effects.extend(super::grant::on_key(model, &mut view, command));
+        model.overlay = Some(Overlay::Secret(Box::new(view)));
+        return effects;
+    }
     match std::mem::replace(&mut view.prompt, SecretPrompt::None) {
         SecretPrompt::SavePath(mut ta) => match command {
             Some(Command::Submit) => {
@@ -201,6 +209,7 @@ pub fn on_key(
             }
             Some(Command::Save) => view.open_save_prompt(model.cwd.as_deref()),
             Some(Command::CurlLines) => view.curl = !view.curl,
+            Some(Command::GrantAccess) => effects.extend(super::grant::open(model, &mut view)),
             Some(Command::Close) => {
                 if view.kept() {
                     model.status = Status::Info("token view closed".into());

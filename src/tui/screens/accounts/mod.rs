@@ -361,6 +361,7 @@ pub fn on_page(
     match result {
         Ok((rows, total)) => {
             let user_ids: Vec<String> = rows.iter().map(|a| a.user_id.clone()).collect();
+            let account_ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
             if !model.accounts.accept(generation, page, rows, total) {
                 return Vec::new();
             }
@@ -369,6 +370,7 @@ pub fn on_page(
             }
             let mut effects = on_resize(model);
             effects.extend(lookup_kinds(model, user_ids));
+            effects.extend(lookup_reach(model, account_ids));
             effects
         }
         Err(e) => {
@@ -399,6 +401,46 @@ fn lookup_kinds(model: &mut Model, user_ids: Vec<String>) -> Vec<Effect> {
         Vec::new()
     } else {
         vec![Effect::LookupKinds { user_ids: unknown }]
+    }
+}
+
+/// Asks what these accounts can reach, once per account (until a change makes it stale).
+fn lookup_reach(model: &mut Model, ids: Vec<String>) -> Vec<Effect> {
+    let unknown: Vec<String> = ids
+        .into_iter()
+        .filter(|id| !model.reach.contains_key(id))
+        .collect();
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    for id in &unknown {
+        model.reach.insert(id.clone(), Load::Loading(0));
+    }
+    vec![Effect::LoadReach { ids: unknown }]
+}
+
+/// What accounts can reach; `None` (a server without the access calls) leaves them unknown for good.
+pub fn on_reach(
+    model: &mut Model,
+    ids: Vec<String>,
+    result: Option<Vec<crate::api::wire::AccountReach>>,
+) {
+    match result {
+        Some(accounts) => {
+            for a in accounts {
+                model
+                    .reach
+                    .insert(a.service_account_id.clone(), Load::Loaded(a.routes));
+            }
+        }
+        None => {
+            for id in ids {
+                model.reach.insert(
+                    id,
+                    Load::Failed(ConnectError::new(Code::Unimplemented, "no access calls")),
+                );
+            }
+        }
     }
 }
 
@@ -450,6 +492,14 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             let namespace = model.current.clone();
             return activity::open(model, namespace, None, Screen::Accounts);
         }
+        Command::Policies => match model.current.clone() {
+            Some(ns) => {
+                return crate::tui::screens::policies::open(model, ns, Screen::Accounts);
+            }
+            None => {
+                model.status = Status::Info("this server has no namespaces, so no policies".into());
+            }
+        },
         Command::Permissions => match model.current.clone() {
             Some(ns) => return crate::tui::screens::roles::open(model, ns, Screen::Accounts),
             None => {
@@ -480,7 +530,7 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
         }
         Command::Edit | Command::Rotate | Command::Delete => {
             match model.selected_account().cloned() {
-                Some(a) => open_action(model, command, a),
+                Some(a) => return open_action(model, command, a),
                 None => model.status = Status::Info("no account selected".into()),
             }
         }
@@ -541,13 +591,25 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Opens the edit form, or the rotate or delete question, for `account`.
-pub fn open_action(model: &mut Model, command: Command, account: ServiceAccount) {
-    model.overlay = Some(match command {
-        Command::Edit => Overlay::Form(Box::new(AccountForm::edit(account))),
-        Command::Rotate => Overlay::Confirm(Box::new(Confirm::new(ConfirmAction::Rotate(account)))),
-        _ => Overlay::Confirm(Box::new(Confirm::new(ConfirmAction::Delete(account)))),
-    });
+/// Opens the edit form, or the rotate or delete question, for `account` (the delete question asks which
+/// policies name it).
+pub fn open_action(model: &mut Model, command: Command, account: ServiceAccount) -> Vec<Effect> {
+    let (overlay, effects) = match command {
+        Command::Edit => (
+            Overlay::Form(Box::new(AccountForm::edit(account))),
+            Vec::new(),
+        ),
+        Command::Rotate => (
+            Overlay::Confirm(Box::new(Confirm::new(ConfirmAction::Rotate(account)))),
+            Vec::new(),
+        ),
+        _ => {
+            let (c, effect) = Confirm::delete(model, account);
+            (Overlay::Confirm(Box::new(c)), vec![effect])
+        }
+    };
+    model.overlay = Some(overlay);
+    effects
 }
 
 #[cfg(test)]

@@ -132,7 +132,12 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     }
     if area.height >= 12 {
         let legend = row(area, area.height - 1);
-        let text = format!("{LEGEND}  {}", crate::display::DISABLED_LEGEND);
+        let grants = if model.reach.values().any(|r| matches!(r, Load::Loaded(_))) {
+            format!("  {}", crate::display::NO_GRANT_LEGEND)
+        } else {
+            String::new()
+        };
+        let text = format!("{LEGEND}  {}{grants}", crate::display::DISABLED_LEGEND);
         Paragraph::new(Line::styled(fit(&text, legend.width.into()), theme.dim()))
             .render(legend, buf);
         table_area.height = table_area.height.saturating_sub(1);
@@ -178,7 +183,7 @@ fn header_cells(model: &Model, cols: Columns) -> (Vec<Cell<'static>>, Vec<Constr
         Cell::from(Span::styled(t, theme.column_header()))
     };
     let mut cells = vec![Cell::from(""), label(Some(SortKey::UserId), "User ID")];
-    let mut widths = vec![Constraint::Length(3), Constraint::Fill(2)];
+    let mut widths = vec![Constraint::Length(4), Constraint::Fill(2)];
     if cols.kind && cols.person {
         cells.push(label(None, "Kind / acts as"));
         widths.push(Constraint::Length(20));
@@ -285,6 +290,11 @@ fn render_table(model: &Model, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// Routes exist where the account could use them, and no policy lets it through any of them.
+fn no_grant(model: &Model, a: &ServiceAccount) -> bool {
+    matches!(model.reach.get(&a.id), Some(Load::Loaded(routes)) if !routes.is_empty() && !routes.iter().any(|r| r.allowed))
+}
+
 fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static> {
     let theme = model.theme;
     let now = model.wall;
@@ -311,6 +321,11 @@ fn account_row(model: &Model, a: &ServiceAccount, cols: Columns) -> Row<'static>
         Span::styled(expiry_symbol, expiry_style),
         if marks.unused {
             Span::styled(UNUSED_SYMBOL, theme.unused())
+        } else {
+            Span::raw(" ")
+        },
+        if no_grant(model, a) {
+            Span::styled(crate::display::NO_GRANT_SYMBOL, theme.warning())
         } else {
             Span::raw(" ")
         },
