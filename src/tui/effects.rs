@@ -372,6 +372,19 @@ impl Effects {
                     let _ = tx.send(Msg::Reach { result, ids });
                 });
             }
+            Effect::LoadDangling { namespace_id } => {
+                tokio::spawn(async move {
+                    let count = client
+                        .list_dangling(&namespace_id)
+                        .await
+                        .ok()
+                        .map(|d| d.len());
+                    let _ = tx.send(Msg::Dangling {
+                        namespace_id,
+                        count,
+                    });
+                });
+            }
             Effect::LoadNaming { seq, user_id } => {
                 tokio::spawn(async move {
                     let result = client.list_policies("").await.map(|all| {

@@ -227,6 +227,11 @@ pub enum Msg {
         result: Option<Vec<wire::AccountReach>>,
         ids: Vec<String>,
     },
+    /// How many dangling policy entries a namespace has (`None`: unknown).
+    Dangling {
+        namespace_id: String,
+        count: Option<usize>,
+    },
     /// The names of the policies whose allowed users name a user id (the delete question's offer).
     Naming {
         seq: u64,
@@ -397,6 +402,10 @@ pub enum Effect {
     /// What these accounts can reach (`Msg::Reach`).
     LoadReach {
         ids: Vec<String>,
+    },
+    /// How many dangling entries the namespace's policies have (`Msg::Dangling`).
+    LoadDangling {
+        namespace_id: String,
     },
     /// Which policies name a user id (`Msg::Naming`).
     LoadNaming {

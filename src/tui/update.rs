@@ -135,6 +135,13 @@ pub fn update(model: &mut Model, msg: Msg, now: Now) -> Vec<Effect> {
             accounts::on_reach(model, ids, result);
             Vec::new()
         }
+        Msg::Dangling {
+            namespace_id,
+            count,
+        } => {
+            accounts::on_dangling(model, namespace_id, count);
+            Vec::new()
+        }
         Msg::Naming { seq, result } => {
             confirm::on_naming(model, seq, result);
             Vec::new()

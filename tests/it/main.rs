@@ -31,6 +31,7 @@ mod tui_bulk;
 mod tui_contexts;
 mod tui_disable;
 mod tui_e2e;
+mod tui_e2e_access;
 mod tui_e2e_audit;
 mod tui_edit;
 mod tui_export;

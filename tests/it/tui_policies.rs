@@ -511,6 +511,39 @@ fn deleting_an_account_offers_to_take_it_out_of_its_policies() {
 }
 
 #[test]
+fn the_account_list_counts_dangling_policy_entries() {
+    let clock = Clock::new();
+    let mut model = on_accounts(3, &clock);
+    update(
+        &mut model,
+        Msg::Dangling {
+            namespace_id: "ns-platform".into(),
+            count: Some(2),
+        },
+        clock.now,
+    );
+    let screen = screen_text(&mut model, 100, 24);
+    assert!(screen.contains("⚠ 2 dangling in policies (p)"), "{screen}");
+    // For another namespace, or none at all: nothing said.
+    update(
+        &mut model,
+        Msg::Dangling {
+            namespace_id: "ns-platform".into(),
+            count: Some(0),
+        },
+        clock.now,
+    );
+    assert!(!screen_text(&mut model, 100, 24).contains("dangling"));
+    // R asks again.
+    let effects = update(&mut model, key('R'), clock.now);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadDangling { .. }))
+    );
+}
+
+#[test]
 fn a_viewer_sees_policies_but_changes_none() {
     let clock = Clock::new();
     let mut model = on_policies(&clock);

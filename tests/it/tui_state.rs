@@ -67,10 +67,13 @@ fn the_remembered_namespace_opens_directly() {
     let (model, effects) = booted(Some("ns-data"), &clock);
     assert_eq!(model.screen, Screen::Accounts);
     assert_eq!(model.current.as_deref(), Some("ns-data"));
-    assert!(matches!(
-        effects.as_slice(),
-        [Effect::LoadPage { page: 0, .. }]
-    ));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::LoadPage { page: 0, .. }, Effect::LoadDangling { namespace_id }] if namespace_id == "ns-data"
+        ),
+        "the first page, and what its policies name that is gone: {effects:?}"
+    );
     // A remembered namespace that no longer exists falls back to the picker.
     let (model, _) = booted(Some("ns-gone"), &clock);
     assert_eq!(model.screen, Screen::Namespaces);

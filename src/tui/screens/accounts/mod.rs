@@ -92,6 +92,9 @@ pub struct AccountList {
     pub marked: BTreeMap<String, ServiceAccount>,
     /// The list generation a "mark all shown" was asked for, while it is answered.
     pub marking: Option<u64>,
+    /// How many allowed-users entries of the namespace's policies (and below) answer to nothing, for the
+    /// namespace it was asked for; `None` until asked (or from a server without the access calls).
+    pub dangling: Option<(String, Option<usize>)>,
     /// Also list the accounts of ancestor namespaces (usable here too).
     pub inherited: bool,
     /// List every account of the namespace and all its descendants (an audit of a subtree); excludes
@@ -118,6 +121,7 @@ impl Default for AccountList {
             filter_due: None,
             marked: BTreeMap::new(),
             marking: None,
+            dangling: None,
             inherited: false,
             subtree: false,
             states: States::default(),
@@ -322,7 +326,24 @@ pub fn reload(model: &mut Model, keep_cursor: bool) -> Vec<Effect> {
         model.accounts.cursor = cursor;
         model.accounts.offset = offset;
     }
-    claim_pages(model)
+    let mut effects = claim_pages(model);
+    // Dangling policy entries, asked once per namespace opened (and again on R or a policy change).
+    if let Some(ns) = model.current.clone()
+        && model.accounts.dangling.as_ref().map(|(n, _)| n) != Some(&ns)
+    {
+        model.accounts.dangling = Some((ns.clone(), None));
+        effects.push(Effect::LoadDangling { namespace_id: ns });
+    }
+    effects
+}
+
+/// How many dangling entries the policies of `namespace_id` and below have (`None`: unknown).
+pub fn on_dangling(model: &mut Model, namespace_id: String, count: Option<usize>) {
+    if let Some((ns, slot)) = model.accounts.dangling.as_mut()
+        && *ns == namespace_id
+    {
+        *slot = count;
+    }
 }
 
 /// Asks for the pages the viewport needs that are not in memory.
@@ -574,6 +595,8 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
             }
             model.status = Status::Empty;
             model.accounts.states.refresh(model.wall);
+            model.accounts.dangling = None;
+            model.reach.clear();
             return reload(model, true);
         }
         Command::Close if !model.accounts.marked.is_empty() && model.accounts.filter.is_empty() => {

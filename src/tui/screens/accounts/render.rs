@@ -77,6 +77,19 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     if list.marking.is_some() {
         title.push(Span::styled(" · marking…", theme.dim()));
     }
+    if let Some((_, Some(n))) = list
+        .dangling
+        .as_ref()
+        .filter(|(_, n)| n.is_some_and(|n| n > 0))
+    {
+        title.push(Span::styled(
+            format!(
+                " · {} {n} dangling in policies (p)",
+                crate::tui::screens::policies::DANGLING_SYMBOL
+            ),
+            theme.warning(),
+        ));
+    }
     if list.inherited {
         title.push(Span::styled(" +inherited", theme.warning()));
     }

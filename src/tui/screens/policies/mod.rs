@@ -6,7 +6,7 @@
 
 mod render;
 
-pub use render::render;
+pub use render::{DANGLING_SYMBOL, ENFORCED_SYMBOL, render};
 
 use super::frame::body_area;
 use super::list_move;
@@ -122,8 +122,9 @@ pub fn on_changed(
     result: Result<String, ConnectError>,
 ) -> Vec<Effect> {
     if result.is_ok() {
-        // What accounts reach may have changed: asked again as rows load.
+        // What accounts reach (and what policies name) may have changed: asked again.
         model.reach.clear();
+        model.accounts.dangling = None;
     }
     if model.policies.pending == Some(seq) {
         model.policies.pending = None;
