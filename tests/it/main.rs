@@ -20,6 +20,7 @@ mod input;
 mod interop;
 mod nginx;
 mod policies;
+mod proxies;
 mod readme;
 mod roles;
 mod schema;
