@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod access_api;
 mod activity;
 mod api;
 mod cli;
