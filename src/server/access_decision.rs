@@ -224,7 +224,11 @@ pub async fn judge<S: Store>(
     let Some(route) = access.table.best(&judging.target) else {
         return Ok(refused(
             None,
-            format!("no route for {}", judging.target.host),
+            format!(
+                "no route for {} ({})",
+                judging.target.host,
+                judging.target.url()
+            ),
         ));
     };
     // The directory user is read only when the route could let the account through.

@@ -9,6 +9,7 @@ mod access_api;
 mod activity;
 mod api;
 mod cli;
+mod cli_access;
 mod cli_accounts;
 mod cli_report;
 mod cli_roles;
