@@ -13,6 +13,7 @@ pub mod output;
 mod permissions;
 mod policies;
 mod report;
+mod report_access;
 mod routes;
 mod serve;
 mod token;
