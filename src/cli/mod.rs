@@ -1,6 +1,7 @@
 //! The command line: clap definitions of every command and global flag, dispatch to the command modules, and
 //! the exit-code contract (0 success, 1 API or I/O error printed as `error: <code>: <message>`, 2 usage error).
 
+mod access;
 mod account_rows;
 mod accounts;
 mod activity;
@@ -10,7 +11,10 @@ pub mod import;
 mod namespaces;
 pub mod output;
 mod permissions;
+mod policies;
 mod report;
+mod report_access;
+mod routes;
 mod serve;
 mod token;
 mod whoami;
@@ -159,6 +163,15 @@ pub enum Command {
     /// Namespace roles: who may read (viewer), manage accounts (manager) or administer (admin) where.
     #[command(subcommand)]
     Permissions(permissions::PermissionsCommand),
+    /// Routes: which host and path prefix a policy guards, as /verify judges a target.
+    #[command(subcommand)]
+    Routes(routes::RoutesCommand),
+    /// Access policies: the users, e-mail domains and PPL that let a token through a route.
+    #[command(subcommand)]
+    Policies(policies::PoliciesCommand),
+    /// What /verify would answer for a token at a URL, and why.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
     /// The named contexts of $XDG_CONFIG_HOME/sacon/config.toml.
     #[command(subcommand)]
     Context(context::ContextCommand),
@@ -179,7 +192,8 @@ pub enum CliError {
     Api(ConnectError),
     /// A file, terminal or runtime problem: exit 1.
     Io(String),
-    /// The command worked and its answer is "no" (`token inspect` of a token that would not verify): exit 3.
+    /// The command worked and its answer is "no" (`token inspect` of a token that would not verify, `access check`
+    /// of a refused one): exit 3.
     Refused(String),
 }
 
@@ -279,6 +293,9 @@ async fn run_in_context(
                 Command::Activity(c) => activity::run(&connection.client, c).await,
                 Command::Permissions(c) => permissions::run(&connection.client, c).await,
                 Command::Report(args) => report::run(&connection.client, args).await,
+                Command::Routes(c) => routes::run(&connection.client, c).await,
+                Command::Policies(c) => policies::run(&connection.client, c).await,
+                Command::Access(c) => access::run(&connection.client, c).await,
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }
@@ -311,6 +328,12 @@ impl Command {
             }
             Command::Permissions(P::Grant { .. }) => Some("permissions grant"),
             Command::Permissions(P::Revoke { .. }) => Some("permissions revoke"),
+            Command::Routes(routes::RoutesCommand::Create { .. }) => Some("routes create"),
+            Command::Routes(routes::RoutesCommand::Delete { .. }) => Some("routes delete"),
+            Command::Policies(policies::PoliciesCommand::Set(_)) => Some("policies set"),
+            Command::Policies(policies::PoliciesCommand::Delete { .. }) => Some("policies delete"),
+            Command::Policies(policies::PoliciesCommand::Grant { .. }) => Some("policies grant"),
+            Command::Policies(policies::PoliciesCommand::Revoke { .. }) => Some("policies revoke"),
             _ => None,
         }
     }

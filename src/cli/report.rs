@@ -1,8 +1,10 @@
 //! `sacon report`: the credential report an auditor asks for — one row per account (namespace, user id, kind,
 //! the person it acts as, created and by whom, expiry, last use, state and marks) — and, with `--check`, the
 //! exit code a cron job needs: 3 when any account needs attention (expired, expiring within the window, or
-//! unused for the window), as `token inspect` exits 3 for a token that would not verify. A disabled account is
-//! marked and in state `disabled`, which is an admin's choice and not itself a reason for attention.
+//! unused for the window) or any policy names a user that answers to nothing (`report_access`), as `token
+//! inspect` exits 3 for a token that would not verify. A disabled account is marked and in state `disabled`, an
+//! account no policy grants a route is marked `no-grant` (once the server has a route); neither is itself a
+//! reason for attention — an account may be an API credential only.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use clap::Args;
 use futures_util::StreamExt;
 
 use super::output::{ListFormat, Stdout, Table, ago_label, expires_label, rfc3339};
+use super::report_access::{self, dangling_json, dangling_table};
 use super::{CliError, namespace_tree, parse_duration, resolve_namespace, slash_path};
 use crate::api::Client;
 use crate::filter::{Expr, Field};
@@ -48,6 +51,8 @@ enum Mark {
     NeverUsed,
     NeverExpires,
     Disabled,
+    /// No policy lets it through any route of its namespace and below.
+    NoGrant,
 }
 
 impl Mark {
@@ -59,6 +64,7 @@ impl Mark {
             Mark::NeverUsed => "never-used",
             Mark::NeverExpires => "never-expires",
             Mark::Disabled => "disabled",
+            Mark::NoGrant => "no-grant",
         }
     }
 
@@ -120,10 +126,12 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
     let expiring = window("expiring-within", args.expiring_within)?;
     let unused = window("unused-for", args.unused_for)?;
     let tree = namespace_tree(client).await?;
+    let mut namespace_id = String::new();
     let filter = match (&tree, &args.namespace) {
         (_, None) => None,
         (Some(t), Some(ns)) => {
             let root = resolve_namespace(t, ns)?;
+            namespace_id = root.id.clone();
             Some(
                 Expr::field(Field::NamespaceId)
                     .is_any_of(t.subtree(&root.id))
@@ -152,11 +160,17 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
         })
         .collect::<Result<_, _>>()?;
 
+    let account_ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let access = report_access::audit(client, &account_ids, &namespace_id).await?;
+
     let mut rows = Vec::new();
     let mut attention = 0usize;
     let mut counts: Vec<(Mark, usize)> = Vec::new();
     for a in &accounts {
-        let m = marks(a, now, expiring, unused);
+        let mut m = marks(a, now, expiring, unused);
+        if access.no_grant.contains(&a.id) {
+            m.push(Mark::NoGrant);
+        }
         let needs = m.iter().any(|m| m.needs_attention());
         if needs {
             attention += 1;
@@ -208,6 +222,7 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
             "generatedAt": rfc3339(now),
             "accounts": accounts.len(),
             "needingAttention": attention,
+            "dangling": dangling_json(tree.as_ref(), &access.dangling),
             "rows": rows.iter().map(|(a, r, m)| serde_json::json!({
                 "id": a.id,
                 "namespace": r[0],
@@ -225,7 +240,14 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
         }))?,
         ListFormat::Csv => {
             let cells: Vec<Vec<String>> = rows.into_iter().map(|(_, r, _)| r).collect();
-            out.csv(&HEADER, &cells)?
+            out.csv(&HEADER, &cells)?;
+            // One table per CSV file: the dangling entries are in the table and JSON outputs.
+            if !access.dangling.is_empty() {
+                eprintln!(
+                    "{} dangling policy entries (see --output table or json)",
+                    access.dangling.len()
+                );
+            }
         }
         ListFormat::Table => {
             let mut table = Table::new(&HEADER).max_width(10, 40);
@@ -233,19 +255,32 @@ pub async fn run(client: &Client, args: ReportArgs) -> Result<(), CliError> {
                 table.push(r);
             }
             out.write(&table.render())?;
+            if !access.dangling.is_empty() {
+                out.write(&dangling_table(tree.as_ref(), &access.dangling))?;
+            }
         }
     }
     if args.check {
-        if attention > 0 {
+        let dangling = access.dangling.len();
+        if attention > 0 || dangling > 0 {
             let detail: Vec<String> = counts
                 .iter()
                 .map(|(m, n)| format!("{n} {}", m.as_str()))
                 .collect();
-            return Err(CliError::Refused(format!(
-                "{attention} of {} accounts need attention: {}",
-                accounts.len(),
-                detail.join(", ")
-            )));
+            let mut parts = Vec::new();
+            if attention > 0 {
+                parts.push(format!(
+                    "{attention} of {} accounts need attention: {}",
+                    accounts.len(),
+                    detail.join(", ")
+                ));
+            }
+            if dangling > 0 {
+                parts.push(format!(
+                    "{dangling} policy entries name no live account or directory user"
+                ));
+            }
+            return Err(CliError::Refused(parts.join("; ")));
         }
         eprintln!("all {} accounts are in order", accounts.len());
     }

@@ -42,7 +42,7 @@ pub async fn run(client: &Client, command: TokenCommand) -> Result<(), CliError>
 }
 
 /// Reads one token from standard input; on a terminal, with echo off so it never lands on screen.
-fn read_token() -> Result<Zeroizing<String>, CliError> {
+pub(super) fn read_token() -> Result<Zeroizing<String>, CliError> {
     use std::io::{IsTerminal, Read};
     let mut text = Zeroizing::new(String::new());
     if std::io::stdin().is_terminal() {

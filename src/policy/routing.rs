@@ -230,6 +230,11 @@ impl RouteTable {
         self.routes.len()
     }
 
+    /// Every route, by id.
+    pub fn routes(&self) -> &[RouteEntry] {
+        &self.routes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
     }

@@ -3,9 +3,9 @@
 //! and an incomplete, repeated or contradictory target is refused, never ignored. The most specific route
 //! decides, through its own policies and the enforced policies of its namespace and every ancestor, for the
 //! token's user (an impersonated account with the directory user's e-mail and groups); a route outside the
-//! account's namespace subtree, or no route at all, is a refusal. Compiled routes and policies are cached and
-//! rebuilt whenever the store's access version moves, which every check reads first, so a change made by any
-//! process is in force at the next request.
+//! account's namespace subtree, or none, is a refusal — except on a server with no routes at all, which ignores
+//! the target. Compiled routes and policies are cached and rebuilt whenever the store's access version moves,
+//! which every check reads first, so a change made by any process is in force at the next request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use super::AppState;
-use crate::model::{Namespace, NamespaceTree};
+use crate::model::{DirectoryUser, NamespaceTree, ServiceAccount};
 use crate::policy::routing::{RouteEntry, RouteTable, Target};
 use crate::policy::{CompiledPolicy, Decision, Subject, decide};
 use crate::store::{AccountRecord, Store, StoreResult};
@@ -158,102 +158,168 @@ pub fn target(headers: &HeaderMap) -> Result<Option<Target>, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
     pub allowed: bool,
-    /// The route that matched.
-    pub route: Option<String>,
-    /// The policy that decided, when one did.
-    pub policy: Option<String>,
+    /// The route that matched: its id and name.
+    pub route: Option<(String, String)>,
+    /// The policy that decided, when one did: its id and name.
+    pub policy: Option<(String, String)>,
     /// In words, for the log and `access check`; never for `/verify` callers.
     pub reason: String,
+}
+
+impl Judgement {
+    pub fn policy_id(&self) -> Option<&str> {
+        self.policy.as_ref().map(|(id, _)| id.as_str())
+    }
 }
 
 fn refused(route: Option<&RouteEntry>, reason: String) -> Judgement {
     Judgement {
         allowed: false,
-        route: route.map(|r| r.id.clone()),
+        route: route.map(|r| (r.id.clone(), r.name.clone())),
         policy: None,
         reason,
     }
 }
 
-/// Judges a valid token's account for `target`. `namespaces` is the whole tree.
+/// A target to judge, with the compiled access it is judged by.
+#[derive(Debug, Clone)]
+pub struct Judging {
+    pub target: Target,
+    pub access: Arc<CompiledAccess>,
+}
+
+/// The target a check is judged for. A server with no routes at all ignores the target — even a malformed one —
+/// and answers as without one, so a proxy that always sends `X-Forwarded-*` (Caddy, Traefik) keeps working until
+/// the first route is made; once any route exists, the target is judged and a bad one is refused (`Err`).
+pub async fn in_force<S: Store>(
+    state: &AppState<S>,
+    parsed: Result<Option<Target>, String>,
+) -> StoreResult<Result<Option<Judging>, String>> {
+    if matches!(parsed, Ok(None)) {
+        return Ok(Ok(None));
+    }
+    let access = state.access_cache.current(&state.store).await?;
+    if access.table.is_empty() {
+        return Ok(Ok(None));
+    }
+    Ok(parsed.map(|t| t.map(|target| Judging { target, access })))
+}
+
+/// Whether `route` is in the account's namespace or below it: a token is only ever good there.
+fn within(tree: &NamespaceTree, route: &RouteEntry, account: &ServiceAccount) -> bool {
+    tree.ancestors_and_self(&route.namespace_id)
+        .contains(&account.namespace_id)
+}
+
+/// Judges a valid token's account for the target. `tree` is the whole namespace tree.
 pub async fn judge<S: Store>(
     state: &AppState<S>,
+    judging: &Judging,
     record: &AccountRecord,
-    namespaces: Vec<Namespace>,
-    target: &Target,
+    tree: &NamespaceTree,
     now: DateTime<Utc>,
 ) -> StoreResult<Judgement> {
-    let access = state.access_cache.current(&state.store).await?;
+    let access = &judging.access;
     let account = &record.account;
-    let Some(route) = access.table.best(target) else {
-        return Ok(refused(None, format!("no route for {}", target.url())));
-    };
-    let tree = NamespaceTree::new(namespaces);
-    let above = tree.ancestors_and_self(&route.namespace_id);
-    if !above.contains(&account.namespace_id) {
+    let Some(route) = access.table.best(&judging.target) else {
         return Ok(refused(
-            Some(route),
+            None,
             format!(
-                "route {:?} belongs to {}, outside account {}'s namespace {}",
-                route.name,
-                tree.display_path(&route.namespace_id),
-                account.id,
-                tree.display_path(&account.namespace_id)
+                "no route for {} ({})",
+                judging.target.host,
+                judging.target.url()
             ),
         ));
-    }
-    let user = state.store.get_user(&account.user_id).await?;
-    let no_groups = Vec::new();
-    let subject = Subject {
-        user_id: &account.user_id,
-        email: user
-            .as_ref()
-            .map(|u| u.email.as_str())
-            .filter(|e| !e.is_empty()),
-        groups: user.as_ref().map_or(&no_groups, |u| &u.groups),
     };
-    // The route's own policies in its order, then the enforced ones from the root down.
-    let mut ids: Vec<&String> = route.policy_ids.iter().collect();
-    for ns in above.iter().rev() {
-        for id in access.enforced.get(ns).into_iter().flatten() {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+    // The directory user is read only when the route could let the account through.
+    let user = if within(tree, route, account) {
+        state.store.get_user(&account.user_id).await?
+    } else {
+        None
+    };
+    Ok(access.judge_route(tree, route, account, user.as_ref(), now))
+}
+
+impl CompiledAccess {
+    /// Every route, by id.
+    pub fn routes(&self) -> &[RouteEntry] {
+        self.table.routes()
     }
-    let policies = ids.iter().filter_map(|id| access.policies.get(*id));
-    let decision = decide(policies, &subject, now);
-    let name = |id: &str| {
-        access
-            .policies
+
+    pub fn policy_name(&self, id: &str) -> String {
+        self.policies
             .get(id)
             .map(|p| p.name.clone())
             .unwrap_or_default()
-    };
-    let reason = match &decision {
-        Decision::Allow { policy } => format!(
-            "route {:?}: allowed by policy {:?} ({policy})",
-            route.name,
-            name(policy)
-        ),
-        Decision::Deny { policy } => format!(
-            "route {:?}: denied by policy {:?} ({policy})",
-            route.name,
-            name(policy)
-        ),
-        Decision::NoMatch => format!(
-            "route {:?}: none of its {} policies allows user {:?}",
-            route.name,
-            ids.len(),
-            account.user_id
-        ),
-    };
-    Ok(Judgement {
-        allowed: decision.allowed(),
-        route: Some(route.id.clone()),
-        policy: decision.policy().map(str::to_string),
-        reason,
-    })
+    }
+
+    /// How `route` judges `account` (`user`: the directory user it acts as, if any) — the one rule `/verify`,
+    /// `CheckAccess` and `ListAccountReach` share: a route outside the account's namespace subtree refuses; else
+    /// the route's own policies in its order, then the enforced ones from the root down, decide.
+    pub fn judge_route(
+        &self,
+        tree: &NamespaceTree,
+        route: &RouteEntry,
+        account: &ServiceAccount,
+        user: Option<&DirectoryUser>,
+        now: DateTime<Utc>,
+    ) -> Judgement {
+        if !within(tree, route, account) {
+            return refused(
+                Some(route),
+                format!(
+                    "route {:?} belongs to {}, outside account {}'s namespace {}",
+                    route.name,
+                    tree.display_path(&route.namespace_id),
+                    account.id,
+                    tree.display_path(&account.namespace_id)
+                ),
+            );
+        }
+        let no_groups = Vec::new();
+        let subject = Subject {
+            user_id: &account.user_id,
+            email: user.map(|u| u.email.as_str()).filter(|e| !e.is_empty()),
+            groups: user.map_or(&no_groups, |u| &u.groups),
+        };
+        let above = tree.ancestors_and_self(&route.namespace_id);
+        let mut ids: Vec<&String> = route.policy_ids.iter().collect();
+        for ns in above.iter().rev() {
+            for id in self.enforced.get(ns).into_iter().flatten() {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let policies = ids.iter().filter_map(|id| self.policies.get(*id));
+        let decision = decide(policies, &subject, now);
+        let reason = match &decision {
+            Decision::Allow { policy } => format!(
+                "route {:?}: allowed by policy {:?} ({policy})",
+                route.name,
+                self.policy_name(policy)
+            ),
+            Decision::Deny { policy } => format!(
+                "route {:?}: denied by policy {:?} ({policy})",
+                route.name,
+                self.policy_name(policy)
+            ),
+            Decision::NoMatch => format!(
+                "route {:?}: none of its {} policies allows user {:?}",
+                route.name,
+                ids.len(),
+                account.user_id
+            ),
+        };
+        Judgement {
+            allowed: decision.allowed(),
+            route: Some((route.id.clone(), route.name.clone())),
+            policy: decision
+                .policy()
+                .map(|id| (id.to_string(), self.policy_name(id))),
+            reason,
+        }
+    }
 }
 
 #[cfg(test)]

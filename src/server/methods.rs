@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::handlers::{
-    accounts, activity, console_accounts, directory, namespaces, permissions, policies, routes,
-    tokens,
+    access, accounts, activity, console_accounts, directory, namespaces, permissions, policies,
+    routes, tokens,
 };
 use super::{AppState, Caller};
 use crate::api::wire::paths;
@@ -145,6 +145,9 @@ dispatch_table! {
     GET_ROUTE => routes::get, Admin, MAX_BODY;
     LIST_ROUTES => routes::list, Admin, MAX_BODY;
     DELETE_ROUTE => routes::delete, Admin, MAX_BODY;
+    CHECK_ACCESS => access::check, Admin, MAX_BODY;
+    LIST_ACCOUNT_REACH => access::reach, Admin, MAX_BODY;
+    LIST_DANGLING => access::dangling, Admin, MAX_BODY;
 }
 
 /// README's API table: one row per service, its methods in schema order, marked when open or GET-able.

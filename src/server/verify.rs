@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
+use super::access_decision::{self, Judgement, Judging};
 use crate::model::{Namespace, NamespaceTree};
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
@@ -184,12 +185,16 @@ async fn decide<S: Store>(
             return uniform(StatusCode::BAD_REQUEST);
         }
     };
-    let target = match super::access_decision::target(headers) {
-        Ok(t) => t,
-        Err(reason) => {
+    let judging = match access_decision::in_force(state, access_decision::target(headers)).await {
+        Ok(Ok(j)) => j,
+        Ok(Err(reason)) => {
             let reason = crate::server::log::bounded_to(&reason, 256);
             crate::log_refusal!(state.refusals, "verify_bad_target", %reason, "verify refused");
             return uniform(StatusCode::BAD_REQUEST);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "verify failed");
+            return uniform(StatusCode::SERVICE_UNAVAILABLE);
         }
     };
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -202,96 +207,119 @@ async fn decide<S: Store>(
         );
         return uniform(StatusCode::UNAUTHORIZED);
     };
-    let mut tree = Vec::new();
-    let want_tree = target.is_some().then_some(&mut tree);
-    match check_reading_tree(state, jwt, namespace.as_deref(), now, want_tree).await {
-        Ok(Verdict {
-            kind: VerdictKind::Valid,
-            record: Some(record),
-            ..
-        }) => {
-            let account = &record.account;
-            let judgement = match &target {
-                None => None,
-                Some(target) => {
-                    match super::access_decision::judge(state, &record, tree, target, now).await {
-                        Ok(j) => Some(j),
-                        Err(e) => {
-                            tracing::error!(error = %e, "verify failed");
-                            return uniform(StatusCode::SERVICE_UNAVAILABLE);
-                        }
-                    }
-                }
-            };
-            let policy_header = |resp: &mut Response, policy: Option<&String>| {
-                if let Some(v) = policy.and_then(|p| HeaderValue::from_str(p).ok()) {
-                    resp.headers_mut().insert("x-sacon-policy", v);
-                }
-            };
-            if let Some(j) = judgement.as_ref().filter(|j| !j.allowed) {
-                let reason = crate::server::log::bounded_to(&j.reason, 256);
-                crate::log_refusal!(
-                    state.refusals,
-                    "verify_refused",
-                    verdict = "access_denied",
-                    %reason,
-                    account = %crate::server::log::bounded(&account.id),
-                    "verify refused"
-                );
-                let mut resp = uniform(StatusCode::FORBIDDEN);
-                policy_header(&mut resp, j.policy.as_ref());
-                return resp;
-            }
-            if state.access.due(&account.id, now)
-                && let Err(e) = state.store.touch_accessed(&account.id, now).await
-            {
-                tracing::warn!(account = %account.id, error = %e, "could not record use");
-            }
-            match &judgement {
-                Some(j) => {
-                    tracing::debug!(account = %account.id, form = ?form, reason = %j.reason, "verify accepted")
-                }
-                None => tracing::debug!(account = %account.id, form = ?form, "verify accepted"),
-            }
-            let mut resp = uniform(StatusCode::OK);
-            policy_header(
-                &mut resp,
-                judgement.as_ref().and_then(|j| j.policy.as_ref()),
-            );
-            let h = resp.headers_mut();
-            for (name, value) in [
-                ("x-sacon-user", &account.user_id),
-                ("x-sacon-account", &account.id),
-                ("x-sacon-namespace", &account.namespace_id),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(value) {
-                    h.insert(name, v);
-                }
-            }
-            resp
-        }
-        Ok(verdict) => {
-            let account = verdict
-                .record
-                .as_ref()
-                .map(|r| r.account.id.as_str())
-                .unwrap_or("-");
-            let reason = crate::server::log::bounded_to(&verdict.reason, 256);
-            crate::log_refusal!(
-                state.refusals,
-                "verify_refused",
-                verdict = verdict.kind.as_str(),
-                %reason,
-                account = %crate::server::log::bounded(account),
-                "verify refused"
-            );
-            uniform(verdict.kind.status())
-        }
+    let answer = match answer(state, jwt, namespace.as_deref(), judging.as_ref(), now).await {
+        Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "verify failed");
-            uniform(StatusCode::SERVICE_UNAVAILABLE)
+            return uniform(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
+    let status = answer.status();
+    let Answer { verdict, judgement } = answer;
+    let policy_header = |resp: &mut Response| {
+        if let Some(v) = judgement
+            .as_ref()
+            .and_then(|j| j.policy_id())
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            resp.headers_mut().insert("x-sacon-policy", v);
+        }
+    };
+    let account = verdict.record.as_ref().map(|r| &r.account);
+    if status != StatusCode::OK {
+        let (kind, reason) = match &judgement {
+            Some(j) if verdict.kind == VerdictKind::Valid => ("access_denied", j.reason.as_str()),
+            _ => (verdict.kind.as_str(), verdict.reason.as_str()),
+        };
+        let reason = crate::server::log::bounded_to(reason, 256);
+        crate::log_refusal!(
+            state.refusals,
+            "verify_refused",
+            verdict = kind,
+            %reason,
+            account = %crate::server::log::bounded(account.map_or("-", |a| a.id.as_str())),
+            "verify refused"
+        );
+        let mut resp = uniform(status);
+        policy_header(&mut resp);
+        return resp;
+    }
+    let Some(account) = account else {
+        return uniform(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    if state.access.due(&account.id, now)
+        && let Err(e) = state.store.touch_accessed(&account.id, now).await
+    {
+        tracing::warn!(account = %account.id, error = %e, "could not record use");
+    }
+    match &judgement {
+        Some(j) => {
+            tracing::debug!(account = %account.id, form = ?form, reason = %j.reason, "verify accepted")
+        }
+        None => tracing::debug!(account = %account.id, form = ?form, "verify accepted"),
+    }
+    let mut resp = uniform(StatusCode::OK);
+    policy_header(&mut resp);
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("x-sacon-user", &account.user_id),
+        ("x-sacon-account", &account.id),
+        ("x-sacon-namespace", &account.namespace_id),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
         }
     }
+    resp
+}
+
+/// What `/verify` answers for a token, a scope and a target, and why: the token's verdict and, for a valid token
+/// with a target, the access decision. `/verify` and `CheckAccess` both ask this, so they never disagree.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub verdict: Verdict,
+    pub judgement: Option<Judgement>,
+}
+
+impl Answer {
+    /// 200, or the refusal's status: the token's first, then the access decision's 403.
+    pub fn status(&self) -> StatusCode {
+        if self.verdict.kind != VerdictKind::Valid {
+            return self.verdict.kind.status();
+        }
+        match &self.judgement {
+            Some(j) if !j.allowed => StatusCode::FORBIDDEN,
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+/// The whole answer, without its side effects (recording use is `/verify`'s).
+pub async fn answer<S: Store>(
+    state: &AppState<S>,
+    jwt: &str,
+    namespace: Option<&str>,
+    judging: Option<&Judging>,
+    now: DateTime<Utc>,
+) -> Result<Answer, StoreError> {
+    let mut tree = Vec::new();
+    let want_tree = judging.is_some().then_some(&mut tree);
+    let verdict = check_reading_tree(state, jwt, namespace, now, want_tree).await?;
+    let judgement = match (&verdict, judging) {
+        (
+            Verdict {
+                kind: VerdictKind::Valid,
+                record: Some(record),
+                ..
+            },
+            Some(judging),
+        ) => {
+            let tree = NamespaceTree::new(tree);
+            Some(access_decision::judge(state, judging, record, &tree, now).await?)
+        }
+        _ => None,
+    };
+    Ok(Answer { verdict, judgement })
 }
 
 fn uniform(status: StatusCode) -> Response {

@@ -5,9 +5,11 @@
 mod support;
 
 mod access;
+mod access_api;
 mod activity;
 mod api;
 mod cli;
+mod cli_access;
 mod cli_accounts;
 mod cli_report;
 mod cli_roles;
@@ -20,6 +22,7 @@ mod input;
 mod interop;
 mod nginx;
 mod policies;
+mod proxies;
 mod readme;
 mod roles;
 mod schema;

@@ -53,6 +53,11 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
+    /// nginx's error log so far (empty for Caddy, whose log is its stderr), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("error.log")).unwrap_or_default()
+    }
+
     /// nginx with one `server` listening on a free port; `server` is the block's body after `listen`.
     pub fn nginx(server: impl FnOnce(u16) -> String) -> Proxy {
         let dir = tempfile::tempdir().unwrap();
