@@ -1,8 +1,8 @@
-//! `cargo bench --bench tui`: the console's speed and memory targets (issue 3), measured on the real binary
-//! in tmux, driven through one tmux control-mode client (keys in with `send-keys`, the pane's output back as
-//! `%output` notifications, timestamped as they arrive), against embedded data directories of 10,000 and
-//! 100,000 accounts in one namespace. Rendering is timed in-process. Prints `metric | target | measured |
-//! result`.
+//! `cargo bench --bench tui`: the console's speed and memory targets (issues 3 and 10), measured on the real
+//! binary in tmux, driven through one tmux control-mode client (keys in with `send-keys`, the pane's output back
+//! as `%output` notifications, timestamped as they arrive), against embedded data directories of 10,000 and
+//! 100,000 accounts in one namespace below Global, the latter also through the subtree view of Global (`t`).
+//! Rendering is timed in-process. Prints `metric | target | measured | result`.
 
 #[path = "support/stats.rs"]
 mod stats;
@@ -27,6 +27,8 @@ use sacon::tui::{Model, init, update};
 use stats::{Table, ms, summarize};
 
 const STARTS: usize = 15;
+/// Subtree toggles on Global timed, each from `t` to the first row on screen.
+const TOGGLES: usize = 10;
 const KEY_SAMPLES: usize = 300;
 const RENDER_FRAMES: usize = 2000;
 const IDLE: Duration = Duration::from_secs(10);
@@ -35,8 +37,9 @@ const QUIET: Duration = Duration::from_millis(300);
 const WAIT: Duration = Duration::from_secs(30);
 const MB: u64 = 1_000_000;
 
-/// A data directory with `n` accounts in one namespace, remembered by the console so it opens on them.
-fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
+/// A data directory with `n` accounts in one namespace below Global, remembered by the console so it opens on
+/// them; and Global's id.
+fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<(PathBuf, String)> {
     let dir = root.join(format!("tui-{n}"));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -82,9 +85,9 @@ fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
         }
         store.close().await;
         sacon::tui::effects::remember(&dir.join("console.json"), &ns.id)?;
-        anyhow::Ok(())
-    })?;
-    Ok(dir)
+        anyhow::Ok(root_ns.id)
+    })
+    .map(|global| (dir, global))
 }
 
 /// One pane's output as it arrives: `(when, bytes)`.
@@ -286,6 +289,47 @@ fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// Key press to the next frame for `n` keys, mostly single rows with page jumps that cross into pages not yet
+/// loaded; each key goes in once the previous one's work (page loads, kind lookups) is drawn.
+fn scroll_keys(s: &mut Session, n: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = if i % 10 == 9 { "PageDown" } else { "j" };
+        let t0 = s.keys(key)?;
+        let drawn = s.next_output()?;
+        keys.push(drawn - t0);
+        s.settle();
+    }
+    Ok(keys)
+}
+
+/// Jumps to the last row (waiting until `last` is drawn), pages back up 20 screens and returns to the top, so
+/// the server has walked the whole list and the console has held pages far apart; then lets it settle.
+fn end_and_back(s: &mut Session, last: &str) -> anyhow::Result<()> {
+    s.keys("G")?;
+    s.wait_for(last)?;
+    for _ in 0..20 {
+        s.keys("PageUp")?;
+        s.next_output()?;
+    }
+    s.keys("g")?;
+    s.settle();
+    Ok(())
+}
+
+/// `VmRSS (peak VmHWM)` in MB, and whether the resident size is within 60 MB.
+fn resident(pid: u32) -> anyhow::Result<(String, bool)> {
+    let (rss, peak) = memory(pid)?;
+    Ok((
+        format!(
+            "{:.1} MB (peak {:.1} MB)",
+            rss as f64 / MB as f64,
+            peak as f64 / MB as f64
+        ),
+        rss <= 60 * MB,
+    ))
+}
+
 /// In-process: the time to draw the whole console (header, account table, footer) into a 200×60 buffer.
 fn render_frames() -> Vec<Duration> {
     let wall = Utc::now();
@@ -381,8 +425,8 @@ fn render_frames() -> Vec<Duration> {
 fn main() -> anyhow::Result<()> {
     let root = data_root()?;
     eprintln!("tui bench: building data directories in {}", root.display());
-    let small = build_data_dir(&root, 10_000)?;
-    let large = build_data_dir(&root, 100_000)?;
+    let (small, _) = build_data_dir(&root, 10_000)?;
+    let (large, global) = build_data_dir(&root, 100_000)?;
     let socket = format!("sacon-tui-bench-{}", std::process::id());
     let mut table = Table::default();
 
@@ -411,17 +455,7 @@ fn main() -> anyhow::Result<()> {
     s.keys("Enter")?;
     s.wait_for("bench-000000")?;
     s.settle();
-    let mut keys = Vec::with_capacity(KEY_SAMPLES);
-    for i in 0..KEY_SAMPLES {
-        // Mostly single rows, with page jumps that cross into pages not yet loaded.
-        let key = if i % 10 == 9 { "PageDown" } else { "j" };
-        let t0 = s.keys(key)?;
-        let drawn = s.next_output()?;
-        keys.push(drawn - t0);
-        // The next key goes in once this one's work (page loads, kind lookups) is drawn.
-        s.settle();
-    }
-    let key = summarize(keys);
+    let key = summarize(scroll_keys(&mut s, KEY_SAMPLES)?);
     table.row(
         "key press to updated frame while scrolling (p95)",
         "≤ 16 ms",
@@ -439,6 +473,15 @@ fn main() -> anyhow::Result<()> {
         "≤ 10 ms",
         format!("{} (process total so far {})", ms(idle), ms(after)),
         Some(idle <= Duration::from_millis(10)),
+    );
+    // The same walk as at 100,000 below, for comparison: what grows with the account count is the difference.
+    end_and_back(&mut s, "bench-009999")?;
+    let (measured, ok) = resident(pid)?;
+    table.row(
+        "resident memory, 10,000 accounts (embedded: console + server)",
+        "≤ 60 MB",
+        measured,
+        Some(ok),
     );
     s.keys("q")?;
     drop(s);
@@ -458,25 +501,60 @@ fn main() -> anyhow::Result<()> {
     s.keys("Enter")?;
     s.wait_for("bench-000000")?;
     s.settle();
-    s.keys("G")?;
-    s.wait_for("bench-099999")?;
-    for _ in 0..20 {
-        s.keys("PageUp")?;
-        s.next_output()?;
-    }
-    s.keys("g")?;
-    s.settle();
-    let pid = s.pid()?;
-    let (rss, peak) = memory(pid)?;
+    end_and_back(&mut s, "bench-099999")?;
+    let (measured, ok) = resident(s.pid()?)?;
     table.row(
         "resident memory, 100,000 accounts (embedded: console + server)",
         "≤ 60 MB",
-        format!(
-            "{:.1} MB (peak {:.1} MB)",
-            rss as f64 / MB as f64,
-            peak as f64 / MB as f64
-        ),
-        Some(rss <= 60 * MB),
+        measured,
+        Some(ok),
+    );
+    s.keys("q")?;
+    drop(s);
+
+    // 6. The subtree view of Global (no accounts of its own) over the 100,000: `t` to the first rows, scrolling
+    // in it, and resident memory after walking it end to end. Every page is `namespace_id IN (the subtree)`.
+    sacon::tui::effects::remember(&large.join("console.json"), &global)?;
+    let mut s = Session::new(&socket, &large)?;
+    s.settle();
+    s.keys("Enter")?;
+    // "No accounts here yet.", drawn over "Loading…": the terminal diff skips the cells the two share.
+    s.wait_for("here yet")?;
+    s.settle();
+    let mut toggles = Vec::with_capacity(TOGGLES);
+    for _ in 0..TOGGLES {
+        let t0 = s.keys("t")?;
+        let shown = s.wait_for("bench-000000")?;
+        toggles.push(shown - t0);
+        s.settle();
+        // Back to Global's own (empty) list for the next toggle.
+        s.keys("t")?;
+        s.settle();
+    }
+    let toggle = summarize(toggles);
+    table.row(
+        "subtree view of Global, 100,000 accounts: t to first rows (median)",
+        "≤ 300 ms",
+        toggle.describe(),
+        Some(toggle.median <= Duration::from_millis(300)),
+    );
+    s.keys("t")?;
+    s.wait_for("bench-000000")?;
+    s.settle();
+    let key = summarize(scroll_keys(&mut s, KEY_SAMPLES)?);
+    table.row(
+        "subtree view of Global: key press to updated frame while scrolling (p95)",
+        "≤ 16 ms",
+        format!("{} (median {}, n={})", ms(key.p95), ms(key.median), key.n),
+        Some(key.p95 <= Duration::from_millis(16)),
+    );
+    end_and_back(&mut s, "bench-099999")?;
+    let (measured, ok) = resident(s.pid()?)?;
+    table.row(
+        "resident memory, 100,000 accounts, after the subtree view of Global",
+        "≤ 60 MB",
+        measured,
+        Some(ok),
     );
     s.keys("q")?;
     drop(s);

@@ -1,6 +1,7 @@
 //! SQLite implementation of `Store`: one database file in WAL mode with `synchronous=FULL`, a single writer
 //! connection whose transactions take the write lock up front (`BEGIN IMMEDIATE`), a small pool of query-only
-//! readers, embedded migrations, and every write committed together with its audit row.
+//! readers, embedded migrations, every write committed together with its audit row, and SQLite's memory held
+//! to one process-wide budget however many rows and connections there are.
 
 mod accounts;
 mod activity;
@@ -36,8 +37,17 @@ use crate::policy::model::{AccessSnapshot, Policy, Route};
 /// How long a connection waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Page cache per connection in KiB (SQLite takes a negative `cache_size` as KiB). Small on purpose: the OS
-/// page cache already holds the file, and the server's memory must stay flat however many rows there are.
-const CACHE_KIB: i64 = 4096;
+/// page cache already holds the file. Each connection's cache fills up to this as queries walk a large table
+/// (a count, a deep offset), so on its own it would make memory grow with the row count times the connections
+/// (the writer, the readers and the inline readers); [`HEAP_BUDGET`] bounds the sum.
+const CACHE_KIB: i64 = 2048;
+/// SQLite's heap for the whole process in bytes (`PRAGMA soft_heap_limit`, shared by every connection, sqlx's
+/// and the inline readers'): near it, a connection's page cache reuses its own least recently used pages
+/// instead of growing, and sorts spill to temporary files sooner. Nothing fails at the limit; reads past the
+/// cache come from the OS page cache. Measured in the tui bench: with 4 MiB caches and no limit the embedded
+/// console held 31 MB of page cache at 100,000 accounts (RSS 59 MB); with this, RSS is the same at 10,000 and
+/// 100,000 accounts.
+pub const HEAP_BUDGET: i64 = 8 << 20;
 /// Readers in the pool; writes are serialised on one connection anyway.
 const READERS: u32 = 4;
 
@@ -64,6 +74,8 @@ pub struct ConnectionSettings {
     pub busy_timeout_ms: i64,
     pub cache_size: i64,
     pub query_only: bool,
+    /// The process-wide SQLite heap limit in bytes (0: none).
+    pub soft_heap_limit: i64,
 }
 
 impl SqliteStore {
@@ -83,6 +95,12 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(base.clone())
             .await?;
+        // Process-wide, so once is enough; set before anything reads pages.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA soft_heap_limit = {HEAP_BUDGET}"
+        )))
+        .execute(&write)
+        .await?;
         MIGRATOR
             .run(&write)
             .await
@@ -173,6 +191,7 @@ async fn settings(pool: &SqlitePool) -> StoreResult<ConnectionSettings> {
         busy_timeout_ms: int("PRAGMA busy_timeout").fetch_one(&mut *conn).await?,
         cache_size: int("PRAGMA cache_size").fetch_one(&mut *conn).await?,
         query_only: int("PRAGMA query_only").fetch_one(&mut *conn).await? == 1,
+        soft_heap_limit: int("PRAGMA soft_heap_limit").fetch_one(&mut *conn).await?,
     })
 }
 

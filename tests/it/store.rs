@@ -94,6 +94,8 @@ async fn open_creates_root_and_sets_pragmas() {
             "{}",
             s.cache_size
         );
+        // SQLite's memory for the whole process is bounded, not per connection.
+        assert_eq!(s.soft_heap_limit, sacon::store::sqlite::HEAP_BUDGET);
     }
     let [writer, reader] = store.connection_settings().await.unwrap();
     assert!(!writer.query_only);
