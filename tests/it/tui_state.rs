@@ -647,3 +647,53 @@ fn the_rotate_question_offers_a_grace_period_for_the_old_token() {
     };
     assert_eq!(c.grace(), Some(std::time::Duration::from_secs(300)));
 }
+
+#[test]
+fn a_long_scroll_keeps_the_row_lookups_bounded() {
+    use sacon::tui::screens::accounts::LOOKUPS_KEPT;
+    let clock = Clock::new();
+    let (mut model, mut effects) = booted(Some("ns-platform"), &clock);
+    let total = 20_000usize;
+    for _ in 0..400 {
+        let mut next = Vec::new();
+        for e in effects {
+            match e {
+                Effect::LoadPage {
+                    generation,
+                    page,
+                    query,
+                } => {
+                    let rows = (0..PAGE as usize)
+                        .map(|i| account(query.offset as usize + i, "ns-platform"))
+                        .collect();
+                    next.extend(update(
+                        &mut model,
+                        Msg::Page {
+                            generation,
+                            page,
+                            result: Ok((rows, total as u64)),
+                        },
+                        clock.now,
+                    ));
+                }
+                Effect::LookupKinds { user_ids } => {
+                    let kinds = user_ids.into_iter().map(|id| (id, Some(false))).collect();
+                    update(&mut model, Msg::Kinds(kinds), clock.now);
+                }
+                _ => {}
+            }
+        }
+        next.extend(update(&mut model, code(KeyCode::PageDown), clock.now));
+        effects = next;
+    }
+    assert!(
+        model.accounts.cursor > 5_000,
+        "scrolled far: {}",
+        model.accounts.cursor
+    );
+    assert!(
+        model.kinds.len() <= LOOKUPS_KEPT + PAGE as usize,
+        "{} kinds kept",
+        model.kinds.len()
+    );
+}

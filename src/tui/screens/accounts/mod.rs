@@ -390,6 +390,7 @@ pub fn on_page(
                 model.status = Status::Empty;
             }
             let mut effects = on_resize(model);
+            prune_lookups(model);
             effects.extend(lookup_kinds(model, user_ids));
             effects.extend(lookup_reach(model, account_ids));
             effects
@@ -423,6 +424,36 @@ fn lookup_kinds(model: &mut Model, user_ids: Vec<String>) -> Vec<Effect> {
     } else {
         vec![Effect::LookupKinds { user_ids: unknown }]
     }
+}
+
+/// Entries the per-row lookups (kinds, people, reach) may hold before those of rows no longer in memory are
+/// dropped, so a long scroll through 100,000 accounts keeps memory flat.
+pub const LOOKUPS_KEPT: usize = 4 * (PAGE as usize) * (KEEP_PAGES as usize);
+
+/// Drops the lookups of rows that are no longer in memory once there are more than `LOOKUPS_KEPT` (marked
+/// accounts keep theirs; a dropped one is asked again if its row comes back).
+fn prune_lookups(model: &mut Model) {
+    if model.kinds.len() <= LOOKUPS_KEPT && model.reach.len() <= LOOKUPS_KEPT {
+        return;
+    }
+    let mut users = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    let loaded = model.accounts.pages.values().filter_map(|p| p.loaded());
+    for a in loaded.flatten().chain(model.accounts.marked.values()) {
+        users.insert(a.user_id.clone());
+        ids.insert(a.id.clone());
+    }
+    if let Some(Overlay::Detail(d)) = &model.overlay {
+        users.insert(d.account.user_id.clone());
+        ids.insert(d.account.id.clone());
+    }
+    model
+        .kinds
+        .retain(|u, slot| users.contains(u) || slot.is_loading());
+    model.people.retain(|u, _| users.contains(u));
+    model
+        .reach
+        .retain(|id, slot| ids.contains(id) || slot.is_loading());
 }
 
 /// Asks what these accounts can reach, once per account (until a change makes it stale).
