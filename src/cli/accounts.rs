@@ -57,8 +57,14 @@ pub enum AccountsCommand {
     Disable { id: String },
     /// Enable a disabled account: its token verifies again.
     Enable { id: String },
-    /// Delete a service account (no confirmation; an unknown id is an error).
-    Delete { id: String },
+    /// Delete a service account (no confirmation; an unknown id is an error). Policies that still name its user
+    /// id are listed on stderr; --from-policies takes it out of them.
+    Delete {
+        id: String,
+        /// Also take the account's user id out of every policy that names it.
+        #[arg(long)]
+        from_policies: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -201,14 +207,38 @@ pub async fn run(client: &Client, command: AccountsCommand) -> Result<(), CliErr
         }
         AccountsCommand::Disable { id } => set_disabled(client, &id, true).await,
         AccountsCommand::Enable { id } => set_disabled(client, &id, false).await,
-        AccountsCommand::Delete { id } => {
+        AccountsCommand::Delete { id, from_policies } => {
             let account = resolve(client, &id).await?;
             client.delete_account(&account.id).await?;
+            let user = sanitize(&account.user_id);
             eprintln!(
-                "deleted service account {} (user {})",
-                sanitize(&account.id),
-                sanitize(&account.user_id)
+                "deleted service account {} (user {user})",
+                sanitize(&account.id)
             );
+            // A server without policies (a plain Pomerium) has nothing to say here.
+            if from_policies {
+                let names = client.remove_user_from_policies(&account.user_id).await?;
+                if !names.is_empty() {
+                    eprintln!(
+                        "took {user} out of {} polic{}: {}",
+                        names.len(),
+                        if names.len() == 1 { "y" } else { "ies" },
+                        sanitize(&names.join(", "))
+                    );
+                }
+            } else if let Ok(policies) = client.list_policies("").await {
+                let naming: Vec<String> = policies
+                    .into_iter()
+                    .filter(|p| p.allowed_users.contains(&account.user_id))
+                    .map(|p| p.name)
+                    .collect();
+                if !naming.is_empty() {
+                    eprintln!(
+                        "note: {user} is still named by {}; `sacon accounts delete --from-policies` or `sacon policies revoke` takes it out",
+                        sanitize(&naming.join(", "))
+                    );
+                }
+            }
             Ok(())
         }
     }

@@ -289,3 +289,63 @@ fn a_read_only_session_refuses_every_change_to_access() {
         .embedded(&["--read-only", "policies", "list", "-o", "json"])
         .ok();
 }
+
+#[test]
+fn deleting_an_account_names_the_policies_still_naming_it_or_takes_it_out() {
+    let scratch = Scratch::new();
+    for user in ["keep-bot", "gone-bot"] {
+        scratch
+            .embedded(&["accounts", "create", "--user-id", user])
+            .ok();
+    }
+    scratch
+        .embedded(&[
+            "policies",
+            "set",
+            "--namespace",
+            "Global",
+            "--name",
+            "readers",
+            "--allow-user",
+            "keep-bot",
+            "--allow-user",
+            "gone-bot",
+        ])
+        .ok();
+    let id_of = |user: &str| {
+        let out = scratch.embedded(&["accounts", "list", "-o", "json"]).ok();
+        let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["userId"] == user || a["user_id"] == user)
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("no {user} in {list}"))
+            .to_string()
+    };
+    // Without the flag: deleted, and the policy still naming it is said.
+    let out = scratch
+        .embedded(&["accounts", "delete", &id_of("keep-bot")])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("note: keep-bot is still named by readers"),
+        "{}",
+        out.stderr
+    );
+    // With it: taken out.
+    let out = scratch
+        .embedded(&["accounts", "delete", &id_of("gone-bot"), "--from-policies"])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("took gone-bot out of 1 policy: readers"),
+        "{}",
+        out.stderr
+    );
+    let shown = scratch
+        .embedded(&["policies", "show", "readers", "-o", "json"])
+        .ok();
+    assert!(!shown.stdout.contains("gone-bot"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("keep-bot"), "{}", shown.stdout);
+}
