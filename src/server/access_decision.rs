@@ -231,8 +231,14 @@ pub async fn judge<S: Store>(
             ),
         ));
     };
-    // The directory user is read only when the route could let the account through.
-    let user = if within(tree, route, account) {
+    // The directory user is read only when the route could let the account through and one of its policies
+    // looks at an e-mail or groups.
+    let reads = within(tree, route, account)
+        && access
+            .route_policies(tree, route)
+            .iter()
+            .any(|p| p.reads_directory());
+    let user = if reads {
         state.store.get_user(&account.user_id).await?
     } else {
         None
@@ -251,6 +257,21 @@ impl CompiledAccess {
             .get(id)
             .map(|p| p.name.clone())
             .unwrap_or_default()
+    }
+
+    /// The policies that judge `route`: its own in its order, then the enforced ones of its namespace and every
+    /// ancestor, from the root down, each once.
+    fn route_policies(&self, tree: &NamespaceTree, route: &RouteEntry) -> Vec<&CompiledPolicy> {
+        let above = tree.ancestors_and_self(&route.namespace_id);
+        let mut ids: Vec<&String> = route.policy_ids.iter().collect();
+        for ns in above.iter().rev() {
+            for id in self.enforced.get(ns).into_iter().flatten() {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.iter().filter_map(|id| self.policies.get(*id)).collect()
     }
 
     /// How `route` judges `account` (`user`: the directory user it acts as, if any) — the one rule `/verify`,
@@ -282,17 +303,8 @@ impl CompiledAccess {
             email: user.map(|u| u.email.as_str()).filter(|e| !e.is_empty()),
             groups: user.map_or(&no_groups, |u| &u.groups),
         };
-        let above = tree.ancestors_and_self(&route.namespace_id);
-        let mut ids: Vec<&String> = route.policy_ids.iter().collect();
-        for ns in above.iter().rev() {
-            for id in self.enforced.get(ns).into_iter().flatten() {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        let policies = ids.iter().filter_map(|id| self.policies.get(*id));
-        let decision = decide(policies, &subject, now);
+        let policies = self.route_policies(tree, route);
+        let decision = decide(policies.iter().copied(), &subject, now);
         let reason = match &decision {
             Decision::Allow { policy } => format!(
                 "route {:?}: allowed by policy {:?} ({policy})",
@@ -307,7 +319,7 @@ impl CompiledAccess {
             Decision::NoMatch => format!(
                 "route {:?}: none of its {} policies allows user {:?}",
                 route.name,
-                ids.len(),
+                policies.len(),
                 account.user_id
             ),
         };
