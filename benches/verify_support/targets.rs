@@ -59,7 +59,8 @@ pub async fn build(
     }
     let mut routes = Vec::with_capacity(ROUTES);
     for r in 0..ROUTES {
-        let ns = if r % 2 == 0 {
+        // Independent of which account the route's policy allows (that follows r modulo the account count).
+        let ns = if (r / accounts).is_multiple_of(2) {
             places.platform
         } else {
             places.finance
