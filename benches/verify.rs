@@ -3,7 +3,9 @@
 //! in all three header forms (a quarter of them scoped with `?namespace=`, by id or by path), then the same
 //! client runs against two ceilings: nginx `return 200;` and an axum server whose handler does nothing (this
 //! binary re-run as a child). The same load runs once more while 1,000 idle and 300 slowloris connections are
-//! held open. Prints `metric | target | measured`, then runs criterion on single requests.
+//! held open, and once with a target (`X-Original-URL`) on every request against 1,000 routes and 1,000 policies,
+//! as a ratio to the plain `/verify` of the same run (issue 11). Prints `metric | target | measured`, then runs
+//! criterion on single requests.
 //!
 //! Knobs (environment): `SACON_BENCH_CONNECTIONS` (default 32), `SACON_BENCH_CLIENT_THREADS` (default 1),
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
@@ -27,11 +29,14 @@ use verify_support::import;
 use verify_support::load::{self, LoadConfig, LoadResult, Req};
 use verify_support::procs::{self, Server};
 use verify_support::table::{Table, ms, per_sec, percentile};
+use verify_support::targets::{self, Places};
 
 const TARGET_PER_SEC: f64 = 20_000.0;
 const TARGET_P99: Duration = Duration::from_millis(5);
 /// `/verify` p99 while abusive connections are open.
 const TARGET_P99_UNDER_ATTACK: Duration = Duration::from_millis(10);
+/// `/verify` with a target against 1,000 routes and policies, as a share of plain `/verify`'s requests per second.
+const TARGET_ACCESS_RATIO: f64 = 0.8;
 const IDLE_CONNECTIONS: usize = 1000;
 const SLOWLORIS_CONNECTIONS: usize = 300;
 /// Accounts the load is spread over.
@@ -254,11 +259,11 @@ fn main() -> anyhow::Result<()> {
     let setup = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mix = setup.block_on(async {
+    let (mix, tree) = setup.block_on(async {
         let tree = build_tree(&admin).await?;
         let mix = build_mix(&admin, &tree).await?;
         check_mix(&sacon, &mix, &tree).await?;
-        anyhow::Ok(mix)
+        anyhow::Ok((mix, tree))
     })?;
     let scoped = |r: &&Req| r.path.contains('?');
     let load_mix: Vec<Req> = match std::env::var("SACON_BENCH_MIX").as_deref() {
@@ -283,6 +288,45 @@ fn main() -> anyhow::Result<()> {
         load_mix.len(),
     );
     let verify = measure("sacon /verify", &sacon, &load_mix, config)?;
+    // The same load with a target on every request, decided by 1,000 routes and 1,000 policies.
+    let homes = [&tree.global, &tree.eng, &tree.platform, &tree.finance];
+    let places = Places {
+        global: &tree.global,
+        platform: &tree.platform,
+        finance: &tree.finance,
+        homes: (0..ACCOUNTS)
+            .map(|i| homes[i % homes.len()].as_str())
+            .collect(),
+        requests_per_account: REQUESTS_PER_ACCOUNT,
+    };
+    let routes = setup.block_on(targets::build(&admin, &places, ACCOUNTS))?;
+    let target_mix = targets::with_targets(&mix, &places, &routes)?;
+    setup.block_on(async {
+        let mut sender = load::connect(sacon.addr).await?;
+        for req in &target_mix {
+            let (status, headers) = load::send(&mut sender, sacon.addr, req).await?;
+            ensure!(
+                status == StatusCode::OK,
+                "a target request answered {status}"
+            );
+            ensure!(
+                headers.contains_key("x-sacon-policy"),
+                "a target request answered without X-Sacon-Policy"
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    let targeted_mix: Vec<Req> = match std::env::var("SACON_BENCH_MIX").as_deref() {
+        Ok("unscoped") => target_mix.iter().filter(|r| !scoped(r)).cloned().collect(),
+        Ok("scoped") => target_mix.iter().filter(scoped).cloned().collect(),
+        _ => target_mix.clone(),
+    };
+    let targeted = measure(
+        "sacon /verify with a target, 1,000 routes and policies",
+        &sacon,
+        &targeted_mix,
+        config,
+    )?;
     // The bench holds well over a thousand sockets itself.
     rlimit::increase_nofile_limit(u64::MAX)?;
     let attack = attack::start(sacon.addr, IDLE_CONNECTIONS, SLOWLORIS_CONNECTIONS)?;
@@ -319,6 +363,37 @@ fn main() -> anyhow::Result<()> {
         "/verify p99 latency",
         format!("<= {}", ms(TARGET_P99)),
         format!("{}{}", ms(p99), ok(p99 <= TARGET_P99)),
+    );
+    let access_ratio = targeted.result.per_sec() / rate;
+    table.row(
+        format!(
+            "/verify with a target, {} routes + {} policies: requests/s as a share of plain /verify",
+            targets::ROUTES,
+            targets::POLICIES
+        ),
+        format!(">= {TARGET_ACCESS_RATIO:.2}"),
+        format!(
+            "{access_ratio:.2}{}",
+            ok(access_ratio >= TARGET_ACCESS_RATIO)
+        ),
+    );
+    table.row(
+        "/verify with a target: requests per second, p99",
+        "-",
+        format!(
+            "{}, {}",
+            per_sec(targeted.result.per_sec()),
+            ms(percentile(&targeted.result.latencies, 99.0))
+        ),
+    );
+    table.row(
+        "/verify with a target: CPU per request: server, client",
+        "-",
+        format!(
+            "{:.1} us, {:.1} us",
+            cpu_per_request(&targeted, 0),
+            cpu_per_request(&targeted, 1)
+        ),
     );
     match &under_attack {
         Ok(r) => {

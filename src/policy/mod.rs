@@ -20,6 +20,8 @@ pub struct CompiledPolicy {
     /// Matched against the part of the subject's e-mail after the last `@`, ignoring case.
     allowed_domains: Vec<String>,
     ppl: Ppl,
+    /// Whether judging needs the subject's e-mail or groups.
+    reads_directory: bool,
 }
 
 impl CompiledPolicy {
@@ -31,12 +33,16 @@ impl CompiledPolicy {
         allowed_domains: &[String],
         ppl: &str,
     ) -> Result<CompiledPolicy, PplError> {
+        let ppl = Ppl::parse(ppl)?;
         Ok(CompiledPolicy {
             id: id.to_string(),
             name: name.to_string(),
+            reads_directory: !allowed_domains.is_empty()
+                || allowed_users.iter().any(|u| u.contains('@'))
+                || ppl.reads_directory(),
             allowed_users: allowed_users.to_vec(),
             allowed_domains: allowed_domains.iter().map(|d| d.to_lowercase()).collect(),
-            ppl: Ppl::parse(ppl)?,
+            ppl,
         })
     }
 
@@ -48,16 +54,25 @@ impl CompiledPolicy {
             allowed_users: Vec::new(),
             allowed_domains: Vec::new(),
             ppl: Ppl::deny_all(),
+            reads_directory: false,
         }
+    }
+
+    /// Whether judging needs the subject's e-mail or groups: allowed domains, an allowed user that is an e-mail
+    /// (one with `@`; a subject's e-mail only counts when it has one), or a PPL `email` or `groups` criterion.
+    /// When no policy of a route does, `/verify` skips the directory read.
+    pub fn reads_directory(&self) -> bool {
+        self.reads_directory
     }
 
     pub fn evaluate(&self, subject: &Subject<'_>, now: DateTime<Utc>) -> Outcome {
         let mut out = self.ppl.evaluate(subject, now);
         if !out.allow {
+            let email = subject.email.filter(|e| e.contains('@'));
             let named = self
                 .allowed_users
                 .iter()
-                .any(|u| u == subject.user_id || Some(u.as_str()) == subject.email);
+                .any(|u| u == subject.user_id || Some(u.as_str()) == email);
             let domain = subject
                 .email
                 .and_then(|e| e.rsplit_once('@'))
@@ -165,6 +180,38 @@ mod tests {
                 .allow
         );
         assert!(!p.evaluate(&subject("u", None), now).allow);
+    }
+
+    #[test]
+    fn only_domains_emails_and_directory_criteria_need_the_directory() {
+        assert!(!policy("p", &["svc-ci"], &[], "").reads_directory());
+        assert!(
+            !policy("p", &[], &[], r#"{"allow": {"or": [{"user": "svc"}]}}"#).reads_directory()
+        );
+        assert!(policy("p", &["ann@example.com"], &[], "").reads_directory());
+        assert!(policy("p", &[], &["example.com"], "").reads_directory());
+        assert!(
+            policy(
+                "p",
+                &[],
+                &[],
+                r#"{"allow": {"or": [{"groups": {"has": "sre"}}]}}"#
+            )
+            .reads_directory()
+        );
+        assert!(
+            policy(
+                "p",
+                &[],
+                &[],
+                r#"{"deny": {"or": [{"email": {"ends_with": "@x.io"}}]}}"#
+            )
+            .reads_directory()
+        );
+        assert!(!CompiledPolicy::deny_all("p", "p").reads_directory());
+        // An e-mail without `@` is no e-mail: it never matches an allowed user.
+        let p = policy("p", &["ann"], &[], "");
+        assert!(!p.evaluate(&subject("u-1", Some("ann")), Utc::now()).allow);
     }
 
     #[test]

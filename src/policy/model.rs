@@ -36,10 +36,11 @@ pub struct Route {
     pub modified_at: DateTime<Utc>,
 }
 
-/// Every route and policy as of one access version (the store's change counter for them).
+/// Every route, policy and namespace as of one access version (the store's change counter for them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessSnapshot {
     pub version: i64,
     pub routes: Vec<Route>,
     pub policies: Vec<Policy>,
+    pub namespaces: Vec<crate::model::Namespace>,
 }

@@ -149,6 +149,15 @@ impl Ppl {
         self.rules.is_empty()
     }
 
+    /// Whether judging needs the subject's e-mail or groups (a directory read), or only its user id and the time.
+    pub fn reads_directory(&self) -> bool {
+        self.rules.iter().flat_map(|r| &r.blocks).any(|b| {
+            b.criteria
+                .iter()
+                .any(|c| matches!(c, Criterion::Email(_) | Criterion::GroupsHas(_)))
+        })
+    }
+
     /// Judges `subject` at `now`.
     pub fn evaluate(&self, subject: &Subject<'_>, now: DateTime<Utc>) -> Outcome {
         let mut out = Outcome::default();

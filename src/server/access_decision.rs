@@ -4,10 +4,11 @@
 //! decides, through its own policies and the enforced policies of its namespace and every ancestor, for the
 //! token's user (an impersonated account with the directory user's e-mail and groups); a route outside the
 //! account's namespace subtree, or none, is a refusal — except on a server with no routes at all, which ignores
-//! the target. Compiled routes and policies are cached and rebuilt whenever the store's access version moves,
-//! which every check reads first, so a change made by any process is in force at the next request.
+//! the target. Compiled routes and policies, with the namespace tree they are judged in, are cached and rebuilt
+//! whenever the store's access version moves (a write to routes, policies or namespaces), which every check reads
+//! first, so a change made by any process is in force at the next request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use axum::http::HeaderMap;
@@ -22,14 +23,28 @@ use crate::store::{AccountRecord, Store, StoreResult};
 /// The longest target header value accepted.
 const MAX_TARGET: usize = 8192;
 
-/// What a cache entry holds: every route and compiled policy as of one access version.
+/// What a cache entry holds: every route, compiled policy and the namespace tree as of one access version, and
+/// for each route what judging it takes — so a check reads neither the tree nor the policies.
 #[derive(Debug)]
 pub struct CompiledAccess {
     pub version: i64,
     table: RouteTable,
     policies: HashMap<String, CompiledPolicy>,
-    /// Enforced policy ids per namespace.
-    enforced: HashMap<String, Vec<String>>,
+    tree: NamespaceTree,
+    /// Per route id.
+    plans: HashMap<String, RoutePlan>,
+}
+
+/// How one route is judged.
+#[derive(Debug)]
+struct RoutePlan {
+    /// The route's namespace and its ancestors: an account of one of them may use the route.
+    above: HashSet<String>,
+    /// Its own policies in its order, then the enforced ones of its namespace and every ancestor from the root
+    /// down, each once.
+    policies: Vec<String>,
+    /// Whether one of them looks at an e-mail or groups.
+    reads_directory: bool,
 }
 
 impl CompiledAccess {
@@ -57,23 +72,54 @@ impl CompiledAccess {
             }
             policies.insert(p.id, compiled);
         }
+        let tree = NamespaceTree::new(snapshot.namespaces);
+        let mut plans = HashMap::with_capacity(snapshot.routes.len());
         let routes = snapshot
             .routes
             .into_iter()
-            .map(|r| RouteEntry {
-                id: r.id,
-                name: r.name,
-                namespace_id: r.namespace_id,
-                from: r.from,
-                prefix: r.prefix.unwrap_or_default(),
-                policy_ids: r.policy_ids,
+            .map(|r| {
+                let above = tree.ancestors_and_self(&r.namespace_id);
+                let mut ids: Vec<String> = Vec::new();
+                for id in &r.policy_ids {
+                    if !ids.contains(id) {
+                        ids.push(id.clone());
+                    }
+                }
+                for ns in above.iter().rev() {
+                    for id in enforced.get(ns).into_iter().flatten() {
+                        if !ids.contains(id) {
+                            ids.push(id.clone());
+                        }
+                    }
+                }
+                let reads_directory = ids
+                    .iter()
+                    .filter_map(|id| policies.get(id))
+                    .any(CompiledPolicy::reads_directory);
+                plans.insert(
+                    r.id.clone(),
+                    RoutePlan {
+                        above: above.into_iter().collect(),
+                        policies: ids,
+                        reads_directory,
+                    },
+                );
+                RouteEntry {
+                    id: r.id,
+                    name: r.name,
+                    namespace_id: r.namespace_id,
+                    from: r.from,
+                    prefix: r.prefix.unwrap_or_default(),
+                    policy_ids: r.policy_ids,
+                }
             })
             .collect();
         CompiledAccess {
             version: snapshot.version,
             table: RouteTable::new(routes),
             policies,
-            enforced,
+            tree,
+            plans,
         }
     }
 }
@@ -205,18 +251,11 @@ pub async fn in_force<S: Store>(
     Ok(parsed.map(|t| t.map(|target| Judging { target, access })))
 }
 
-/// Whether `route` is in the account's namespace or below it: a token is only ever good there.
-fn within(tree: &NamespaceTree, route: &RouteEntry, account: &ServiceAccount) -> bool {
-    tree.ancestors_and_self(&route.namespace_id)
-        .contains(&account.namespace_id)
-}
-
-/// Judges a valid token's account for the target. `tree` is the whole namespace tree.
+/// Judges a valid token's account for the target.
 pub async fn judge<S: Store>(
     state: &AppState<S>,
     judging: &Judging,
     record: &AccountRecord,
-    tree: &NamespaceTree,
     now: DateTime<Utc>,
 ) -> StoreResult<Judgement> {
     let access = &judging.access;
@@ -231,13 +270,18 @@ pub async fn judge<S: Store>(
             ),
         ));
     };
-    // The directory user is read only when the route could let the account through.
-    let user = if within(tree, route, account) {
+    // The directory user is read only when the route could let the account through and one of its policies
+    // looks at an e-mail or groups.
+    let reads = access
+        .plans
+        .get(&route.id)
+        .is_some_and(|p| p.reads_directory && p.above.contains(&account.namespace_id));
+    let user = if reads {
         state.store.get_user(&account.user_id).await?
     } else {
         None
     };
-    Ok(access.judge_route(tree, route, account, user.as_ref(), now))
+    Ok(access.judge_route(route, account, user.as_ref(), now))
 }
 
 impl CompiledAccess {
@@ -253,18 +297,29 @@ impl CompiledAccess {
             .unwrap_or_default()
     }
 
+    /// The namespace tree as of this version.
+    pub fn tree(&self) -> &NamespaceTree {
+        &self.tree
+    }
+
     /// How `route` judges `account` (`user`: the directory user it acts as, if any) — the one rule `/verify`,
     /// `CheckAccess` and `ListAccountReach` share: a route outside the account's namespace subtree refuses; else
     /// the route's own policies in its order, then the enforced ones from the root down, decide.
     pub fn judge_route(
         &self,
-        tree: &NamespaceTree,
         route: &RouteEntry,
         account: &ServiceAccount,
         user: Option<&DirectoryUser>,
         now: DateTime<Utc>,
     ) -> Judgement {
-        if !within(tree, route, account) {
+        let Some(plan) = self.plans.get(&route.id) else {
+            return refused(
+                Some(route),
+                format!("route {:?} is not compiled", route.name),
+            );
+        };
+        if !plan.above.contains(&account.namespace_id) {
+            let tree = &self.tree;
             return refused(
                 Some(route),
                 format!(
@@ -282,16 +337,7 @@ impl CompiledAccess {
             email: user.map(|u| u.email.as_str()).filter(|e| !e.is_empty()),
             groups: user.map_or(&no_groups, |u| &u.groups),
         };
-        let above = tree.ancestors_and_self(&route.namespace_id);
-        let mut ids: Vec<&String> = route.policy_ids.iter().collect();
-        for ns in above.iter().rev() {
-            for id in self.enforced.get(ns).into_iter().flatten() {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        let policies = ids.iter().filter_map(|id| self.policies.get(*id));
+        let policies = plan.policies.iter().filter_map(|id| self.policies.get(id));
         let decision = decide(policies, &subject, now);
         let reason = match &decision {
             Decision::Allow { policy } => format!(
@@ -307,7 +353,7 @@ impl CompiledAccess {
             Decision::NoMatch => format!(
                 "route {:?}: none of its {} policies allows user {:?}",
                 route.name,
-                ids.len(),
+                plan.policies.len(),
                 account.user_id
             ),
         };

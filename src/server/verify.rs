@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
 use super::access_decision::{self, Judgement, Judging};
-use crate::model::{Namespace, NamespaceTree};
+use crate::model::NamespaceTree;
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
 
@@ -302,9 +302,7 @@ pub async fn answer<S: Store>(
     judging: Option<&Judging>,
     now: DateTime<Utc>,
 ) -> Result<Answer, StoreError> {
-    let mut tree = Vec::new();
-    let want_tree = judging.is_some().then_some(&mut tree);
-    let verdict = check_reading_tree(state, jwt, namespace, now, want_tree).await?;
+    let verdict = check(state, jwt, namespace, now).await?;
     let judgement = match (&verdict, judging) {
         (
             Verdict {
@@ -313,10 +311,7 @@ pub async fn answer<S: Store>(
                 ..
             },
             Some(judging),
-        ) => {
-            let tree = NamespaceTree::new(tree);
-            Some(access_decision::judge(state, judging, record, &tree, now).await?)
-        }
+        ) => Some(access_decision::judge(state, judging, record, now).await?),
         _ => None,
     };
     Ok(Answer { verdict, judgement })
@@ -349,18 +344,6 @@ pub async fn check<S: Store>(
     namespace: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Verdict, StoreError> {
-    check_reading_tree(state, jwt, namespace, now, None).await
-}
-
-/// [`check`], also handing back the namespace tree (read with the account) when `tree` asks for it: an access
-/// decision needs it.
-pub async fn check_reading_tree<S: Store>(
-    state: &AppState<S>,
-    jwt: &str,
-    namespace: Option<&str>,
-    now: DateTime<Utc>,
-    tree: Option<&mut Vec<Namespace>>,
-) -> Result<Verdict, StoreError> {
     let claims = match token::verify_service_account(&state.secret, jwt, now, LEEWAY) {
         Ok(c) => c,
         Err(e) => {
@@ -380,11 +363,8 @@ pub async fn check_reading_tree<S: Store>(
     // rotation that has answered is seen by the next check, whichever process wrote it.
     let (record, namespaces) = state
         .store
-        .get_account_for_verify(&claims.jti, wanted.is_some() || tree.is_some())
+        .get_account_for_verify(&claims.jti, wanted.is_some())
         .await?;
-    if let Some(out) = tree {
-        out.clone_from(&namespaces);
-    }
     let Some(record) = record else {
         return Ok(Verdict::no(
             VerdictKind::UnknownAccount,

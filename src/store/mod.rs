@@ -383,10 +383,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         change: &Change,
     ) -> impl Future<Output = StoreResult<Option<Route>>> + Send;
-    /// The access change counter: it grows with every committed write to routes or policies, whichever process
-    /// made it.
+    /// The access change counter: it grows with every committed write to routes, policies or namespaces,
+    /// whichever process made it.
     fn access_version(&self) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Every route and policy with the version they were read at, from one snapshot.
+    /// Every route, policy and namespace with the version they were read at, from one snapshot.
     fn access_snapshot(&self) -> impl Future<Output = StoreResult<AccessSnapshot>> + Send;
 
     // ---- audit ----

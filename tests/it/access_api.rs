@@ -432,3 +432,31 @@ async fn dangling_entries_name_deleted_and_disabled_accounts_and_unknown_users()
     let e = viewer.list_dangling(&t.eng).await.unwrap_err();
     assert_eq!(e.code, Code::PermissionDenied, "{e:?}");
 }
+
+#[tokio::test]
+async fn a_namespace_move_is_in_force_at_the_next_request() {
+    let s = TestServer::start().await;
+    let t = tree(&s).await;
+    let (_, jwt) = account(&s, &t.ops, "svc-ops").await;
+    let p = id(&set_policy(
+        &s,
+        json!({"namespaceId": t.global, "name": "ops", "allowedUsers": ["svc-ops"]}),
+    )
+    .await);
+    set_route(&s, json!({"namespaceId": t.api, "name": "api", "from": "https://api.example.com", "policyIds": [p]})).await;
+    assert_eq!(verify_at(&s, &jwt, "https://api.example.com/").await.0, 403);
+    // Engineering (with API below it) moves under Ops: the Ops account now reaches the API route.
+    s.client
+        .set_namespace(&t.eng, &t.ops, "Engineering")
+        .await
+        .unwrap();
+    assert_eq!(
+        verify_at(&s, &jwt, "https://api.example.com/").await,
+        (200, p.clone())
+    );
+    s.client
+        .set_namespace(&t.eng, &t.global, "Engineering")
+        .await
+        .unwrap();
+    assert_eq!(verify_at(&s, &jwt, "https://api.example.com/").await.0, 403);
+}

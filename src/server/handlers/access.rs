@@ -150,7 +150,7 @@ pub async fn reach<S: Store>(
             .iter()
             .filter(|r| below.contains(&r.namespace_id))
             .map(|r| {
-                let j = access.judge_route(&scope.tree, r, account, user.as_ref(), caller.now);
+                let j = access.judge_route(r, account, user.as_ref(), caller.now);
                 let (policy_id, policy_name) = j.policy.unwrap_or_default();
                 wire::Reach {
                     route_id: r.id.clone(),

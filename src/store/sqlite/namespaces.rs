@@ -76,10 +76,16 @@ fn valid_name(name: &str) -> StoreResult<&str> {
 }
 
 pub(super) async fn list(pool: &SqlitePool) -> StoreResult<Vec<Namespace>> {
+    let mut conn = pool.acquire().await?;
+    list_on(&mut conn).await
+}
+
+/// [`list`] on one connection (inside the caller's transaction).
+pub(super) async fn list_on(conn: &mut SqliteConnection) -> StoreResult<Vec<Namespace>> {
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM namespaces ORDER BY created_at, id"
     )))
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     rows.into_iter().map(Row::into_namespace).collect()
 }

@@ -113,11 +113,13 @@ pub(super) async fn snapshot(pool: &SqlitePool) -> StoreResult<AccessSnapshot> {
     let version = version(&mut tx).await?;
     let routes = list(&mut tx).await?;
     let policies = super::policies::list(&mut tx).await?;
+    let namespaces = super::namespaces::list_on(&mut tx).await?;
     tx.commit().await?;
     Ok(AccessSnapshot {
         version,
         routes,
         policies,
+        namespaces,
     })
 }
 

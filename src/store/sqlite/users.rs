@@ -235,11 +235,25 @@ impl Row {
     }
 }
 
+const GET: &str = "SELECT id, name, email, groups FROM users WHERE id = ?";
+
+/// [`get`] as a point read on the caller's thread (`/verify` judging an impersonated account).
+pub(super) fn get_inline(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<Row>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(GET)?
+        .query_row([id], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                groups: r.get(3)?,
+            })
+        })
+        .optional()
+}
+
 pub(super) async fn get(pool: &SqlitePool, id: &str) -> StoreResult<Option<DirectoryUser>> {
-    let row: Option<Row> = sqlx::query_as("SELECT id, name, email, groups FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(GET).bind(id).fetch_optional(pool).await?;
     row.map(Row::into_user).transpose()
 }
 
