@@ -19,6 +19,9 @@ fn origin(scheme: &str, authority: &str) -> Result<(String, String), String> {
     {
         return Err(format!("host {authority:?} is not a host name"));
     }
+    if let Some(host) = plain_host(&scheme, authority) {
+        return Ok((scheme, host));
+    }
     // A wildcard label is not a valid host for the URL parser; check the rest and put it back.
     let (wild, rest) = match authority.strip_prefix("*.") {
         Some(rest) => (true, rest),
@@ -44,6 +47,52 @@ fn origin(scheme: &str, authority: &str) -> Result<(String, String), String> {
         host = format!("{host}:{port}");
     }
     Ok((scheme, host))
+}
+
+/// The common case without the URL parser (it runs for every `/verify` with a target): an ASCII name of
+/// letters, digits, `-` and `.` (not starting or ending with `.` or `-`, no empty label), with an optional
+/// decimal port; lowercased, the scheme's default port dropped. `None` hands anything else (IP literals,
+/// international names, odd ports) to the parser.
+fn plain_host(scheme: &str, authority: &str) -> Option<String> {
+    let (name, port) = match authority.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (authority, None),
+    };
+    let labels_ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        // An all-numeric last label would be read as an IPv4 address by the parser: leave it to it.
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
+        // Punycode labels are checked by the parser.
+        && !name.split('.').any(|l| l.len() >= 4 && l[..4].eq_ignore_ascii_case("xn--"));
+    if !labels_ok {
+        return None;
+    }
+    let mut host = name.to_ascii_lowercase();
+    if let Some(port) = port {
+        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u32 = port.parse().ok()?;
+        if n > 65535 {
+            return None;
+        }
+        let default = if scheme == "https" { 443 } else { 80 };
+        if n != default {
+            host.push(':');
+            host.push_str(&n.to_string());
+        }
+    }
+    Some(host)
 }
 
 /// A route's `from`, normalised (`https://App.Example.com:443/` -> `https://app.example.com`); refused unless
@@ -266,6 +315,37 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_host_path_agrees_with_the_url_parser() {
+        for (scheme, authority) in [
+            ("https", "App.Example.com"),
+            ("https", "app.example.com:443"),
+            ("http", "app.example.com:80"),
+            ("http", "app.example.com:8080"),
+            ("https", "a-b.c-d.example"),
+            ("https", "reports.test:08443"),
+            ("https", "localhost"),
+        ] {
+            let via_parser = url::Url::parse(&format!("{scheme}://{authority}")).unwrap();
+            let mut expected = via_parser.host_str().unwrap().to_string();
+            if let Some(p) = via_parser.port() {
+                expected = format!("{expected}:{p}");
+            }
+            assert_eq!(plain_host(scheme, authority), Some(expected), "{authority}");
+        }
+        for odd in [
+            "1.2.3.4",
+            "[::1]:80",
+            "xn--bcher-kva.example",
+            "a..b",
+            "-a.example",
+            "a.example:99999",
+            "a.example:",
+        ] {
+            assert_eq!(plain_host("https", odd), None, "{odd} goes to the parser");
+        }
+    }
 
     fn route(id: &str, from: &str, prefix: &str) -> RouteEntry {
         RouteEntry {

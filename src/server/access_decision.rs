@@ -132,6 +132,11 @@ impl AccessCache {
     /// The compiled access at the store's current version, rebuilt when the version moved.
     pub async fn current<S: Store>(&self, store: &S) -> StoreResult<Arc<CompiledAccess>> {
         let version = store.access_version().await?;
+        self.at(version, store).await
+    }
+
+    /// The compiled access at `version` (read by the caller, e.g. with the account), rebuilt when it moved.
+    pub async fn at<S: Store>(&self, version: i64, store: &S) -> StoreResult<Arc<CompiledAccess>> {
         if let Some(c) = self.0.read().unwrap_or_else(|p| p.into_inner()).as_ref()
             && c.version == version
         {
@@ -208,11 +213,41 @@ pub struct Judgement {
     pub route: Option<(String, String)>,
     /// The policy that decided, when one did: its id and name.
     pub policy: Option<(String, String)>,
-    /// In words, for the log and `access check`; never for `/verify` callers.
-    pub reason: String,
+    /// Why, kept in parts: the words are made only when logged or asked for (`reason`), not on every check.
+    why: Why,
+}
+
+/// What a judgement's reason says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Why {
+    /// Already in words (the rare refusals).
+    Said(String),
+    /// The deciding policy allowed or denied.
+    Decided { allowed: bool },
+    /// None of the route's `policies` policies allows `user`.
+    NoMatch { policies: usize, user: String },
 }
 
 impl Judgement {
+    /// In words, for the log and `access check`; never for `/verify` callers.
+    pub fn reason(&self) -> String {
+        let route = self.route.as_ref().map_or("", |(_, n)| n.as_str());
+        match &self.why {
+            Why::Said(text) => text.clone(),
+            Why::Decided { allowed } => {
+                let (id, name) = self
+                    .policy
+                    .as_ref()
+                    .map_or(("", ""), |(i, n)| (i.as_str(), n.as_str()));
+                let verb = if *allowed { "allowed" } else { "denied" };
+                format!("route {route:?}: {verb} by policy {name:?} ({id})")
+            }
+            Why::NoMatch { policies, user } => {
+                format!("route {route:?}: none of its {policies} policies allows user {user:?}")
+            }
+        }
+    }
+
     pub fn policy_id(&self) -> Option<&str> {
         self.policy.as_ref().map(|(id, _)| id.as_str())
     }
@@ -223,7 +258,7 @@ fn refused(route: Option<&RouteEntry>, reason: String) -> Judgement {
         allowed: false,
         route: route.map(|r| (r.id.clone(), r.name.clone())),
         policy: None,
-        reason,
+        why: Why::Said(reason),
     }
 }
 
@@ -234,21 +269,11 @@ pub struct Judging {
     pub access: Arc<CompiledAccess>,
 }
 
-/// The target a check is judged for. A server with no routes at all ignores the target — even a malformed one —
-/// and answers as without one, so a proxy that always sends `X-Forwarded-*` (Caddy, Traefik) keeps working until
-/// the first route is made; once any route exists, the target is judged and a bad one is refused (`Err`).
-pub async fn in_force<S: Store>(
-    state: &AppState<S>,
-    parsed: Result<Option<Target>, String>,
-) -> StoreResult<Result<Option<Judging>, String>> {
-    if matches!(parsed, Ok(None)) {
-        return Ok(Ok(None));
-    }
-    let access = state.access_cache.current(&state.store).await?;
-    if access.table.is_empty() {
-        return Ok(Ok(None));
-    }
-    Ok(parsed.map(|t| t.map(|target| Judging { target, access })))
+/// Whether a server ignores a request's target: one with no routes at all answers as without one — even for a
+/// malformed target — so a proxy that always sends `X-Forwarded-*` (Caddy, Traefik) keeps working until the
+/// first route is made; once any route exists, the target is judged and a bad one is refused.
+pub async fn ignored<S: Store>(state: &AppState<S>) -> StoreResult<bool> {
+    Ok(state.access_cache.current(&state.store).await?.is_empty())
 }
 
 /// Judges a valid token's account for the target.
@@ -285,6 +310,11 @@ pub async fn judge<S: Store>(
 }
 
 impl CompiledAccess {
+    /// No routes: targets are not judged.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
     /// Every route, by id.
     pub fn routes(&self) -> &[RouteEntry] {
         self.table.routes()
@@ -339,23 +369,13 @@ impl CompiledAccess {
         };
         let policies = plan.policies.iter().filter_map(|id| self.policies.get(id));
         let decision = decide(policies, &subject, now);
-        let reason = match &decision {
-            Decision::Allow { policy } => format!(
-                "route {:?}: allowed by policy {:?} ({policy})",
-                route.name,
-                self.policy_name(policy)
-            ),
-            Decision::Deny { policy } => format!(
-                "route {:?}: denied by policy {:?} ({policy})",
-                route.name,
-                self.policy_name(policy)
-            ),
-            Decision::NoMatch => format!(
-                "route {:?}: none of its {} policies allows user {:?}",
-                route.name,
-                plan.policies.len(),
-                account.user_id
-            ),
+        let why = match &decision {
+            Decision::Allow { .. } => Why::Decided { allowed: true },
+            Decision::Deny { .. } => Why::Decided { allowed: false },
+            Decision::NoMatch => Why::NoMatch {
+                policies: plan.policies.len(),
+                user: account.user_id.clone(),
+            },
         };
         Judgement {
             allowed: decision.allowed(),
@@ -363,7 +383,7 @@ impl CompiledAccess {
             policy: decision
                 .policy()
                 .map(|id| (id.to_string(), self.policy_name(id))),
-            reason,
+            why,
         }
     }
 }

@@ -17,10 +17,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
-use super::access_decision::{self, Judgement, Judging};
+use super::access_decision::{self, CompiledAccess, Judgement, Judging};
 use crate::model::NamespaceTree;
+use crate::policy::routing::Target;
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
+use std::sync::Arc;
 
 /// Clock skew tolerated on `iat`, `nbf` and `exp`.
 pub const LEEWAY: Duration = Duration::seconds(5);
@@ -150,6 +152,8 @@ pub struct Verdict {
     pub kind: VerdictKind,
     pub reason: String,
     pub record: Option<AccountRecord>,
+    /// The access version read with the account (0 when none was read): what a target is judged by.
+    pub access_version: i64,
 }
 
 impl Verdict {
@@ -158,6 +162,7 @@ impl Verdict {
             kind,
             reason: reason.into(),
             record,
+            access_version: 0,
         }
     }
 }
@@ -185,17 +190,22 @@ async fn decide<S: Store>(
             return uniform(StatusCode::BAD_REQUEST);
         }
     };
-    let judging = match access_decision::in_force(state, access_decision::target(headers)).await {
-        Ok(Ok(j)) => j,
-        Ok(Err(reason)) => {
-            let reason = crate::server::log::bounded_to(&reason, 256);
-            crate::log_refusal!(state.refusals, "verify_bad_target", %reason, "verify refused");
-            return uniform(StatusCode::BAD_REQUEST);
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "verify failed");
-            return uniform(StatusCode::SERVICE_UNAVAILABLE);
-        }
+    // A malformed target is refused before the token is read — by a server that has routes; one without any
+    // ignores the target (see `access_decision::ignored`).
+    let target = match access_decision::target(headers) {
+        Ok(t) => t,
+        Err(reason) => match access_decision::ignored(state).await {
+            Ok(true) => None,
+            Ok(false) => {
+                let reason = crate::server::log::bounded_to(&reason, 256);
+                crate::log_refusal!(state.refusals, "verify_bad_target", %reason, "verify refused");
+                return uniform(StatusCode::BAD_REQUEST);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "verify failed");
+                return uniform(StatusCode::SERVICE_UNAVAILABLE);
+            }
+        },
     };
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Some((form, jwt)) = token::token_from_headers(get) else {
@@ -207,7 +217,7 @@ async fn decide<S: Store>(
         );
         return uniform(StatusCode::UNAUTHORIZED);
     };
-    let answer = match answer(state, jwt, namespace.as_deref(), judging.as_ref(), now).await {
+    let answer = match answer(state, jwt, namespace.as_deref(), target.as_ref(), now).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "verify failed");
@@ -215,7 +225,9 @@ async fn decide<S: Store>(
         }
     };
     let status = answer.status();
-    let Answer { verdict, judgement } = answer;
+    let Answer {
+        verdict, judgement, ..
+    } = answer;
     let policy_header = |resp: &mut Response| {
         if let Some(v) = judgement
             .as_ref()
@@ -228,10 +240,10 @@ async fn decide<S: Store>(
     let account = verdict.record.as_ref().map(|r| &r.account);
     if status != StatusCode::OK {
         let (kind, reason) = match &judgement {
-            Some(j) if verdict.kind == VerdictKind::Valid => ("access_denied", j.reason.as_str()),
-            _ => (verdict.kind.as_str(), verdict.reason.as_str()),
+            Some(j) if verdict.kind == VerdictKind::Valid => ("access_denied", j.reason()),
+            _ => (verdict.kind.as_str(), verdict.reason.clone()),
         };
-        let reason = crate::server::log::bounded_to(reason, 256);
+        let reason = crate::server::log::bounded_to(&reason, 256);
         crate::log_refusal!(
             state.refusals,
             "verify_refused",
@@ -254,7 +266,7 @@ async fn decide<S: Store>(
     }
     match &judgement {
         Some(j) => {
-            tracing::debug!(account = %account.id, form = ?form, reason = %j.reason, "verify accepted")
+            tracing::debug!(account = %account.id, form = ?form, reason = %j.reason(), "verify accepted")
         }
         None => tracing::debug!(account = %account.id, form = ?form, "verify accepted"),
     }
@@ -274,11 +286,14 @@ async fn decide<S: Store>(
 }
 
 /// What `/verify` answers for a token, a scope and a target, and why: the token's verdict and, for a valid token
-/// with a target, the access decision. `/verify` and `CheckAccess` both ask this, so they never disagree.
+/// with a target on a server that has routes, the access decision. `/verify` and `CheckAccess` both ask this, so
+/// they never disagree.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub verdict: Verdict,
     pub judgement: Option<Judgement>,
+    /// The compiled access the target was judged by, when it was.
+    pub access: Option<Arc<CompiledAccess>>,
 }
 
 impl Answer {
@@ -294,27 +309,45 @@ impl Answer {
     }
 }
 
-/// The whole answer, without its side effects (recording use is `/verify`'s).
+/// The whole answer, without its side effects (recording use is `/verify`'s). The access version comes from
+/// the account's own read, so a valid check with a target reads the store once.
 pub async fn answer<S: Store>(
     state: &AppState<S>,
     jwt: &str,
     namespace: Option<&str>,
-    judging: Option<&Judging>,
+    target: Option<&Target>,
     now: DateTime<Utc>,
 ) -> Result<Answer, StoreError> {
     let verdict = check(state, jwt, namespace, now).await?;
-    let judgement = match (&verdict, judging) {
+    let (judgement, access) = match (&verdict, target) {
         (
             Verdict {
                 kind: VerdictKind::Valid,
                 record: Some(record),
+                access_version,
                 ..
             },
-            Some(judging),
-        ) => Some(access_decision::judge(state, judging, record, now).await?),
-        _ => None,
+            Some(target),
+        ) => {
+            let access = state.access_cache.at(*access_version, &state.store).await?;
+            if access.is_empty() {
+                (None, None)
+            } else {
+                let judging = Judging {
+                    target: target.clone(),
+                    access,
+                };
+                let j = access_decision::judge(state, &judging, record, now).await?;
+                (Some(j), Some(judging.access))
+            }
+        }
+        _ => (None, None),
     };
-    Ok(Answer { verdict, judgement })
+    Ok(Answer {
+        verdict,
+        judgement,
+        access,
+    })
 }
 
 fn uniform(status: StatusCode) -> Response {
@@ -361,9 +394,9 @@ pub async fn check<S: Store>(
     let wanted = namespace.map(str::trim).filter(|n| !n.is_empty());
     // One read for the account and, for a scoped check, the namespace tree: never cached, so a delete or
     // rotation that has answered is seen by the next check, whichever process wrote it.
-    let (record, namespaces) = state
+    let (record, namespaces, access_version) = state
         .store
-        .get_account_for_verify(&claims.jti, wanted.is_some())
+        .get_account_for_verify_versioned(&claims.jti, wanted.is_some())
         .await?;
     let Some(record) = record else {
         return Ok(Verdict::no(
@@ -468,5 +501,6 @@ pub async fn check<S: Store>(
         kind: VerdictKind::Valid,
         reason: "the token verifies".into(),
         record: Some(record),
+        access_version,
     })
 }

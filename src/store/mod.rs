@@ -314,6 +314,24 @@ pub trait Store: Clone + Send + Sync + 'static {
             Ok((Some(record), namespaces))
         }
     }
+    /// `/verify`'s read with the access version (routes and policies) it is judged by, from the same snapshot
+    /// where the store can (0 when the account does not exist). The default makes a second read.
+    fn get_account_for_verify_versioned(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> impl Future<Output = StoreResult<(Option<AccountRecord>, Vec<Namespace>, i64)>> + Send
+    {
+        async move {
+            let (record, namespaces) = self.get_account_for_verify(id, with_namespaces).await?;
+            let version = if record.is_some() {
+                self.access_version().await?
+            } else {
+                0
+            };
+            Ok((record, namespaces, version))
+        }
+    }
     fn list_accounts(
         &self,
         query: &AccountQuery,

@@ -79,6 +79,23 @@ pub struct ConnectionSettings {
 }
 
 impl SqliteStore {
+    /// `/verify`'s one read (account, namespaces when asked, access version), on the caller's thread when an
+    /// inline reader is free, else through the pool.
+    async fn verify_read(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<accounts::VerifyRead> {
+        if let Some(read) = self
+            .inline
+            .try_read(|conn| accounts::get_for_verify_inline(conn, id, with_namespaces))
+        {
+            return read;
+        }
+        let mut conn = self.read.acquire().await?;
+        accounts::get_for_verify(&mut conn, id, with_namespaces).await
+    }
+
     /// Opens (creating if needed) the database at `path`, runs the embedded migrations and creates the root
     /// namespace when there is none.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -375,14 +392,16 @@ impl Store for SqliteStore {
         id: &str,
         with_namespaces: bool,
     ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>)> {
-        if let Some(read) = self
-            .inline
-            .try_read(|conn| accounts::get_for_verify_inline(conn, id, with_namespaces))
-        {
-            return read;
-        }
-        let mut conn = self.read.acquire().await?;
-        accounts::get_for_verify(&mut conn, id, with_namespaces).await
+        let (record, namespaces, _) = self.verify_read(id, with_namespaces).await?;
+        Ok((record, namespaces))
+    }
+
+    async fn get_account_for_verify_versioned(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>, i64)> {
+        self.verify_read(id, with_namespaces).await
     }
 
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {

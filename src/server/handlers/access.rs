@@ -13,7 +13,7 @@ use crate::api::ConnectError;
 use crate::api::wire;
 use crate::filter::{Expr, Field};
 use crate::policy::routing::{RouteEntry, Target};
-use crate::server::access_decision::{self, CompiledAccess};
+use crate::server::access_decision::CompiledAccess;
 use crate::server::authz::Scope;
 use crate::server::verify::{self, VerdictKind};
 use crate::server::{AppState, Caller};
@@ -45,10 +45,7 @@ pub async fn check<S: Store>(
     let target = Target::from_url(url).map_err(|e| ConnectError::invalid(format!("url: {e}")))?;
     let scope = Scope::load(state, caller).await?;
     scope.require_any(Role::Viewer, "checking access")?;
-    let judging = access_decision::in_force(state, Ok(Some(target.clone())))
-        .await?
-        .map_err(ConnectError::invalid)?;
-    let answer = verify::answer(state, jwt, None, judging.as_ref(), caller.now).await?;
+    let answer = verify::answer(state, jwt, None, Some(&target), caller.now).await?;
     // Whose token it is, and what it may reach, only to a caller that may read that account.
     if let Some(record) = &answer.verdict.record {
         scope.require(&record.account.namespace_id, Role::Viewer)?;
@@ -66,12 +63,12 @@ pub async fn check<S: Store>(
             .unwrap_or_default(),
         ..Default::default()
     };
-    match (&answer.judgement, &judging) {
-        (Some(j), Some(judging)) => {
+    match (&answer.judgement, &answer.access) {
+        (Some(j), Some(access)) => {
             let route = j
                 .route
                 .as_ref()
-                .and_then(|(id, _)| judging.access.routes().iter().find(|r| r.id == *id));
+                .and_then(|(id, _)| access.routes().iter().find(|r| r.id == *id));
             match route {
                 // A route the caller may not read is not named (it lies outside the account's subtree, so it
                 // refused the account without a policy).
@@ -82,7 +79,7 @@ pub async fn check<S: Store>(
                     );
                 }
                 _ => {
-                    resp.reason = j.reason.clone();
+                    resp.reason = j.reason();
                     if let Some((id, name)) = &j.route {
                         resp.route_id = id.clone();
                         resp.route_name = name.clone();

@@ -146,21 +146,26 @@ pub(super) async fn get(
     row.map(Row::into_record).transpose()
 }
 
-/// What `/verify` reads: the account, and the namespaces when asked (empty otherwise).
-pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>);
+/// What `/verify` reads: the account, the namespaces when asked (empty otherwise), and the access version of
+/// the same snapshot (0 when there is no such account).
+pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>, i64);
 
 /// A namespace as `VERIFY_WITH_NAMESPACES_SQL` carries it: `[id, parent_id, name, originator_id, created_at,
 /// modified_at]`.
 type NamespaceTuple = (String, Option<String>, String, String, i64, i64);
 
-static VERIFY_SQL: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {COLUMNS} FROM service_accounts WHERE id = ?1"));
+/// The access version rides along in the account's own statement: one read transaction, not two.
+const ACCESS_VERSION: &str = "(SELECT version FROM access_version WHERE id = 1) AS access_version";
+
+static VERIFY_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS}, {ACCESS_VERSION} FROM service_accounts WHERE id = ?1")
+});
 
 /// The account and every namespace from one statement: one round trip and one snapshot. The namespaces ride
 /// along as one JSON array of [`NamespaceTuple`]s, computed only when the account exists.
 static VERIFY_WITH_NAMESPACES_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS}, \
+        "SELECT {COLUMNS}, {ACCESS_VERSION}, \
          (SELECT json_group_array(json_array(n.id, n.parent_id, n.name, n.originator_id, n.created_at, \
                                              n.modified_at)) \
           FROM namespaces n) AS namespaces \
@@ -176,9 +181,9 @@ fn verify_sql(with_namespaces: bool) -> &'static str {
     }
 }
 
-fn assemble(row: Option<(Row, Option<String>)>) -> StoreResult<VerifyRead> {
-    let Some((row, namespaces)) = row else {
-        return Ok((None, Vec::new()));
+fn assemble(row: Option<(Row, i64, Option<String>)>) -> StoreResult<VerifyRead> {
+    let Some((row, version, namespaces)) = row else {
+        return Ok((None, Vec::new(), 0));
     };
     let namespaces = match namespaces {
         None => Vec::new(),
@@ -204,7 +209,7 @@ fn assemble(row: Option<(Row, Option<String>)>) -> StoreResult<VerifyRead> {
                 .collect::<StoreResult<Vec<_>>>()?
         }
     };
-    Ok((Some(row.into_record()?), namespaces))
+    Ok((Some(row.into_record()?), namespaces, version))
 }
 
 /// `/verify`'s read through the pool (a round trip to the connection's worker thread).
@@ -217,7 +222,14 @@ pub(super) async fn get_for_verify(
     struct WithNamespaces {
         #[sqlx(flatten)]
         row: Row,
+        access_version: i64,
         namespaces: String,
+    }
+    #[derive(sqlx::FromRow)]
+    struct Versioned {
+        #[sqlx(flatten)]
+        row: Row,
+        access_version: i64,
     }
     let sql = sqlx::AssertSqlSafe(verify_sql(with_namespaces));
     let row = if with_namespaces {
@@ -225,13 +237,13 @@ pub(super) async fn get_for_verify(
             .bind(id)
             .fetch_optional(conn)
             .await?
-            .map(|w| (w.row, Some(w.namespaces)))
+            .map(|w| (w.row, w.access_version, Some(w.namespaces)))
     } else {
-        sqlx::query_as::<_, Row>(sql)
+        sqlx::query_as::<_, Versioned>(sql)
             .bind(id)
             .fetch_optional(conn)
             .await?
-            .map(|row| (row, None))
+            .map(|v| (v.row, v.access_version, None))
     };
     assemble(row)
 }
@@ -263,12 +275,13 @@ pub(super) fn get_for_verify_inline(
                 expires_at_ns: r.get(12)?,
                 disabled: r.get(13)?,
             };
+            let version: i64 = r.get(14)?;
             let namespaces = if with_namespaces {
-                Some(r.get(14)?)
+                Some(r.get(15)?)
             } else {
                 None
             };
-            Ok((row, namespaces))
+            Ok((row, version, namespaces))
         })
         .optional()?;
     Ok(assemble(row))

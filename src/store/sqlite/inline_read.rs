@@ -125,9 +125,14 @@ mod tests {
             .try_read(|c| super::super::accounts::get_for_verify_inline(c, "a1", true))
             .expect("a free inline connection")
             .unwrap();
-        let (record, namespaces) = inline.clone();
+        let (record, namespaces, version) = inline.clone();
         assert_eq!(record.unwrap().account.user_id, "user-a1");
         assert_eq!(namespaces.len(), 1);
+        assert_eq!(
+            version,
+            store.access_version().await.unwrap(),
+            "the access version rides along"
+        );
 
         // The inline connections are query-only: a write fails (and falls back), and changes nothing.
         assert!(
@@ -141,7 +146,10 @@ mod tests {
         // Every inline connection busy: the same answer through the pool.
         let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
         assert!(store.inline.try_read(|_| Ok(())).is_none());
-        let pooled = store.get_account_for_verify("a1", true).await.unwrap();
+        let pooled = store
+            .get_account_for_verify_versioned("a1", true)
+            .await
+            .unwrap();
         assert_eq!(pooled, inline);
         drop(held);
 
