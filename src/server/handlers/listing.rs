@@ -1,7 +1,31 @@
-//! Paging and ordering shared by the route and policy listings: `offset` and `limit` are optional (an absent
-//! limit is "all", `0` is "none"), negative ones are refused, and the total counts the matches before paging.
+//! What the route and policy handlers share: paging (`offset` and `limit` are optional — an absent limit is
+//! "all", `0` is "none" —, negative ones are refused, and the total counts the matches before paging) and the
+//! namespace a write lands in (it exists; manager there, and where it was on a move).
 
+use super::validate::{self, MAX_USER_ID};
+use crate::access::Role;
 use crate::api::ConnectError;
+use crate::server::authz::Scope;
+
+/// The namespace a route or policy is written to, checked: `namespace_id` names a namespace, and the caller
+/// holds manager there and, when it replaces one, in `old` (where it was).
+pub fn writable_namespace(
+    scope: &Scope,
+    namespace_id: &str,
+    old: Option<&str>,
+) -> Result<String, ConnectError> {
+    let namespace_id = validate::identifier("namespaceId", Some(namespace_id), MAX_USER_ID)?;
+    if scope.tree.get(&namespace_id).is_none() {
+        return Err(ConnectError::invalid(format!(
+            "namespaceId {namespace_id:?} names no namespace"
+        )));
+    }
+    if let Some(old) = old {
+        scope.require(old, Role::Manager)?;
+    }
+    scope.require(&namespace_id, Role::Manager)?;
+    Ok(namespace_id)
+}
 
 fn non_negative(field: &str, v: Option<i64>) -> Result<Option<usize>, ConnectError> {
     v.map(|n| {

@@ -107,16 +107,11 @@ pub async fn set<S: Store>(
     } else {
         Some(existing(state, &p.id).await?)
     };
-    let namespace_id = validate::identifier("namespaceId", Some(&p.namespace_id), MAX_USER_ID)?;
-    if scope.tree.get(&namespace_id).is_none() {
-        return Err(ConnectError::invalid(format!(
-            "namespaceId {namespace_id:?} names no namespace"
-        )));
-    }
-    if let Some(old) = &old {
-        scope.require(&old.namespace_id, Role::Manager)?;
-    }
-    scope.require(&namespace_id, Role::Manager)?;
+    let namespace_id = listing::writable_namespace(
+        &scope,
+        &p.namespace_id,
+        old.as_ref().map(|o| o.namespace_id.as_str()),
+    )?;
     let name = validate::identifier("name", Some(p.name.trim()), MAX_NAME)?;
     validate::display_text("description", &p.description, MAX_DESCRIPTION)?;
     validate::display_text("ppl", &p.ppl, MAX_PPL)?;
