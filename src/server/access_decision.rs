@@ -310,6 +310,11 @@ pub async fn judge<S: Store>(
 }
 
 impl CompiledAccess {
+    /// Whether judging `route` may need the directory user (one of its policies looks at an e-mail or groups).
+    pub fn reads_directory(&self, route: &RouteEntry) -> bool {
+        self.plans.get(&route.id).is_some_and(|p| p.reads_directory)
+    }
+
     /// No routes: targets are not judged.
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()

@@ -557,3 +557,60 @@ fn a_viewer_sees_policies_but_changes_none() {
         "{footer}"
     );
 }
+
+#[test]
+fn lookups_nobody_answers_are_not_waited_for_and_failures_say_why() {
+    let clock = Clock::new();
+    let mut model = on_accounts(2, &clock);
+    let id = model.accounts.get(0).unwrap().id.clone();
+    // The server answered, but not for this account (gone meanwhile, or not the caller's).
+    update(
+        &mut model,
+        Msg::Reach {
+            result: Some(Vec::new()),
+            ids: vec![id.clone()],
+        },
+        clock.now,
+    );
+    assert!(
+        matches!(
+            model.reach.get(&id),
+            Some(sacon::tui::state::Load::Failed(_))
+        ),
+        "{:?}",
+        model.reach.get(&id)
+    );
+    assert!(!screen_text(&mut model, 100, 24).contains('◌'));
+
+    // The grant step names why it cannot offer anything.
+    let mut model = token_view(&clock);
+    let (seq, _) = load_access(&update(&mut model, key('g'), clock.now));
+    update(
+        &mut model,
+        Msg::Access {
+            seq,
+            result: Err(ConnectError::new(
+                Code::Unimplemented,
+                "no PolicyService here",
+            )),
+        },
+        clock.now,
+    );
+    let screen = screen_text(&mut model, 100, 30);
+    assert!(
+        screen.contains("Cannot load the policies and routes: no PolicyService here"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn without_a_directory_the_builder_does_not_search() {
+    let clock = Clock::new();
+    let mut model = on_policies(&clock);
+    model.capabilities.directory = false;
+    update(&mut model, key('a'), clock.now);
+    update(&mut model, code(KeyCode::Tab), clock.now);
+    update(&mut model, code(KeyCode::Tab), clock.now);
+    type_text(&mut model, "ci-bot", clock.now);
+    assert_eq!(model.next_deadline(), None, "nothing to search");
+}

@@ -137,15 +137,24 @@ pub async fn reach<S: Store>(
         if !scope.can_see(&account.namespace_id) {
             continue;
         }
-        let user = state.store.get_user(&account.user_id).await?;
         let below: HashSet<String> = scope
             .tree
             .subtree(&account.namespace_id)
             .into_iter()
             .collect();
-        let reach = routes
+        let usable: Vec<&RouteEntry> = routes
             .iter()
+            .copied()
             .filter(|r| below.contains(&r.namespace_id))
+            .collect();
+        // The directory user is read only when a route it could use looks at e-mails or groups, as /verify does.
+        let user = if usable.iter().any(|r| access.reads_directory(r)) {
+            state.store.get_user(&account.user_id).await?
+        } else {
+            None
+        };
+        let reach = usable
+            .into_iter()
             .map(|r| {
                 let j = access.judge_route(r, account, user.as_ref(), caller.now);
                 let (policy_id, policy_name) = j.policy.unwrap_or_default();

@@ -200,11 +200,18 @@ pub fn render(model: &Model, view: &SecretView, g: &GrantPicker, area: Rect, buf
             theme.dim(),
         )),
         Load::Loaded(_) => None,
-        Load::Failed(_) => Some(("Cannot load the policies and routes.", theme.error())),
+        Load::Failed(_) => None,
         _ => Some(("loading…", theme.dim())),
     };
     if let Some((text, style)) = first {
         Paragraph::new(Line::styled(fit(text, w), style)).render(row(inner, 0), buf);
+    }
+    if let Load::Failed(e) = &g.items {
+        let text = format!(
+            "Cannot load the policies and routes: {}",
+            sanitize(&e.message)
+        );
+        Paragraph::new(Line::styled(fit(&text, w), theme.error())).render(row(inner, 0), buf);
     }
     if let Some(items) = g.items.loaded() {
         let room = usize::from(inner.height.saturating_sub(2));

@@ -57,6 +57,8 @@ pub struct PolicyForm {
     /// A PPL document the builder cannot express, kept as it is (the groups field is then read-only).
     pub custom_ppl: Option<String>,
     pub lookahead: Debounced<(Vec<DirectoryUser>, u64)>,
+    /// The server has a directory to search (else users are typed ids only).
+    pub directory: bool,
     pub result_cursor: usize,
     pub error: Option<String>,
     pub submitting: Option<u64>,
@@ -116,6 +118,7 @@ impl PolicyForm {
             focus: PField::Name,
             custom_ppl: None,
             lookahead: Debounced::default(),
+            directory: true,
             result_cursor: 0,
             error: None,
             submitting: None,
@@ -132,15 +135,6 @@ impl PolicyForm {
 
     pub fn create(namespace_id: String) -> PolicyForm {
         PolicyForm::blank(namespace_id)
-    }
-
-    /// A new policy allowing `user_id`, named after it (the grant step's "new policy").
-    pub fn for_user(namespace_id: String, user_id: &str) -> PolicyForm {
-        let mut form = PolicyForm::blank(namespace_id);
-        form.name = text_field(&format!("{user_id}-access"));
-        form.users = text_field(user_id);
-        form.focus_on(PField::Name);
-        form
     }
 
     pub fn edit(policy: wire::Policy) -> PolicyForm {
@@ -205,16 +199,11 @@ impl PolicyForm {
             return false;
         };
         let text = field_text(&self.users);
-        let kept: Vec<&str> = match text.rsplit_once(',') {
-            Some((head, _)) => vec![head.trim_end()],
-            None => Vec::new(),
+        // The users before the one being typed stay; the pick replaces it, ready for the next.
+        let joined = match text.rsplit_once(',').map(|(head, _)| head.trim_end()) {
+            Some(head) if !head.is_empty() => format!("{head}, {id}, "),
+            _ => format!("{id}, "),
         };
-        let mut joined = kept.join("");
-        if !joined.is_empty() {
-            joined.push_str(", ");
-        }
-        joined.push_str(&id);
-        joined.push_str(", ");
         self.users = text_field(&joined);
         set_field_focus(&mut self.users, true);
         self.lookahead.clear();
@@ -286,6 +275,7 @@ impl PolicyForm {
         if let Some(ta) = self.field_mut(focus)
             && super::field_paste(ta, text)
             && focus == PField::Users
+            && self.directory
         {
             self.lookahead.touch(now);
         }
@@ -345,7 +335,7 @@ pub fn on_key(
                 && field_input(ta, key)
                 && focus == PField::Users
             {
-                if form.typed_user().is_empty() {
+                if form.typed_user().is_empty() || !form.directory {
                     form.lookahead.clear();
                 } else {
                     form.lookahead.touch(now.mono);

@@ -479,10 +479,19 @@ pub fn on_reach(
 ) {
     match result {
         Some(accounts) => {
+            let mut unanswered: std::collections::HashSet<String> = ids.into_iter().collect();
             for a in accounts {
+                unanswered.remove(&a.service_account_id);
                 model
                     .reach
                     .insert(a.service_account_id.clone(), Load::Loaded(a.routes));
+            }
+            // Gone meanwhile, or not the caller's to read: unknown, never waited for again.
+            for id in unanswered {
+                model.reach.insert(
+                    id,
+                    Load::Failed(ConnectError::new(Code::NotFound, "not answered")),
+                );
             }
         }
         None => {

@@ -6,7 +6,7 @@
 
 mod render;
 
-pub use render::{DANGLING_SYMBOL, ENFORCED_SYMBOL, render};
+pub use render::{DANGLING_SYMBOL, render};
 
 use super::frame::body_area;
 use super::list_move;
@@ -183,11 +183,16 @@ pub fn on_key(model: &mut Model, command: Option<Command>) -> Vec<Effect> {
     }
     match command {
         Command::NewPolicy => {
-            let ns = view.namespace_id.clone();
-            model.overlay = Some(Overlay::PolicyForm(Box::new(PolicyForm::create(ns))));
+            let mut form = PolicyForm::create(view.namespace_id.clone());
+            form.directory = model.capabilities.directory;
+            model.overlay = Some(Overlay::PolicyForm(Box::new(form)));
         }
         Command::EditPolicy | Command::Detail => match view.selected().cloned() {
-            Some(p) => model.overlay = Some(Overlay::PolicyForm(Box::new(PolicyForm::edit(p)))),
+            Some(p) => {
+                let mut form = PolicyForm::edit(p);
+                form.directory = model.capabilities.directory;
+                model.overlay = Some(Overlay::PolicyForm(Box::new(form)));
+            }
             None => model.status = Status::Info("no policy here yet: a adds one".into()),
         },
         Command::DeletePolicy if view.selected().is_some() => view.deleting = Some(view.cursor),
