@@ -15,6 +15,7 @@ mod policies;
 mod report;
 mod report_access;
 mod routes;
+mod migrate;
 mod serve;
 mod token;
 mod whoami;
@@ -96,7 +97,8 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub token_file: Option<PathBuf>,
-    /// File holding the server's shared secret (base64 of 32 bytes), to sign admin credentials with.
+    /// File holding the server's shared secret (base64 of 32 bytes), to sign admin credentials with; for `serve`, the
+    /// secret it checks them with and signs tokens with (instead of the data directory's), one for all replicas.
     #[arg(
         long,
         global = true,
@@ -143,6 +145,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
+    /// Copy a SQLite data directory into an empty PostgreSQL database, for replicas.
+    Migrate(migrate::MigrateArgs),
     /// List and change the namespace tree.
     #[command(subcommand)]
     Namespaces(namespaces::NamespacesCommand),
@@ -235,6 +239,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let global = cli.global;
     match cli.command {
         Some(Command::Serve(args)) => serve::run(&global, args).await,
+        Some(Command::Migrate(args)) => migrate::run(&global, args).await,
         Some(Command::Context(c)) => context::run(&global, c),
         command => {
             let selected = select_context(&global)?;
@@ -299,7 +304,7 @@ async fn run_in_context(
                 Command::Whoami { output } => {
                     whoami::run(&connection.client, &connection.target, output).await
                 }
-                Command::Serve(_) | Command::Context(_) => Ok(()),
+                Command::Serve(_) | Command::Migrate(_) | Command::Context(_) => Ok(()),
             };
             connection.close().await;
             result

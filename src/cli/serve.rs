@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Load the demo namespaces and users into a database this start creates.
     #[arg(long)]
     pub seed_demo: bool,
+    /// Store in this PostgreSQL database (postgres://USER@HOST/DB) instead of SQLite in the data directory; any
+    /// number of `sacon serve` replicas may share it, each given the same --shared-secret-file.
+    #[arg(long, value_name = "URL", env = "SACON_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// PEM certificate chain to serve HTTPS with (needs --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -72,8 +76,20 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         }
         _ => None,
     };
+    let database_url = args.database_url.filter(|u| !u.trim().is_empty());
+    if let Some(url) = &database_url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(CliError::Usage(format!(
+                "--database-url must be a postgres:// URL, not {}",
+                server::redact_url(url)
+            )));
+        }
+    }
     let config = ServerConfig {
         seed_demo: args.seed_demo,
+        database_url,
+        // The server's secret, when given: replicas on one database must sign and check with the same one.
+        secret_file: global.shared_secret_file.clone(),
         limits,
         tls,
         ..ServerConfig::new(data_dir)

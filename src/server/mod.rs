@@ -29,7 +29,7 @@ use tokio::sync::watch;
 pub use clock::{Clock, ManualClock, SystemClock};
 
 use crate::config;
-use crate::store::{SqliteStore, Store};
+use crate::store::{AnyStore, SqliteStore, Store};
 use crate::token::SharedSecret;
 
 /// What every handler can reach.
@@ -158,6 +158,11 @@ pub struct ServerConfig {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Who shared-secret callers are recorded as.
     pub root_actor: String,
+    /// Store in this PostgreSQL database (`postgres://…`) instead of SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Read the shared secret from this file (0600; it must exist) instead of the data directory's, so replicas
+    /// on one database share one secret.
+    pub secret_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -169,6 +174,8 @@ impl ServerConfig {
             limits: listen::Limits::for_open_files(listen::open_file_limit()),
             tls: None,
             root_actor: ROOT_ACTOR.to_string(),
+            database_url: None,
+            secret_file: None,
         }
     }
 }
@@ -176,8 +183,9 @@ impl ServerConfig {
 /// An opened data directory.
 pub struct DataDir {
     pub secret: SharedSecret,
-    pub store: SqliteStore,
-    /// This start created the database.
+    pub store: AnyStore,
+    /// This start created the database (for PostgreSQL: found it without accounts, namespaces but the root, or
+    /// users).
     pub created: bool,
     /// This start loaded the demo directory.
     pub seeded: bool,
@@ -189,22 +197,42 @@ pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
     let dir = &config.data_dir;
     create_private_dir(dir)?;
     config::check_private(dir)?;
-    let secret = SharedSecret::load_or_create(&config::secret_path(dir))?;
-    let db_path = config::database_path(dir);
-    let created = !db_path.exists();
-    if created {
-        // SQLite gives its -wal and -shm files the database's mode: make all three private.
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&db_path)
-            .with_context(|| format!("cannot create the database {}", db_path.display()))?;
-    }
-    let store = SqliteStore::open(&db_path)
-        .await
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let secret = match &config.secret_file {
+        Some(file) => {
+            config::check_private_file(file)?;
+            SharedSecret::load(file)
+                .with_context(|| format!("cannot read the shared secret {}", file.display()))?
+        }
+        None => SharedSecret::load_or_create(&config::secret_path(dir))?,
+    };
+    let (store, created) = match &config.database_url {
+        Some(url) => {
+            let store = crate::store::PgStore::open(url)
+                .await
+                .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+            let store = AnyStore::Postgres(store);
+            let created = is_empty(&store).await?;
+            (store, created)
+        }
+        None => {
+            let db_path = config::database_path(dir);
+            let created = !db_path.exists();
+            if created {
+                // SQLite gives its -wal and -shm files the database's mode: make all three private.
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&db_path)
+                    .with_context(|| format!("cannot create the database {}", db_path.display()))?;
+            }
+            let store = SqliteStore::open(&db_path)
+                .await
+                .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+            (AnyStore::Sqlite(store), created)
+        }
+    };
     let seeded = created && config.seed_demo;
     if seeded {
         crate::demo::seed_demo(&store, config.clock.now())
@@ -217,6 +245,29 @@ pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
         created,
         seeded,
     })
+}
+
+/// Whether a database holds nothing but the root namespace: what a first start finds (and seeds the demo into).
+pub async fn is_empty<S: Store>(store: &S) -> anyhow::Result<bool> {
+    let one = crate::store::AccountQuery {
+        limit: 1,
+        ..Default::default()
+    };
+    Ok(store.list_namespaces().await?.len() <= 1
+        && store.query_users("", 0, 1).await?.total == 0
+        && store.list_accounts(&one).await?.total == 0)
+}
+
+/// A database URL fit for a log or an error: any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(an unparsable URL)".to_string(),
+    }
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -303,6 +354,12 @@ pub trait StoreClose {
 impl StoreClose for SqliteStore {
     fn close(&self) -> impl std::future::Future<Output = ()> + Send {
         SqliteStore::close(self)
+    }
+}
+
+impl StoreClose for AnyStore {
+    fn close(&self) -> impl std::future::Future<Output = ()> + Send {
+        AnyStore::close(self)
     }
 }
 

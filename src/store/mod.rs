@@ -2,6 +2,8 @@
 //! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
 //! The store never sees a JWT.
 
+pub mod any;
+pub mod dump;
 pub mod sql;
 pub mod sqlite;
 
@@ -16,6 +18,7 @@ use crate::policy::model::{AccessSnapshot, Policy, Route};
 // The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
 // query the store directly (tests, benches).
 pub use crate::filter::{self, Expr, Field, Op, OrderKey};
+pub use any::AnyStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

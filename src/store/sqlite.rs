@@ -7,6 +7,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod dialect;
+mod dump;
 mod groups;
 mod inline_read;
 mod namespaces;
@@ -189,6 +190,14 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Everything the store holds, from one snapshot.
+    pub async fn dump(&self) -> StoreResult<super::dump::Dump> {
+        let mut tx = self.read.begin().await?;
+        let dump = dump::read(&mut tx).await?;
+        tx.commit().await?;
+        Ok(dump)
     }
 
     /// Starts a write transaction holding the database's write lock.

@@ -384,9 +384,7 @@ async fn a_change_is_in_force_at_the_next_request_from_any_process() {
     .await;
     assert_eq!(check(&s, &jwt, "https://ci.example.com/").await.0, 403);
     // Put back by another process writing the same database: in force at once too.
-    let other = sacon::store::SqliteStore::open(&sacon::config::database_path(&s.data_dir()))
-        .await
-        .unwrap();
+    let other = s.other_store().await;
     let mut policy = other.get_policy(&pid).await.unwrap().unwrap();
     policy.allowed_users.push("svc-ci".into());
     other

@@ -448,7 +448,7 @@ mod store_reads {
 
     use chrono::{DateTime, Duration, Utc};
     use sacon::model::ServiceAccount;
-    use sacon::store::{ActivityQuery, AuditEntry, Change, DateOp, SqliteStore, Store};
+    use sacon::store::{ActivityQuery, AnyStore, AuditEntry, Change, DateOp, SqliteStore, Store};
 
     fn change(actor: &str, at: DateTime<Utc>) -> Change {
         Change::by(actor, at)
@@ -460,11 +460,11 @@ mod store_reads {
     async fn seeded(
         dir: &std::path::Path,
     ) -> (
-        SqliteStore,
+        AnyStore,
         HashMap<&'static str, String>,
         HashMap<String, String>,
     ) {
-        let store = SqliteStore::open(&dir.join("sacon.db")).await.unwrap();
+        let store = crate::support::test_store(dir).await;
         let t = Utc::now() - Duration::days(1);
         let root = store
             .list_namespaces()

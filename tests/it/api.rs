@@ -933,9 +933,7 @@ async fn audit_log_records_writes_without_tokens() {
     s.client.delete_namespace(&ns.id).await.unwrap();
     let handle = s.handle.as_ref().unwrap();
     let _ = handle;
-    let store = sacon::store::SqliteStore::open(&sacon::config::database_path(&s.data_dir()))
-        .await
-        .unwrap();
+    let store = s.other_store().await;
     use sacon::store::Store;
     let entries = store.list_audit(100).await.unwrap();
     let actions: Vec<(String, String)> = entries

@@ -1,6 +1,6 @@
-//! The SQLite store against a real database file in a temporary directory: CRUD of every entity, the filter
-//! grammar and ordering pushed to SQL, paging totals, query plans, atomic imports, namespace rules, the audit
-//! log, the connection pragmas, and the demo seed.
+//! The store against a real database (a SQLite file in a temporary directory; a fresh PostgreSQL database in that
+//! pass of the suite): CRUD of every entity, the filter grammar and ordering pushed to SQL, paging totals, atomic
+//! imports, namespace rules, the audit log and the demo seed; and SQLite's query plans and connection pragmas.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
@@ -8,7 +8,9 @@ use tempfile::TempDir;
 
 use sacon::model::{DirectoryUser, ServiceAccount};
 use sacon::store::filter::{parse_filter, parse_order_by};
-use sacon::store::{AccountPatch, AccountQuery, Change, Reissue, SqliteStore, Store, StoreError};
+use sacon::store::{
+    AccountPatch, AccountQuery, AnyStore, Change, PgStore, Reissue, SqliteStore, Store, StoreError,
+};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -22,7 +24,19 @@ fn change(days: i64) -> Change {
     Change::by("test", at(days))
 }
 
-async fn open() -> (TempDir, SqliteStore) {
+/// The store this run tests.
+async fn open() -> (TempDir, AnyStore) {
+    if crate::support::pg::enabled() {
+        let url = crate::support::pg::fresh_database_url().await;
+        let store = PgStore::open(&url).await.unwrap();
+        return (tempfile::tempdir().unwrap(), store.into());
+    }
+    let (dir, store) = open_sqlite().await;
+    (dir, store.into())
+}
+
+/// SQLite, whichever store this run tests: for its query plans and pragmas.
+async fn open_sqlite() -> (TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("sacon.db"))
         .await
@@ -30,7 +44,7 @@ async fn open() -> (TempDir, SqliteStore) {
     (dir, store)
 }
 
-async fn root_id(store: &SqliteStore) -> String {
+async fn root_id(store: &impl Store) -> String {
     let all = store.list_namespaces().await.unwrap();
     all.into_iter().find(|n| n.parent_id.is_empty()).unwrap().id
 }
@@ -68,14 +82,14 @@ fn query(filter: serde_json::Value, order: &str) -> AccountQuery {
     }
 }
 
-async fn ids(store: &SqliteStore, filter: serde_json::Value, order: &str) -> Vec<String> {
+async fn ids(store: &impl Store, filter: serde_json::Value, order: &str) -> Vec<String> {
     let page = store.list_accounts(&query(filter, order)).await.unwrap();
     page.items.into_iter().map(|a| a.id).collect()
 }
 
 #[tokio::test]
 async fn open_creates_root_and_sets_pragmas() {
-    let (dir, store) = open().await;
+    let (dir, store) = open_sqlite().await;
     let all = store.list_namespaces().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name, "Global");
@@ -398,7 +412,7 @@ async fn failed_write_leaves_no_audit_row() {
 }
 
 /// Six accounts in two namespaces with varied times, for filter and order tests.
-async fn fixture(store: &SqliteStore) -> (String, String) {
+async fn fixture(store: &impl Store) -> (String, String) {
     let root = root_id(store).await;
     let ns = store
         .create_namespace(&root, "Team", "", &change(0))
@@ -652,7 +666,7 @@ fn plan_text(plan: &[String]) -> String {
 
 #[tokio::test]
 async fn namespace_page_plans_use_an_index_without_sorting() {
-    let (_dir, store) = open().await;
+    let (_dir, store) = open_sqlite().await;
     let root = root_id(&store).await;
     for order in [
         "expires_at",
@@ -721,7 +735,7 @@ fn ids_of(page: sacon::store::Page<DirectoryUser>) -> Vec<String> {
 
 #[tokio::test]
 async fn user_query_plans_use_the_search_indexes() {
-    let (_dir, store) = open().await;
+    let (_dir, store) = open_sqlite().await;
     store.upsert_users(&directory(), &change(0)).await.unwrap();
     let many: Vec<DirectoryUser> = (0..3000)
         .map(|i| {
@@ -859,7 +873,7 @@ fn directory() -> Vec<DirectoryUser> {
     ]
 }
 
-async fn search(store: &SqliteStore, q: &str) -> (Vec<String>, u64) {
+async fn search(store: &impl Store, q: &str) -> (Vec<String>, u64) {
     let page = store.query_users(q, 0, 50).await.unwrap();
     (page.items.into_iter().map(|u| u.id).collect(), page.total)
 }

@@ -21,11 +21,11 @@ use crate::store::{
 use crate::token::is_reserved_identity;
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
-const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
+pub(super) const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
                        created_at, modified_at, accessed_at, issued_at, grace_from, grace_until, expires_at_ns, disabled";
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: String,
     namespace_id: String,
     originator_id: String,
@@ -48,7 +48,7 @@ fn sub_micro_nanos(t: DateTime<Utc>) -> i64 {
 }
 
 impl Row {
-    fn into_record(self) -> StoreResult<AccountRecord> {
+    pub(super) fn into_record(self) -> StoreResult<AccountRecord> {
         Ok(AccountRecord {
             issued_at: from_micros(self.issued_at)?,
             grace_from: opt_from_micros(self.grace_from)?,

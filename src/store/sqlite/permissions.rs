@@ -44,10 +44,16 @@ impl Row {
 }
 
 pub(super) async fn list(pool: &SqlitePool) -> StoreResult<Vec<Permission>> {
+    let mut conn = pool.acquire().await?;
+    list_on(&mut conn).await
+}
+
+/// [`list`] on a connection (inside a read transaction).
+pub(super) async fn list_on(conn: &mut SqliteConnection) -> StoreResult<Vec<Permission>> {
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM namespace_permissions ORDER BY namespace_id, subject_type, subject_id"
     )))
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     rows.into_iter().map(Row::into_permission).collect()
 }

@@ -8,6 +8,9 @@ use chrono::{Duration, Utc};
 use sacon::token::{Claims, SharedSecret, verify_service_account};
 use serde_json::Value;
 
+/// How long one CLI command may take in a test.
+pub const RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub struct Output {
     pub code: i32,
     pub stdout: String,
@@ -86,8 +89,27 @@ impl Scratch {
         cmd
     }
 
+    /// Runs the command to its end, or kills it after [`RUN_TIMEOUT`] and fails the test.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().unwrap();
+        let child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(RUN_TIMEOUT) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                // SAFETY: signalling our own child, which has not been reaped (its waiter is still waiting).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                panic!("sacon {args:?} did not finish within {RUN_TIMEOUT:?}");
+            }
+        };
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8(out.stdout).unwrap(),
@@ -133,6 +155,7 @@ impl Served {
                 "--data-dir",
                 data.to_str().unwrap(),
             ])
+            .envs(crate::support::pg::serve_env())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

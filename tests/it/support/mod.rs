@@ -2,6 +2,7 @@
 //! `sacon serve` children (`serve`) and the console's fixtures (`tui`).
 
 pub mod access;
+pub mod pg;
 pub mod cli;
 pub mod proxy;
 pub mod serve;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use sacon::api::{Client, ClientOptions, Credentials};
 use sacon::server::{self, Clock, ManualClock, ServerConfig, ServerHandle};
+use sacon::store::{AnyStore, PgStore, SqliteStore};
 use sacon::token::{self, SharedSecret};
 
 pub struct TestServer {
@@ -23,6 +25,17 @@ pub struct TestServer {
     pub url: String,
     pub http: reqwest::Client,
     pub clock: Option<ManualClock>,
+    /// The PostgreSQL database the server stores in; `None` for SQLite in its data directory.
+    pub database_url: Option<String>,
+}
+
+/// A store of the kind this run tests, opened directly: SQLite in `dir`, or a fresh PostgreSQL database.
+pub async fn test_store(dir: &std::path::Path) -> AnyStore {
+    if pg::enabled() {
+        let url = pg::fresh_database_url().await;
+        return PgStore::open(&url).await.unwrap().into();
+    }
+    SqliteStore::open(&dir.join("sacon.db")).await.unwrap().into()
 }
 
 /// The start of a manual clock: this process's start time in whole seconds, so that credentials the client
@@ -43,11 +56,32 @@ impl TestServer {
         Self::start_with(Some(ManualClock::new(t0())), false).await
     }
 
+    /// A server on the store this run tests: SQLite in its data directory, or a fresh PostgreSQL database when
+    /// `SACON_TEST_STORE=postgres`.
     pub async fn start_with(clock: Option<ManualClock>, seed_demo: bool) -> TestServer {
+        let url = match pg::enabled() {
+            true => Some(pg::fresh_database_url().await),
+            false => None,
+        };
+        Self::start_on(url, clock, seed_demo).await
+    }
+
+    /// A server on SQLite in its data directory, whichever store this run tests.
+    pub async fn start_sqlite() -> TestServer {
+        Self::start_on(None, None, false).await
+    }
+
+    /// A server on the PostgreSQL database at `database_url`, or on SQLite when `None`.
+    pub async fn start_on(
+        database_url: Option<String>,
+        clock: Option<ManualClock>,
+        seed_demo: bool,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let mut config = ServerConfig::new(&data_dir);
         config.seed_demo = seed_demo;
+        config.database_url = database_url.clone();
         if let Some(c) = &clock {
             config.clock = Arc::new(c.clone()) as Arc<dyn Clock>;
         }
@@ -69,7 +103,18 @@ impl TestServer {
             url,
             http: reqwest::Client::new(),
             clock,
+            database_url,
         }
+    }
+
+    /// The server's own database opened a second time, as another process sharing it would.
+    pub async fn other_store(&self) -> AnyStore {
+        AnyStore::open(
+            self.database_url.as_deref(),
+            &sacon::config::database_path(&self.data_dir()),
+        )
+        .await
+        .unwrap()
     }
 
     pub fn data_dir(&self) -> std::path::PathBuf {
