@@ -1,7 +1,8 @@
-//! Persistence behind one `Store` trait (SQLite now; PostgreSQL can be added without touching handlers): the
+//! Persistence behind one `Store` trait (SQLite, and PostgreSQL for replicas sharing state): the
 //! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
 //! The store never sees a JWT.
 
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
@@ -16,6 +17,7 @@ use crate::policy::model::{AccessSnapshot, Policy, Route};
 // The grammar lives beside the API so clients share it; it stays reachable as `store::filter` for callers that
 // query the store directly (tests, benches).
 pub use crate::filter::{self, Expr, Field, Op, OrderKey};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

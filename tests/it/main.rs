@@ -21,6 +21,7 @@ mod hardening;
 mod input;
 mod interop;
 mod nginx;
+mod pg_store;
 mod policies;
 mod proxies;
 mod readme;
