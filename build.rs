@@ -17,8 +17,9 @@ const FILES: [&str; 5] = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
-    // `sqlx::migrate!` embeds migrations/ at compile time; a new file there must rebuild the crate.
+    // `sqlx::migrate!` embeds migrations/ and migrations_pg/ at compile time; a new file there must rebuild the crate.
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=migrations_pg");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let fds = protox::compile(FILES, ["proto"])?;
     let descriptor = fds.encode_to_vec();

@@ -1,9 +1,11 @@
-//! Persistence behind one `Store` trait (SQLite now; PostgreSQL can be added without touching handlers): the
+//! Persistence behind one `Store` trait (SQLite, and PostgreSQL for replicas sharing state): the
 //! namespace tree, the directory, service accounts with their token issue state, and an append-only audit log.
 //! The store never sees a JWT.
 
 pub mod any;
 pub mod dump;
+pub mod pg_copy;
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
@@ -19,6 +21,7 @@ use crate::policy::model::{AccessSnapshot, Policy, Route};
 // query the store directly (tests, benches).
 pub use crate::filter::{self, Expr, Field, Op, OrderKey};
 pub use any::AnyStore;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -23,6 +23,7 @@ mod input;
 mod interop;
 mod migrate;
 mod nginx;
+mod pg_store;
 mod policies;
 mod proxies;
 mod readme;
