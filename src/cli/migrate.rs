@@ -18,7 +18,12 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
     /// Empty PostgreSQL database to copy into (postgres://USER@HOST/DB).
-    #[arg(long, value_name = "URL", env = "SACON_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SACON_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub to: String,
 }
 

@@ -19,7 +19,12 @@ pub struct ServeArgs {
     pub seed_demo: bool,
     /// Store in this PostgreSQL database (postgres://USER@HOST/DB) instead of SQLite in the data directory; any
     /// number of `sacon serve` replicas may share it, each given the same --shared-secret-file.
-    #[arg(long, value_name = "URL", env = "SACON_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SACON_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// PEM certificate chain to serve HTTPS with (needs --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]

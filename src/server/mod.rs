@@ -311,6 +311,12 @@ impl Drop for ServerHandle {
 pub async fn start(config: ServerConfig, listener: TcpListener) -> anyhow::Result<ServerHandle> {
     let data = open_data_dir(&config).await?;
     let (created, seeded) = (data.created, data.seeded);
+    match &config.database_url {
+        Some(url) => {
+            tracing::info!(store = data.store.kind(), database = %redact_url(url), created, "store opened")
+        }
+        None => tracing::info!(store = data.store.kind(), created, "store opened"),
+    }
     let addr = listener.local_addr()?;
     let tls = config.tls.is_some();
     let mut state = AppState::new(data.store, data.secret, config.clock);

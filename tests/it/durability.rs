@@ -28,7 +28,12 @@ fn serve(data: &std::path::Path, env: &[(&'static str, String)]) -> (Child, Stri
 
 fn client(url: &str, data: &std::path::Path) -> Client {
     let secret = SharedSecret::load(&sacon::config::secret_path(data)).unwrap();
-    Client::new(url, Credentials::SharedSecret(secret), ClientOptions::default()).unwrap()
+    Client::new(
+        url,
+        Credentials::SharedSecret(secret),
+        ClientOptions::default(),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +70,11 @@ async fn kill_9_during_creates_loses_no_acknowledged_account() {
     drop(tx);
     let mut acked = Vec::new();
     while acked.len() < BEFORE_KILL {
-        acked.push(rx.recv().await.expect("the creates stopped before the kill"));
+        acked.push(
+            rx.recv()
+                .await
+                .expect("the creates stopped before the kill"),
+        );
     }
     // SIGKILL, while the other clients' creates are in flight.
     child.kill().unwrap();
@@ -81,7 +90,10 @@ async fn kill_9_during_creates_loses_no_acknowledged_account() {
     let c = client(&url, &data);
     let stored = c.list_all_accounts(None, "").await.unwrap();
     let ids: std::collections::HashSet<&str> = stored.iter().map(|a| a.id.as_str()).collect();
-    let lost: Vec<&String> = acked.iter().filter(|id| !ids.contains(id.as_str())).collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|id| !ids.contains(id.as_str()))
+        .collect();
     assert!(
         lost.is_empty(),
         "{} of {} acknowledged creates were lost: {lost:?}",

@@ -123,7 +123,10 @@ async fn a_sqlite_directory_moves_to_postgres_and_its_tokens_still_verify() {
     s.client.set_disabled(&disabled, true).await.unwrap();
     let (deleted, deleted_jwt) = create("gone", &t.eng, None).await;
     s.client.delete_account(&deleted).await.unwrap();
-    s.client.grant(&t.eng, "user", "bob", "viewer").await.unwrap();
+    s.client
+        .grant(&t.eng, "user", "bob", "viewer")
+        .await
+        .unwrap();
     let ann_only = set_policy(
         &s,
         json!({"namespaceId": t.eng, "name": "ann", "allowedUsers": ["ann"]}),
@@ -166,7 +169,12 @@ async fn a_sqlite_directory_moves_to_postgres_and_its_tokens_still_verify() {
     let out = scratch
         .run(&["migrate", "--from", data.to_str().unwrap(), "--to", &url])
         .ok();
-    assert!(out.stderr.contains("copied 4 namespaces, 2 users, 5 service accounts, 1 tombstones"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("copied 4 namespaces, 2 users, 5 service accounts, 1 tombstones"),
+        "{}",
+        out.stderr
+    );
 
     let replica = Replica::start(&url, &sacon::config::secret_path(&data));
     let mut after = Vec::new();

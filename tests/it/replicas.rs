@@ -112,7 +112,11 @@ async fn replicas_share_revocation_creates_and_use() {
     let (rotated, old) = ca.create_account(account(None, "deploy")).await.unwrap();
     assert_eq!(a.verify(&old).await, 200);
     let (_, new) = cb.rotate_account(&rotated.id).await.unwrap();
-    assert_eq!(a.verify(&old).await, 401, "a rotation on B is in force on A");
+    assert_eq!(
+        a.verify(&old).await,
+        401,
+        "a rotation on B is in force on A"
+    );
     assert_eq!(a.verify(&new).await, 200);
     assert_eq!(b.verify(&new).await, 200);
 
@@ -162,4 +166,3 @@ async fn replicas_share_revocation_creates_and_use() {
         "B's first sight of the account within the window writes nothing"
     );
 }
-

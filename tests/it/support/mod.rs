@@ -2,8 +2,8 @@
 //! `sacon serve` children (`serve`) and the console's fixtures (`tui`).
 
 pub mod access;
-pub mod pg;
 pub mod cli;
+pub mod pg;
 pub mod proxy;
 pub mod serve;
 pub mod tmux;
@@ -35,7 +35,10 @@ pub async fn test_store(dir: &std::path::Path) -> AnyStore {
         let url = pg::fresh_database_url().await;
         return PgStore::open(&url).await.unwrap().into();
     }
-    SqliteStore::open(&dir.join("sacon.db")).await.unwrap().into()
+    SqliteStore::open(&dir.join("sacon.db"))
+        .await
+        .unwrap()
+        .into()
 }
 
 /// The start of a manual clock: this process's start time in whole seconds, so that credentials the client

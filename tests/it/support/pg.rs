@@ -178,7 +178,18 @@ fn start() -> Result<Cluster, String> {
     }
     let data = dir.join("data");
     let out = command(&bin, "initdb", user)
-        .args(["-A", "trust", "-U", "sacon", "--no-sync", "-E", "UTF8", "--locale", "C", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "sacon",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+            "-D",
+        ])
         .arg(&data)
         .stdin(Stdio::null())
         .output()
