@@ -11,7 +11,9 @@
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
 //! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_BIN` (another build of
 //! `sacon` to serve, e.g. an older commit's, for before/after numbers), `SACON_BENCH_ONLY_TABLE=1` (skip
-//! criterion), `SACON_BENCH_ONLY=import` (only the directory import rows, see `verify_support/import.rs`).
+//! criterion), `SACON_BENCH_ONLY=import` (only the directory import rows, see `verify_support/import.rs`),
+//! `SACON_BENCH_STORE=postgres` (instead of the rows above: `/verify` on two replicas sharing one PostgreSQL
+//! database beside one replica on SQLite, each as a share of nginx `return 200;` in the same run).
 
 mod verify_support;
 
@@ -247,6 +249,11 @@ fn main() -> anyhow::Result<()> {
         config.connections > 0,
         "SACON_BENCH_CONNECTIONS must be > 0"
     );
+    match std::env::var("SACON_BENCH_STORE").as_deref() {
+        Ok("sqlite") | Err(_) => {}
+        Ok("postgres") => return replicas_main(config, binary.as_deref()),
+        Ok(other) => bail!("SACON_BENCH_STORE={other:?}: use sqlite or postgres"),
+    }
 
     let dir = tempfile::tempdir()?;
     let sacon = procs::start_sacon(dir.path(), binary.as_deref())?;
@@ -545,4 +552,155 @@ fn run_criterion(targets: &[(&str, SocketAddr, Req)]) -> anyhow::Result<()> {
     group.finish();
     c.final_summary();
     Ok(())
+}
+
+/// `SACON_BENCH_STORE=postgres`: the same load against one `sacon serve` on SQLite, then spread over two replicas
+/// sharing one PostgreSQL database (a cluster of the benchmark's own, PostgreSQL's durable defaults), then nginx
+/// `return 200;`, each as a share of nginx in this run. The replicas' CPU includes PostgreSQL's.
+fn replicas_main(config: LoadConfig, binary: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use verify_support::pg::Cluster;
+    let setup = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let prepare = |server: &Server, secret: SharedSecret| -> anyhow::Result<Vec<Req>> {
+        let admin = Client::new(
+            &server.url(),
+            Credentials::SharedSecret(secret),
+            ClientOptions::default(),
+        )?;
+        setup.block_on(async {
+            let tree = build_tree(&admin).await?;
+            let mix = build_mix(&admin, &tree).await?;
+            check_mix(server, &mix, &tree).await?;
+            anyhow::Ok(mix)
+        })
+    };
+
+    let dir = tempfile::tempdir()?;
+    let single = procs::start_sacon(dir.path(), binary)?;
+    let mix = prepare(
+        &single,
+        SharedSecret::load(&sacon::config::secret_path(dir.path()))?,
+    )?;
+    let sqlite = measure("sacon /verify, 1 replica on SQLite", &single, &mix, config)?;
+    drop(single);
+
+    let cluster = Cluster::durable().map_err(anyhow::Error::msg)?;
+    let url = setup.block_on(cluster.fresh_database());
+    let secrets = tempfile::tempdir()?;
+    let secret_file = secrets.path().join("shared_secret");
+    sacon::token::write_private_file(
+        &secret_file,
+        SharedSecret::generate().to_base64().as_bytes(),
+    )?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = procs::start_replica(&dir_a.path().join("data"), binary, &url, &secret_file)?;
+    let b = procs::start_replica(&dir_b.path().join("data"), binary, &url, &secret_file)?;
+    let mix = prepare(&a, SharedSecret::load(&secret_file)?)?;
+    setup.block_on(check_mix(
+        &b,
+        &mix,
+        &build_tree_ids(&a, &secret_file, &setup)?,
+    ))?;
+    let probe = || {
+        [
+            a.cpu_time() + b.cpu_time() + procs::process_tree_cpu(cluster.pid()),
+            procs::own_cpu_time(),
+        ]
+    };
+    let result = load::run_over(&[a.addr, b.addr], &mix, config, &probe)
+        .context("load against the replicas")?;
+    let unexpected = result.unexpected(StatusCode::OK);
+    ensure!(
+        unexpected == 0,
+        "replicas: {unexpected} answers were not 200: {:?}",
+        result.statuses
+    );
+    let replicas = Run {
+        name: "sacon /verify, 2 replicas on PostgreSQL",
+        result,
+    };
+    println!(
+        "{}: {}, p99 {}; CPU per request: servers and PostgreSQL {:.1} us, client {:.1} us; load average {}",
+        replicas.name,
+        per_sec(replicas.result.per_sec()),
+        ms(percentile(&replicas.result.latencies, 99.0)),
+        cpu_per_request(&replicas, 0),
+        cpu_per_request(&replicas, 1),
+        load_average()
+    );
+    drop((a, b));
+
+    let plain = vec![Req {
+        path: "/".into(),
+        headers: Vec::new(),
+    }];
+    let nginx_server =
+        procs::start_nginx()?.context("the replica rows need nginx as their ceiling")?;
+    let nginx = measure("nginx return 200", &nginx_server, &plain, config)?;
+    let ceiling = nginx.result.per_sec();
+    let mut table = Table::default();
+    for run in [&sqlite, &replicas] {
+        table.row(
+            format!("{}: requests per second, p99", run.name),
+            "-",
+            format!(
+                "{}, {}",
+                per_sec(run.result.per_sec()),
+                ms(percentile(&run.result.latencies, 99.0))
+            ),
+        );
+        table.row(
+            format!(
+                "  as a share of nginx return 200 ({}/s, same run)",
+                ceiling.round()
+            ),
+            "-",
+            format!("{:.2}", run.result.per_sec() / ceiling),
+        );
+        table.row(
+            "  CPU per request: server side, client",
+            "-",
+            format!(
+                "{:.1} us, {:.1} us",
+                cpu_per_request(run, 0),
+                cpu_per_request(run, 1)
+            ),
+        );
+    }
+    println!("\n{}\n", table.render());
+    Ok(())
+}
+
+/// The benchmark's namespace tree as the replica at `server` lists it (made through the other replica).
+fn build_tree_ids(
+    server: &Server,
+    secret_file: &std::path::Path,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Tree> {
+    let admin = Client::new(
+        &server.url(),
+        Credentials::SharedSecret(SharedSecret::load(secret_file)?),
+        ClientOptions::default(),
+    )?;
+    let all = rt.block_on(admin.list_namespaces())?;
+    let id = |name: &str| -> anyhow::Result<String> {
+        Ok(all
+            .iter()
+            .find(|n| n.name == name)
+            .with_context(|| format!("no namespace {name}"))?
+            .id
+            .clone())
+    };
+    Ok(Tree {
+        global: all
+            .iter()
+            .find(|n| n.parent_id.is_empty())
+            .context("no root namespace")?
+            .id
+            .clone(),
+        eng: id("Engineering")?,
+        platform: id("Platform")?,
+        finance: id("Finance")?,
+    })
 }

@@ -95,6 +95,17 @@ pub fn run(
     config: LoadConfig,
     probe: &dyn Fn() -> [Duration; 2],
 ) -> anyhow::Result<LoadResult> {
+    run_over(&[addr], mix, config, probe)
+}
+
+/// [`run`] against several servers (replicas behind no balancer): connection `i` goes to `addrs[i % n]`.
+pub fn run_over(
+    addrs: &[SocketAddr],
+    mix: &[Req],
+    config: LoadConfig,
+    probe: &dyn Fn() -> [Duration; 2],
+) -> anyhow::Result<LoadResult> {
+    anyhow::ensure!(!addrs.is_empty(), "no server to load");
     let rt = if config.client_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -107,14 +118,15 @@ pub fn run(
     };
     rt.block_on(async {
         let mut senders = Vec::with_capacity(config.connections);
-        for _ in 0..config.connections {
-            senders.push(connect(addr).await?);
+        for i in 0..config.connections {
+            let addr = addrs[i % addrs.len()];
+            senders.push((addr, connect(addr).await?));
         }
         let start = Instant::now();
         let window_start = start + config.warm_up;
         let window_end = window_start + config.duration;
         let mut tasks = Vec::new();
-        for (i, mut sender) in senders.into_iter().enumerate() {
+        for (i, (addr, mut sender)) in senders.into_iter().enumerate() {
             let mix = mix.to_vec();
             tasks.push(tokio::spawn(async move {
                 let host = HeaderValue::from_str(&addr.to_string())?;

@@ -144,6 +144,37 @@ pub fn start_sacon(data_dir: &Path, binary: Option<&Path>) -> anyhow::Result<Ser
     with_listening_line(child, "sacon serve")
 }
 
+/// A replica: `sacon serve` on the PostgreSQL database at `database_url`, checking and signing with the secret in
+/// `secret_file`, its own data directory (for its log) in `data_dir`.
+pub fn start_replica(
+    data_dir: &Path,
+    binary: Option<&Path>,
+    database_url: &str,
+    secret_file: &Path,
+) -> anyhow::Result<Server> {
+    let exe = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_sacon")));
+    let child = Command::new(exe)
+        .arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--shared-secret-file")
+        .arg(secret_file)
+        .env("SACON_DATABASE_URL", database_url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {} serve", exe.display()))?;
+    with_listening_line(child, "sacon serve (replica)")
+}
+
+/// User plus system CPU time of process `pid` and its live children (a PostgreSQL server and its backends).
+pub fn process_tree_cpu(pid: u32) -> Duration {
+    Duration::from_secs_f64(tree_ticks(pid) as f64 / TICKS_PER_SEC)
+}
+
 /// This benchmark binary again, as the no-op axum server (see [`serve_noop`]).
 pub fn start_noop() -> anyhow::Result<Server> {
     let exe = std::env::current_exe().context("cannot find the benchmark binary")?;

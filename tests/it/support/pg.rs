@@ -1,8 +1,10 @@
-//! A throw-away PostgreSQL cluster for the tests that run against PostgreSQL: `initdb` in a temporary directory
-//! (as the `postgres` OS user when the tests run as root, since PostgreSQL refuses root), one `postgres` on a free
-//! port of 127.0.0.1, and a fresh database per caller. The cluster starts on first use, once per test process,
-//! and is stopped and removed when the process exits (an `atexit` hook; the server also dies with the process
-//! if it is killed). `SACON_TEST_STORE=postgres` points every `TestServer` and `sacon serve` child at it.
+//! A throw-away PostgreSQL cluster for the tests and benchmarks that run against PostgreSQL: `initdb` in a
+//! temporary directory (as the `postgres` OS user when run as root, since PostgreSQL refuses root), one `postgres`
+//! on a free port of 127.0.0.1, and a fresh database per caller. The tests' cluster starts on first use, once per
+//! process, skips fsync, and is stopped and removed when the process exits (an `atexit` hook; the server also
+//! dies with the process if it is killed); `SACON_TEST_STORE=postgres` points every `TestServer` and `sacon
+//! serve` child at it. A benchmark starts its own with PostgreSQL's durable defaults (`Cluster::durable`), stopped
+//! when dropped. (The benchmarks include this file with `#[path]`.)
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -61,7 +63,7 @@ impl Cluster {
             std::thread::Builder::new()
                 .name("postgres-cluster".into())
                 .spawn(move || {
-                    let _ = tx.send(start());
+                    let _ = tx.send(start(false));
                     loop {
                         std::thread::park();
                     }
@@ -74,6 +76,19 @@ impl Cluster {
             register_cleanup(&cluster);
             cluster
         })
+    }
+
+    /// A cluster of this process's own with PostgreSQL's durable defaults (fsync on every commit), started from
+    /// the calling thread (which it must not outlive: it dies with it) and removed when dropped.
+    #[allow(dead_code)] // The benchmarks' (the tests share one cluster).
+    pub fn durable() -> Result<Cluster, String> {
+        start(true)
+    }
+
+    /// The server's process id (its backends are its children).
+    #[allow(dead_code)] // The benchmarks'.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// `postgres://…/<database>` on this cluster.
@@ -163,7 +178,7 @@ fn command(bin: &Path, program: &str, user: Option<(u32, u32)>) -> Command {
     cmd
 }
 
-fn start() -> Result<Cluster, String> {
+fn start(durable: bool) -> Result<Cluster, String> {
     let bin = bin_dir().ok_or(
         "PostgreSQL's server programs are not installed (initdb not found): scripts/test installs them",
     )?;
@@ -200,30 +215,30 @@ fn start() -> Result<Cluster, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let port = crate::support::proxy::free_port();
-    // Durability is not under test here (the processes killed in tests are sacon's, not PostgreSQL), so the
-    // throw-away cluster skips fsync; the benchmarks use their own cluster with the defaults.
+    let port = free_port();
+    // Durability is not under test in the tests (the processes they kill are sacon's, not PostgreSQL), so their
+    // cluster skips fsync; a benchmark's keeps PostgreSQL's defaults, so its commits cost what they would.
+    let mut settings = vec![
+        "listen_addresses=127.0.0.1",
+        "max_connections=400",
+        "logging_collector=off",
+    ];
+    if durable {
+        settings.push("shared_buffers=512MB");
+    } else {
+        settings.extend([
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "shared_buffers=64MB",
+        ]);
+    }
     let mut child = command(&bin, "postgres", user)
         .arg("-D")
         .arg(&data)
         .args(["-p", &port.to_string(), "-k"])
         .arg(&dir)
-        .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=400",
-            "-c",
-            "shared_buffers=64MB",
-            "-c",
-            "logging_collector=off",
-        ])
+        .args(settings.iter().flat_map(|s| ["-c", *s]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -264,18 +279,38 @@ fn start() -> Result<Cluster, String> {
     })
 }
 
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding a free port")
+}
+
+impl Drop for Cluster {
+    /// Only clusters of [`Cluster::durable`] are dropped (the shared one is a static, stopped at exit).
+    fn drop(&mut self) {
+        stop(self.pid, &self.dir);
+    }
+}
+
+/// Stops the server at once and removes its directory.
+fn stop(pid: u32, dir: &Path) {
+    // SIGQUIT: immediate shutdown; the directory goes next, so nothing needs to be kept.
+    // SAFETY: kill and waitpid on our own child.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGQUIT);
+        let mut status = 0;
+        libc::waitpid(pid as i32, &mut status, 0);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 static CLEANUP: OnceLock<(u32, PathBuf)> = OnceLock::new();
 
 extern "C" fn stop_cluster() {
     if let Some((pid, dir)) = CLEANUP.get() {
-        // SIGQUIT: immediate shutdown; the directory goes next, so nothing needs to be kept.
-        // SAFETY: kill and waitpid on our own child.
-        unsafe {
-            libc::kill(*pid as i32, libc::SIGQUIT);
-            let mut status = 0;
-            libc::waitpid(*pid as i32, &mut status, 0);
-        }
-        let _ = std::fs::remove_dir_all(dir);
+        stop(*pid, dir);
     }
 }
 
