@@ -82,13 +82,13 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         _ => None,
     };
     let database_url = args.database_url.filter(|u| !u.trim().is_empty());
-    if let Some(url) = &database_url {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(CliError::Usage(format!(
-                "--database-url must be a postgres:// URL, not {}",
-                server::redact_url(url)
-            )));
-        }
+    if let Some(url) = &database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        return Err(CliError::Usage(format!(
+            "--database-url must be a postgres:// URL, not {}",
+            server::redact_url(url)
+        )));
     }
     let config = ServerConfig {
         seed_demo: args.seed_demo,
