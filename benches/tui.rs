@@ -47,13 +47,11 @@ fn build_data_dir(root: &Path, n: usize) -> anyhow::Result<(PathBuf, String)> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         // The data directory as sacon makes it: private directory, secret and database files.
-        let sacon::store::AnyStore::Sqlite(store) =
-            sacon::server::open_data_dir(&sacon::server::ServerConfig::new(&dir))
-                .await?
-                .store
-        else {
-            anyhow::bail!("a data directory without --database-url is SQLite");
-        };
+        let store = sacon::server::open_data_dir(&sacon::server::ServerConfig::new(&dir))
+            .await?
+            .store
+            .into_sqlite()
+            .context("a data directory without --database-url is SQLite")?;
         let now = Utc::now();
         let change = Change::by("bench-seed", now - Days::days(200));
         let root_ns = store

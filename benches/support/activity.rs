@@ -117,7 +117,9 @@ async fn build(dir: &Path) -> anyhow::Result<usize> {
     let started = Instant::now();
     let store = sacon::server::open_data_dir(&sacon::server::ServerConfig::new(dir))
         .await?
-        .store;
+        .store
+        .into_sqlite()
+        .context("a data directory without --database-url is SQLite")?;
     let now = Utc::now();
     let change = Change::by("bench-seed", now - chrono::Duration::days(800));
     let root = store

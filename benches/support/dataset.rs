@@ -378,7 +378,9 @@ async fn build(dir: &Path) -> anyhow::Result<()> {
     // The data directory as sacon makes it: private directory, secret and database files.
     let store = sacon::server::open_data_dir(&sacon::server::ServerConfig::new(dir))
         .await?
-        .store;
+        .store
+        .into_sqlite()
+        .context("a data directory without --database-url is SQLite")?;
     let now = Utc::now();
     let mut rng = Rng::new(0x5ac0_2024);
     let homes = build_namespaces(&store, now).await?;

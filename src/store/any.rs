@@ -34,6 +34,14 @@ impl AnyStore {
         }
     }
 
+    /// The SQLite store, when that is what this is.
+    pub fn into_sqlite(self) -> Option<SqliteStore> {
+        match self {
+            AnyStore::Sqlite(s) => Some(s),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
     /// Releases the connections (SQLite checkpoints its log on close).
     pub async fn close(&self) {
         match self {
