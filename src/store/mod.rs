@@ -3,6 +3,7 @@
 //! The store never sees a JWT.
 
 pub mod postgres;
+mod rules;
 pub mod sql;
 pub mod sqlite;
 
