@@ -6,6 +6,7 @@ pub mod any;
 pub mod dump;
 pub mod pg_copy;
 pub mod postgres;
+mod rules;
 pub mod sql;
 pub mod sqlite;
 

@@ -1,14 +1,31 @@
 //! PostgreSQL implementation of `Store`, for several `sacon serve` replicas sharing one database: a bounded pool,
-//! embedded migrations (`migrations_pg/`), every write committed together with its audit row in one transaction
-//! that locks what its checks depend on (retried when PostgreSQL reports a serialization failure or deadlock),
-//! multi-statement reads from one snapshot, and database errors mapped to the store's kinds.
+//! embedded migrations (`migrations_pg/`), every write committed together with its audit row in one READ
+//! COMMITTED transaction that first locks what its checks depend on (and is run again when PostgreSQL reports a
+//! serialization failure or deadlock), multi-statement reads from one REPEATABLE READ snapshot, and database
+//! errors mapped to the store's kinds. Nothing is cached: a change by another replica is seen at the next read.
 
+mod accounts;
+mod activity;
+mod audit;
+mod dialect;
+mod failure;
+mod groups;
+mod namespaces;
+mod permissions;
+mod policies;
+mod routes;
+mod user_search;
+mod users;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
 
+use self::failure::{Failure, PgResult};
 use super::{
     AccountPatch, AccountQuery, AccountRecord, ActivityQuery, AuditEntry, AuditNeighbours, Change,
     ImportCounts, Page, PermissionGrant, Reissue, Store, StoreError, StoreResult,
@@ -22,17 +39,78 @@ use crate::policy::model::{AccessSnapshot, Policy, Route};
 const MAX_CONNECTIONS: u32 = 16;
 /// How long a request waits for a free connection before it is refused as `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How many times a write transaction runs before a serialization failure or deadlock is reported.
+const ATTEMPTS: u32 = 4;
+/// Every this many committed writes (per process), the activity counters' deltas are folded, so a total sums
+/// a few rows per namespace and actor however long the log grows.
+const COMPACT_EVERY: u64 = 256;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations_pg");
 
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Writes committed through this store, for pacing the counters' compaction.
+    writes: Arc<AtomicU64>,
 }
 
-fn not_yet(what: &str) -> StoreError {
-    StoreError::Internal(format!("{what} is not yet on PostgreSQL"))
+/// Runs `$body` in a write transaction bound to `$tx` and commits it; runs it again (from the start, in a new
+/// transaction) when PostgreSQL reports a serialization failure or a deadlock, or the body asks for it
+/// (`Failure::Retry`). Evaluates to a `StoreResult`.
+macro_rules! write_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let result: PgResult<_> = async {
+                let mut $tx = $store.pool.begin().await?;
+                let value = $body;
+                $tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match result {
+                Err(f) if f.retryable() && attempt < ATTEMPTS => {
+                    attempt += 1;
+                    failure::backoff(attempt).await;
+                }
+                Err(f) => break Err(f.into_store()),
+                Ok(value) => {
+                    $store.committed();
+                    break Ok(value);
+                }
+            }
+        }
+    }};
 }
+
+/// Runs `$body` in a read-only transaction bound to `$tx` that sees one snapshot for all its statements.
+macro_rules! read_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let result: PgResult<_> = async {
+            let mut $tx = $store.pool.begin_with(SNAPSHOT).await?;
+            let value = $body;
+            $tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        result.map_err(Failure::into_store)
+    }};
+}
+
+/// Runs `$body` on a pooled connection bound to `$conn` (one statement, or statements that need no common
+/// snapshot).
+macro_rules! on_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let result: PgResult<_> = async {
+            let mut $conn = $store.pool.acquire().await?;
+            Ok($body)
+        }
+        .await;
+        result.map_err(Failure::into_store)
+    }};
+}
+
+const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 impl PgStore {
     /// Connects to the database at `url` (`postgres://…`), runs the embedded migrations and creates the root
@@ -42,12 +120,20 @@ impl PgStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
-            .await?;
+            .await
+            .map_err(|e| Failure::Db(e).into_store())?;
+        // sqlx takes an advisory lock around the migrations, so replicas starting together migrate once.
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
-        Ok(PgStore { pool })
+        let store = PgStore {
+            pool,
+            writes: Arc::new(AtomicU64::new(0)),
+        };
+        let now = Utc::now();
+        write_tx!(store, |tx| namespaces::ensure_root(&mut tx, now).await?)?;
+        Ok(store)
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
@@ -55,209 +141,316 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    #[allow(dead_code)]
-    fn write_tx(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Postgres>>> {
-        self.pool.begin()
+    /// Creates many accounts in one transaction (each checked and audited as `create_account` does); for bulk
+    /// loads such as benchmarks, where a commit per account would dominate. Nothing is written if one fails.
+    pub async fn create_accounts(
+        &self,
+        accounts: &[ServiceAccount],
+        issued_at: DateTime<Utc>,
+        change: &Change,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| for a in accounts {
+            accounts::create(&mut tx, a, issued_at, change).await?;
+        })
     }
+
+    /// Counts a committed write; every [`COMPACT_EVERY`]th folds the activity counters in the background.
+    fn committed(&self) {
+        if self.writes.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let pool = self.pool.clone();
+            runtime.spawn(async move {
+                if let Err(e) = audit::compact_counts(&pool).await {
+                    tracing::debug!(error = ?e, "folding the activity counters failed; the next try will");
+                }
+            });
+        }
+    }
+}
+
+/// Locks the access version's row for the rest of the transaction: namespace, route and policy writes take it
+/// first, so their checks (the tree has no cycle, a namespace is empty, a policy is unused) hold until they
+/// commit, as if they ran one at a time. Their triggers update the row anyway.
+async fn lock_access(conn: &mut PgConnection) -> PgResult<()> {
+    sqlx::query("SELECT version FROM access_version WHERE id = 1 FOR UPDATE")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| StoreError::Internal(format!("stored time {v} is out of range")))
+}
+
+fn opt_from_micros(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    v.map(from_micros).transpose()
+}
+
+/// A count or offset from the API as PostgreSQL's BIGINT.
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A count from the database as the API's unsigned one.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 impl Store for PgStore {
     async fn list_namespaces(&self) -> StoreResult<Vec<Namespace>> {
-        Err(not_yet("list_namespaces"))
+        on_conn!(self, |conn| namespaces::list(&mut conn).await?)
     }
 
-    async fn get_namespace(&self, _id: &str) -> StoreResult<Option<Namespace>> {
-        Err(not_yet("get_namespace"))
+    async fn get_namespace(&self, id: &str) -> StoreResult<Option<Namespace>> {
+        on_conn!(self, |conn| namespaces::get(&mut conn, id).await?)
     }
 
     async fn create_namespace(
         &self,
-        _parent_id: &str,
-        _name: &str,
-        _originator_id: &str,
-        _change: &Change,
+        parent_id: &str,
+        name: &str,
+        originator_id: &str,
+        change: &Change,
     ) -> StoreResult<Namespace> {
-        Err(not_yet("create_namespace"))
+        write_tx!(self, |tx| namespaces::create(
+            &mut tx,
+            parent_id,
+            name,
+            originator_id,
+            change
+        )
+        .await?)
     }
 
     async fn update_namespace(
         &self,
-        _id: &str,
-        _name: &str,
-        _parent_id: &str,
-        _change: &Change,
+        id: &str,
+        name: &str,
+        parent_id: &str,
+        change: &Change,
     ) -> StoreResult<Namespace> {
-        Err(not_yet("update_namespace"))
+        write_tx!(self, |tx| namespaces::update(
+            &mut tx, id, name, parent_id, change
+        )
+        .await?)
     }
 
-    async fn delete_namespace(&self, _id: &str, _change: &Change) -> StoreResult<()> {
-        Err(not_yet("delete_namespace"))
+    async fn delete_namespace(&self, id: &str, change: &Change) -> StoreResult<()> {
+        write_tx!(self, |tx| namespaces::delete(&mut tx, id, change).await?)
     }
 
     async fn list_permissions(&self) -> StoreResult<Vec<Permission>> {
-        Err(not_yet("list_permissions"))
+        on_conn!(self, |conn| permissions::list(&mut conn).await?)
     }
 
-    async fn get_permission(&self, _id: &str) -> StoreResult<Option<Permission>> {
-        Err(not_yet("get_permission"))
+    async fn get_permission(&self, id: &str) -> StoreResult<Option<Permission>> {
+        on_conn!(self, |conn| permissions::get(&mut conn, id).await?)
     }
 
     async fn set_permission(
         &self,
-        _grant: &PermissionGrant,
-        _change: &Change,
+        grant: &PermissionGrant,
+        change: &Change,
     ) -> StoreResult<Permission> {
-        Err(not_yet("set_permission"))
+        write_tx!(self, |tx| permissions::set(&mut tx, grant, change).await?)
     }
 
     async fn delete_permission(
         &self,
-        _id: &str,
-        _change: &Change,
+        id: &str,
+        change: &Change,
     ) -> StoreResult<Option<Permission>> {
-        Err(not_yet("delete_permission"))
+        write_tx!(self, |tx| permissions::delete(&mut tx, id, change).await?)
     }
 
     async fn query_users(
         &self,
-        _query: &str,
-        _offset: u64,
-        _limit: u64,
+        query: &str,
+        offset: u64,
+        limit: u64,
     ) -> StoreResult<Page<DirectoryUser>> {
-        Err(not_yet("query_users"))
+        // The total and the page come from the same snapshot.
+        read_tx!(self, |tx| user_search::query(&mut tx, query, offset, limit)
+            .await?)
     }
 
-    async fn get_user(&self, _id: &str) -> StoreResult<Option<DirectoryUser>> {
-        Err(not_yet("get_user"))
+    async fn get_user(&self, id: &str) -> StoreResult<Option<DirectoryUser>> {
+        on_conn!(self, |conn| users::get(&mut conn, id).await?)
     }
 
     async fn query_groups(
         &self,
-        _query: &str,
-        _offset: u64,
-        _limit: u64,
+        query: &str,
+        offset: u64,
+        limit: u64,
     ) -> StoreResult<Page<String>> {
-        Err(not_yet("query_groups"))
+        read_tx!(self, |tx| groups::query(&mut tx, query, offset, limit)
+            .await?)
     }
 
-    async fn group_exists(&self, _name: &str) -> StoreResult<bool> {
-        Err(not_yet("group_exists"))
+    async fn group_exists(&self, name: &str) -> StoreResult<bool> {
+        on_conn!(self, |conn| groups::exists(&mut conn, name).await?)
     }
 
     async fn upsert_users(
         &self,
-        _users: &[DirectoryUser],
-        _change: &Change,
+        users: &[DirectoryUser],
+        change: &Change,
     ) -> StoreResult<ImportCounts> {
-        Err(not_yet("upsert_users"))
+        users::validate(users)?;
+        write_tx!(self, |tx| users::upsert(&mut tx, users, change).await?)
     }
 
     async fn create_account(
         &self,
-        _account: &ServiceAccount,
-        _issued_at: DateTime<Utc>,
-        _change: &Change,
+        account: &ServiceAccount,
+        issued_at: DateTime<Utc>,
+        change: &Change,
     ) -> StoreResult<AccountRecord> {
-        Err(not_yet("create_account"))
+        write_tx!(self, |tx| accounts::create(
+            &mut tx, account, issued_at, change
+        )
+        .await?)
     }
 
-    async fn get_account(&self, _id: &str) -> StoreResult<Option<AccountRecord>> {
-        Err(not_yet("get_account"))
+    async fn get_account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
+        on_conn!(self, |conn| accounts::get(&mut conn, id, false).await?)
     }
 
-    async fn list_accounts(&self, _query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
-        Err(not_yet("list_accounts"))
+    async fn get_account_for_verify(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>)> {
+        let (record, namespaces, _) = self
+            .get_account_for_verify_versioned(id, with_namespaces)
+            .await?;
+        Ok((record, namespaces))
+    }
+
+    async fn get_account_for_verify_versioned(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>, i64)> {
+        // One statement: one round trip and one snapshot.
+        on_conn!(self, |conn| accounts::get_for_verify(
+            &mut conn,
+            id,
+            with_namespaces
+        )
+        .await?)
+    }
+
+    async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
+        read_tx!(self, |tx| accounts::list(&mut tx, query).await?)
     }
 
     async fn update_account(
         &self,
-        _id: &str,
-        _patch: &AccountPatch,
-        _reissue: Option<Reissue>,
-        _change: &Change,
+        id: &str,
+        patch: &AccountPatch,
+        reissue: Option<Reissue>,
+        change: &Change,
     ) -> StoreResult<AccountRecord> {
-        Err(not_yet("update_account"))
+        write_tx!(self, |tx| accounts::update(
+            &mut tx, id, patch, reissue, change
+        )
+        .await?)
     }
 
-    async fn delete_account(&self, _id: &str, _change: &Change) -> StoreResult<bool> {
-        Err(not_yet("delete_account"))
+    async fn delete_account(&self, id: &str, change: &Change) -> StoreResult<bool> {
+        write_tx!(self, |tx| accounts::delete(&mut tx, id, change).await?)
     }
 
-    async fn touch_accessed(&self, _id: &str, _at: DateTime<Utc>) -> StoreResult<()> {
-        Err(not_yet("touch_accessed"))
+    async fn touch_accessed(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        on_conn!(self, |conn| accounts::touch(&mut conn, id, at).await?)
     }
 
     async fn list_policies(&self) -> StoreResult<Vec<Policy>> {
-        Err(not_yet("list_policies"))
+        on_conn!(self, |conn| policies::list(&mut conn).await?)
     }
 
-    async fn get_policy(&self, _id: &str) -> StoreResult<Option<Policy>> {
-        Err(not_yet("get_policy"))
+    async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>> {
+        on_conn!(self, |conn| policies::get(&mut conn, id).await?)
     }
 
-    async fn routes_of_policy(&self, _policy_id: &str) -> StoreResult<Vec<(String, String)>> {
-        Err(not_yet("routes_of_policy"))
+    async fn routes_of_policy(&self, policy_id: &str) -> StoreResult<Vec<(String, String)>> {
+        on_conn!(self, |conn| policies::routes_of(&mut conn, policy_id)
+            .await?)
     }
 
-    async fn put_policy(&self, _policy: &Policy, _change: &Change) -> StoreResult<Policy> {
-        Err(not_yet("put_policy"))
+    async fn put_policy(&self, policy: &Policy, change: &Change) -> StoreResult<Policy> {
+        write_tx!(self, |tx| policies::put(&mut tx, policy, change).await?)
     }
 
     async fn delete_policy(
         &self,
-        _id: &str,
-        _detach: bool,
-        _change: &Change,
+        id: &str,
+        detach: bool,
+        change: &Change,
     ) -> StoreResult<Option<Policy>> {
-        Err(not_yet("delete_policy"))
+        write_tx!(self, |tx| policies::delete(&mut tx, id, detach, change)
+            .await?)
     }
 
     async fn list_routes(&self) -> StoreResult<Vec<Route>> {
-        Err(not_yet("list_routes"))
+        read_tx!(self, |tx| routes::list(&mut tx).await?)
     }
 
-    async fn get_route(&self, _id: &str) -> StoreResult<Option<Route>> {
-        Err(not_yet("get_route"))
+    async fn get_route(&self, id: &str) -> StoreResult<Option<Route>> {
+        read_tx!(self, |tx| routes::get(&mut tx, id).await?)
     }
 
-    async fn put_route(&self, _route: &Route, _change: &Change) -> StoreResult<Route> {
-        Err(not_yet("put_route"))
+    async fn put_route(&self, route: &Route, change: &Change) -> StoreResult<Route> {
+        write_tx!(self, |tx| routes::put(&mut tx, route, change).await?)
     }
 
-    async fn delete_route(&self, _id: &str, _change: &Change) -> StoreResult<Option<Route>> {
-        Err(not_yet("delete_route"))
+    async fn delete_route(&self, id: &str, change: &Change) -> StoreResult<Option<Route>> {
+        write_tx!(self, |tx| routes::delete(&mut tx, id, change).await?)
     }
 
     async fn access_version(&self) -> StoreResult<i64> {
-        Err(not_yet("access_version"))
+        on_conn!(self, |conn| routes::version(&mut conn).await?)
     }
 
     async fn access_snapshot(&self) -> StoreResult<AccessSnapshot> {
-        Err(not_yet("access_snapshot"))
+        read_tx!(self, |tx| routes::snapshot(&mut tx).await?)
     }
 
-    async fn list_audit(&self, _limit: u64) -> StoreResult<Vec<AuditEntry>> {
-        Err(not_yet("list_audit"))
+    async fn list_audit(&self, limit: u64) -> StoreResult<Vec<AuditEntry>> {
+        on_conn!(self, |conn| audit::list(&mut conn, limit, None).await?)
     }
 
     async fn list_audit_for(
         &self,
-        _target_kind: &str,
-        _target_id: &str,
-        _limit: u64,
+        target_kind: &str,
+        target_id: &str,
+        limit: u64,
     ) -> StoreResult<Vec<AuditEntry>> {
-        Err(not_yet("list_audit_for"))
+        on_conn!(self, |conn| audit::list(
+            &mut conn,
+            limit,
+            Some((target_kind, target_id))
+        )
+        .await?)
     }
 
-    async fn list_activity(&self, _query: &ActivityQuery) -> StoreResult<Page<AuditEntry>> {
-        Err(not_yet("list_activity"))
+    async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<AuditEntry>> {
+        read_tx!(self, |tx| activity::list(&mut tx, query).await?)
     }
 
-    async fn get_activity(&self, _seq: i64) -> StoreResult<Option<AuditNeighbours>> {
-        Err(not_yet("get_activity"))
+    async fn get_activity(&self, seq: i64) -> StoreResult<Option<AuditNeighbours>> {
+        read_tx!(self, |tx| activity::get(&mut tx, seq).await?)
     }
 
     async fn list_activity_kinds(&self) -> StoreResult<Vec<String>> {
-        Err(not_yet("list_activity_kinds"))
+        on_conn!(self, |conn| activity::kinds(&mut conn).await?)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -13,12 +13,14 @@ use super::audit::{self, Target};
 use super::{clamp_i64, from_micros, micros, opt_from_micros};
 use crate::filter::Expr;
 use crate::model::{Namespace, ServiceAccount};
+use crate::store::rules::{
+    account_exists, check_new_account, create_detail, first_issue, plan_update, sub_micro_nanos,
+    unknown_namespace,
+};
 use crate::store::sql::{push_filter, push_order};
 use crate::store::{
-    AccountPatch, AccountQuery, AccountRecord, Change, MAX_ISSUE_AHEAD, Page, Reissue, StoreError,
-    StoreResult,
+    AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
 };
-use crate::token::is_reserved_identity;
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
 pub(super) const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
@@ -40,11 +42,6 @@ pub(super) struct Row {
     grace_until: Option<i64>,
     expires_at_ns: i64,
     disabled: bool,
-}
-
-/// The nanoseconds of `t` below its microsecond, stored beside the microseconds.
-fn sub_micro_nanos(t: DateTime<Utc>) -> i64 {
-    i64::from(t.timestamp_subsec_nanos() % 1000)
 }
 
 impl Row {
@@ -70,25 +67,12 @@ impl Row {
     }
 }
 
-fn time_json(t: Option<DateTime<Utc>>) -> serde_json::Value {
-    match t {
-        Some(t) => json!(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-        None => json!("never"),
-    }
-}
-
 async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
     let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
         .await?;
     Ok(hit.is_some())
-}
-
-fn reserved(field: &str) -> StoreError {
-    StoreError::InvalidArgument(format!(
-        "{field}: the bootstrap admin identity is reserved and cannot name a service account"
-    ))
 }
 
 /// The issue time of the newest token of a deleted account with this id, if there was one.
@@ -99,38 +83,6 @@ async fn tombstone(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<
             .fetch_optional(conn)
             .await?;
     at.map(from_micros).transpose()
-}
-
-/// When a new account with `id` may issue its first token: `earliest`, or the whole second after a deleted
-/// account's newest token, since JWT times are whole seconds and an equal `iat` would make the old token
-/// byte-identical to the new one.
-async fn first_issue(
-    conn: &mut SqliteConnection,
-    id: &str,
-    earliest: DateTime<Utc>,
-) -> StoreResult<DateTime<Utc>> {
-    let Some(dead) = tombstone(conn, id).await? else {
-        return Ok(earliest);
-    };
-    if dead
-        < earliest
-            .duration_trunc(Duration::seconds(1))
-            .unwrap_or(earliest)
-    {
-        return Ok(earliest);
-    }
-    let next = dead.duration_trunc(Duration::seconds(1)).unwrap_or(dead) + Duration::seconds(1);
-    if next - earliest > MAX_ISSUE_AHEAD {
-        let wait = (next - earliest - MAX_ISSUE_AHEAD).num_seconds().max(1);
-        return Err(StoreError::Unavailable(format!(
-            "service account id {id:?} was deleted moments ago; retry in {wait} s"
-        )));
-    }
-    Ok(next)
-}
-
-fn unknown_namespace(id: &str) -> StoreError {
-    StoreError::InvalidArgument(format!("namespaceId: namespace {id:?} does not exist"))
 }
 
 pub(super) async fn get(
@@ -294,22 +246,12 @@ pub(super) async fn create(
     issued_at: DateTime<Utc>,
     change: &Change,
 ) -> StoreResult<AccountRecord> {
-    if account.id.is_empty() {
-        return Err(StoreError::InvalidArgument("id: must not be empty".into()));
-    }
-    if account.user_id.is_empty() {
-        return Err(StoreError::InvalidArgument("userId: required".into()));
-    }
-    if is_reserved_identity(&account.id) {
-        return Err(reserved("id"));
-    }
-    if is_reserved_identity(&account.user_id) {
-        return Err(reserved("userId"));
-    }
+    check_new_account(account)?;
     if !namespace_exists(conn, &account.namespace_id).await? {
         return Err(unknown_namespace(&account.namespace_id));
     }
-    let issued_at = first_issue(conn, &account.id, issued_at).await?;
+    let dead = tombstone(conn, &account.id).await?;
+    let issued_at = first_issue(&account.id, dead, issued_at)?;
     let at = micros(change.at);
     let inserted = sqlx::query(
         "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
@@ -332,10 +274,7 @@ pub(super) async fn create(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(StoreError::AlreadyExists(format!(
-            "service account {:?} already exists",
-            account.id
-        )));
+        return Err(account_exists(&account.id));
     }
     let target = Target {
         action: "create",
@@ -344,14 +283,7 @@ pub(super) async fn create(
         namespace_id: &account.namespace_id,
         name: &account.user_id,
     };
-    let mut detail = json!({
-        "userId": account.user_id,
-        "namespaceId": account.namespace_id,
-        "expiresAt": time_json(account.expires_at),
-    });
-    if account.disabled {
-        detail["disabled"] = json!(true);
-    }
+    let detail = create_detail(account);
     audit::record(conn, change, target, &detail).await?;
     // What was written, at the stored (microsecond) precision, without reading it back.
     let stored = |t: DateTime<Utc>| from_micros(micros(t));
@@ -380,60 +312,14 @@ pub(super) async fn update(
     let current = get(conn, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("service account {id:?} not found")))?;
-    let mut next = current.clone();
-    let mut changed = Vec::new();
     if let Some(ns) = &patch.namespace_id
         && *ns != current.account.namespace_id
+        && !namespace_exists(conn, ns).await?
     {
-        if !namespace_exists(conn, ns).await? {
-            return Err(unknown_namespace(ns));
-        }
-        next.account.namespace_id = ns.clone();
-        changed.push("namespaceId");
+        return Err(unknown_namespace(ns));
     }
-    if let Some(user) = &patch.user_id {
-        if user.is_empty() {
-            return Err(StoreError::InvalidArgument("userId: required".into()));
-        }
-        if is_reserved_identity(user) {
-            return Err(reserved("userId"));
-        }
-        if *user != current.account.user_id {
-            next.account.user_id = user.clone();
-            changed.push("userId");
-        }
-    }
-    if let Some(d) = &patch.description
-        && *d != current.account.description
-    {
-        next.account.description = d.clone();
-        changed.push("description");
-    }
-    if let Some(e) = patch.expires_at
-        && e != current.account.expires_at
-    {
-        next.account.expires_at = e;
-        changed.push("expiresAt");
-    }
-    if let Some(d) = patch.disabled
-        && d != current.account.disabled
-    {
-        next.account.disabled = d;
-        changed.push("disabled");
-    }
-    if let Some(r) = reissue {
-        // Read in this transaction: two rotations computed from the same old state must not both issue at one
-        // `iat`, or their tokens could not be told apart.
-        if r.issued_at <= current.issued_at {
-            return Err(StoreError::Unavailable(format!(
-                "service account {id:?} was rotated meanwhile; retry"
-            )));
-        }
-        next.issued_at = r.issued_at;
-        next.grace_from = r.grace_from;
-        next.grace_until = r.grace_until;
-    }
-    next.account.modified_at = change.at;
+    let plan = plan_update(id, &current, patch, reissue, change.at)?;
+    let next = &plan.next;
     let a = &next.account;
     sqlx::query(
         "UPDATE service_accounts SET namespace_id = ?, description = ?, user_id = ?, expires_at = ?, \
@@ -454,46 +340,13 @@ pub(super) async fn update(
     .execute(&mut *conn)
     .await?;
     let target = Target {
-        action: match (reissue.is_some(), changed.as_slice()) {
-            // A reissue that changes no field is only that.
-            (true, []) => "rotate",
-            // Disabling and enabling are audited by name: they are what an auditor looks for before a delete.
-            (false, ["disabled"]) if a.disabled => "disable",
-            (false, ["disabled"]) => "enable",
-            _ => "update",
-        },
+        action: plan.action(reissue.is_some()),
         kind: "service_account",
         id,
         namespace_id: &a.namespace_id,
         name: &a.user_id,
     };
-    // Each changed field before and after (never a token: the record holds none).
-    let field = |acc: &ServiceAccount, name: &str| match name {
-        "namespaceId" => json!(acc.namespace_id),
-        "userId" => json!(acc.user_id),
-        "description" => json!(acc.description),
-        "disabled" => json!(acc.disabled),
-        _ => time_json(acc.expires_at),
-    };
-    let before: serde_json::Map<String, serde_json::Value> = changed
-        .iter()
-        .map(|c| (c.to_string(), field(&current.account, c)))
-        .collect();
-    let after: serde_json::Map<String, serde_json::Value> = changed
-        .iter()
-        .map(|c| (c.to_string(), field(a, c)))
-        .collect();
-    let mut detail = json!({
-        "changed": changed,
-        "before": before,
-        "after": after,
-        "userId": a.user_id,
-        "namespaceId": a.namespace_id,
-        "expiresAt": time_json(a.expires_at),
-    });
-    if let Some(r) = reissue {
-        detail["graceUntil"] = time_json(r.grace_until);
-    }
+    let detail = plan.detail(&current.account, reissue);
     audit::record(conn, change, target, &detail).await?;
     get(conn, id)
         .await?

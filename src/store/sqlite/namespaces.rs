@@ -7,11 +7,11 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
 use super::{from_micros, micros};
-use crate::model::{NAMESPACE_PATH_SEPARATORS, Namespace, ROOT_NAMESPACE_NAME, is_unsafe_char};
+use crate::model::{Namespace, ROOT_NAMESPACE_NAME};
+use crate::store::rules::{
+    namespace_name_key as name_key, sibling_name_taken, valid_namespace_name as valid_name,
+};
 use crate::store::{Change, StoreError, StoreResult};
-
-/// Longest namespace name, in characters.
-pub const MAX_NAME_CHARS: usize = 256;
 
 const COLUMNS: &str = "id, parent_id, name, originator_id, created_at, modified_at, \
      (SELECT count(*) FROM routes r WHERE r.namespace_id = namespaces.id) AS route_count, \
@@ -42,37 +42,6 @@ impl Row {
             policy_count: self.policy_count,
         })
     }
-}
-
-/// The comparison key for sibling-name uniqueness.
-fn name_key(name: &str) -> String {
-    name.to_lowercase()
-}
-
-/// Trims the name and checks it is usable.
-fn valid_name(name: &str) -> StoreResult<&str> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(StoreError::InvalidArgument(
-            "name: a namespace needs a name".into(),
-        ));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(StoreError::InvalidArgument(format!(
-            "name: at most {MAX_NAME_CHARS} characters"
-        )));
-    }
-    if name.chars().any(is_unsafe_char) {
-        return Err(StoreError::InvalidArgument(
-            "name: control or invisible formatting characters are not allowed".into(),
-        ));
-    }
-    if name.contains(NAMESPACE_PATH_SEPARATORS) {
-        return Err(StoreError::InvalidArgument(
-            "name: '/' and '›' separate the names of a namespace path and are not allowed".into(),
-        ));
-    }
-    Ok(name)
 }
 
 pub(super) async fn list(pool: &SqlitePool) -> StoreResult<Vec<Namespace>> {
@@ -138,9 +107,7 @@ async fn check_sibling_name(
     .fetch_optional(conn)
     .await?;
     match clash {
-        Some(_) => Err(StoreError::AlreadyExists(format!(
-            "name: a namespace named {name:?} already exists there"
-        ))),
+        Some(_) => Err(sibling_name_taken(name)),
         None => Ok(()),
     }
 }

@@ -2,12 +2,13 @@
 //! the same transaction), each write with its audit row (an update records the changed fields before and after).
 //! The migration's triggers bump the access version with every write.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
 use super::{from_micros, micros};
 use crate::policy::model::Policy;
+use crate::store::rules::{diff, policy_fields as fields, policy_in_use, unknown_route_namespace};
 use crate::store::{Change, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, namespace_id, name, description, allowed_users, allowed_domains, ppl, enforced, \
@@ -85,32 +86,6 @@ fn target<'a>(action: &'static str, p: &'a Policy) -> Target<'a> {
     }
 }
 
-/// The fields an audit row shows.
-fn fields(p: &Policy) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("namespaceId".into(), json!(p.namespace_id));
-    m.insert("name".into(), json!(p.name));
-    m.insert("description".into(), json!(p.description));
-    m.insert("allowedUsers".into(), json!(p.allowed_users));
-    m.insert("allowedDomains".into(), json!(p.allowed_domains));
-    m.insert("ppl".into(), json!(p.ppl));
-    m.insert("enforced".into(), json!(p.enforced));
-    m
-}
-
-/// `{"before": {...}, "after": {...}}` with the fields that differ.
-pub(super) fn diff(before: Map<String, Value>, after: Map<String, Value>) -> Value {
-    let (mut b, mut a) = (Map::new(), Map::new());
-    for (k, new) in after {
-        let old = before.get(&k).cloned().unwrap_or(Value::Null);
-        if old != new {
-            b.insert(k.clone(), old);
-            a.insert(k, new);
-        }
-    }
-    json!({"before": b, "after": a})
-}
-
 async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
     let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM namespaces WHERE id = ?")
         .bind(id)
@@ -118,9 +93,7 @@ async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<
         .await?;
     match hit {
         Some(_) => Ok(()),
-        None => Err(StoreError::InvalidArgument(format!(
-            "namespaceId {id:?} names no namespace"
-        ))),
+        None => Err(unknown_route_namespace(id)),
     }
 }
 
@@ -220,14 +193,7 @@ pub(super) async fn delete(
     };
     let routes = routes_of(conn, id).await?;
     if !routes.is_empty() && !detach {
-        let names: Vec<String> = routes.iter().map(|(_, n)| format!("{n:?}")).collect();
-        return Err(StoreError::FailedPrecondition(format!(
-            "policy {:?} is assigned to {} route(s) ({}); remove it from them first, or delete with \
-             removeFromAnyAssignedRoutes",
-            p.name,
-            routes.len(),
-            names.join(", ")
-        )));
+        return Err(policy_in_use(&p, &routes));
     }
     for (route_id, _) in &routes {
         super::routes::detach_policy(conn, route_id, id, change).await?;

@@ -2,13 +2,14 @@
 //! audit row; and the access snapshot `/verify` caches: every route and policy with the access version they were
 //! read at, from one read transaction.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::audit::{self, Target};
 use super::{from_micros, micros};
 use crate::policy::model::{AccessSnapshot, Route};
-use crate::store::{Change, StoreError, StoreResult};
+use crate::store::rules::{diff, route_fields as fields, unknown_policy, unknown_route_namespace};
+use crate::store::{Change, StoreResult};
 
 const COLUMNS: &str =
     "id, namespace_id, name, description, from_url, prefix, originator_id, created_at, modified_at";
@@ -133,17 +134,6 @@ fn target<'a>(action: &'static str, r: &'a Route) -> Target<'a> {
     }
 }
 
-fn fields(r: &Route) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("namespaceId".into(), json!(r.namespace_id));
-    m.insert("name".into(), json!(r.name));
-    m.insert("description".into(), json!(r.description));
-    m.insert("from".into(), json!(r.from));
-    m.insert("prefix".into(), json!(r.prefix));
-    m.insert("policyIds".into(), json!(r.policy_ids));
-    m
-}
-
 async fn set_links(conn: &mut SqliteConnection, r: &Route) -> StoreResult<()> {
     sqlx::query("DELETE FROM route_policies WHERE route_id = ?")
         .bind(&r.id)
@@ -155,9 +145,7 @@ async fn set_links(conn: &mut SqliteConnection, r: &Route) -> StoreResult<()> {
             .fetch_optional(&mut *conn)
             .await?;
         if exists.is_none() {
-            return Err(StoreError::InvalidArgument(format!(
-                "policyIds: {policy:?} names no policy"
-            )));
+            return Err(unknown_policy(policy));
         }
         sqlx::query("INSERT INTO route_policies (route_id, policy_id, position) VALUES (?, ?, ?)")
             .bind(&r.id)
@@ -181,10 +169,7 @@ pub(super) async fn put(
         .fetch_optional(&mut *conn)
         .await?;
     if hit.is_none() {
-        return Err(StoreError::InvalidArgument(format!(
-            "namespaceId {:?} names no namespace",
-            r.namespace_id
-        )));
+        return Err(unknown_route_namespace(&r.namespace_id));
     }
     let at = micros(change.at);
     match get(conn, &r.id).await? {
@@ -213,7 +198,7 @@ pub(super) async fn put(
             if new.policy_ids != old.policy_ids {
                 set_links(conn, &new).await?;
             }
-            let detail = super::policies::diff(fields(&old), fields(&new));
+            let detail = diff(fields(&old), fields(&new));
             audit::record(conn, change, target("update", &new), &detail).await?;
             Ok(new)
         }
@@ -272,7 +257,7 @@ pub(super) async fn detach_policy(
         .bind(route_id)
         .execute(&mut *conn)
         .await?;
-    let detail = super::policies::diff(fields(&old), fields(&new));
+    let detail = diff(fields(&old), fields(&new));
     audit::record(conn, change, target("update", &new), &detail).await
 }
 

@@ -2,117 +2,21 @@
 //! (`user_terms` for prefix matches, the trigram `users_fts` for substrings) in the same transaction. Imports are
 //! written through rusqlite on a blocking thread; reads go through the sqlx pool.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use serde_json::json;
 use sqlx::SqlitePool;
 
 use super::audit::{self, Target};
-use crate::model::{DirectoryUser, is_unsafe_char};
+use crate::model::DirectoryUser;
+use crate::store::rules::{
+    import_detail, user_document as document, user_sort_key as sort_key, user_terms as terms,
+};
 use crate::store::{Change, ImportCounts, StoreError, StoreResult};
 
-pub const MAX_ID_CHARS: usize = 256;
-pub const MAX_TEXT_CHARS: usize = 1024;
-pub const MAX_GROUPS: usize = 1000;
-
-/// Checks every user before anything is written, so one bad row changes nothing; the error names the row.
-pub(super) fn validate(users: &[DirectoryUser]) -> StoreResult<()> {
-    for (i, u) in users.iter().enumerate() {
-        problem(u)
-            .map_err(|p| StoreError::InvalidArgument(format!("users[{i}] (id {:?}): {p}", u.id)))?;
-    }
-    Ok(())
-}
-
-fn problem(u: &DirectoryUser) -> Result<(), String> {
-    if u.id.trim().is_empty() {
-        return Err("id must not be empty".into());
-    }
-    if u.id.chars().count() > MAX_ID_CHARS {
-        return Err(format!("id is longer than {MAX_ID_CHARS} characters"));
-    }
-    if u.id.chars().any(is_unsafe_char) {
-        return Err("id contains control or invisible formatting characters".into());
-    }
-    let texts = [("name", &u.name), ("email", &u.email)];
-    for (what, text) in texts {
-        if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(format!("{what} is longer than {MAX_TEXT_CHARS} characters"));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(format!("{what} contains control characters"));
-        }
-    }
-    if u.groups.len() > MAX_GROUPS {
-        return Err(format!("more than {MAX_GROUPS} groups"));
-    }
-    for g in &u.groups {
-        if g.trim().is_empty() {
-            return Err("a group name is empty".into());
-        }
-        if g.chars().count() > MAX_ID_CHARS {
-            return Err(format!(
-                "group {g:?} is longer than {MAX_ID_CHARS} characters"
-            ));
-        }
-        if g.chars().any(char::is_control) {
-            return Err(format!("group {g:?} contains control characters"));
-        }
-    }
-    Ok(())
-}
-
-/// The listing order: the lowercased name, or the id for a user without one.
-fn sort_key(u: &DirectoryUser) -> String {
-    if u.name.trim().is_empty() {
-        u.id.to_lowercase()
-    } else {
-        u.name.to_lowercase()
-    }
-}
-
-/// What a query may be a prefix of: id, e-mail, whole name, each word of the name, each group; lowercased, so
-/// each is a substring of a field the trigram index holds (a prefix match is always a substring match). A term
-/// that begins another (the first name begins the whole name) adds no match and is left out.
-fn terms(u: &DirectoryUser) -> Vec<String> {
-    let mut all = BTreeSet::new();
-    let name = u.name.to_lowercase();
-    for t in [u.id.to_lowercase(), u.email.to_lowercase(), name.clone()] {
-        all.insert(t);
-    }
-    for word in name.split(|c: char| !c.is_alphanumeric()) {
-        all.insert(word.to_string());
-    }
-    for g in &u.groups {
-        all.insert(g.to_lowercase());
-    }
-    all.remove("");
-    // In sorted order, the terms that begin with `t` come right after it.
-    let sorted: Vec<String> = all.into_iter().collect();
-    sorted
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| {
-            sorted
-                .get(i + 1)
-                .is_none_or(|next| !next.starts_with(t.as_str()))
-        })
-        .map(|(_, t)| t.clone())
-        .collect()
-}
-
-/// The document the trigram index holds for a user: every searchable field, one per line.
-fn document(u: &DirectoryUser) -> String {
-    let mut doc = format!("{}\n{}\n{}", u.id, u.name, u.email);
-    for g in &u.groups {
-        doc.push('\n');
-        doc.push_str(g);
-    }
-    doc
-}
+pub(super) use crate::store::rules::validate_users as validate;
 
 fn internal(e: rusqlite::Error) -> StoreError {
     StoreError::Internal(e.to_string())
@@ -158,7 +62,7 @@ pub(super) fn upsert(
         namespace_id: "",
         name: "",
     };
-    let detail = json!({"inserted": counts.inserted, "updated": counts.updated});
+    let detail = import_detail(counts);
     audit::record_blocking(&tx, change, target, &detail).map_err(internal)?;
     tx.commit().map_err(internal)?;
     Ok(counts)
@@ -255,56 +159,4 @@ pub(super) fn get_inline(conn: &rusqlite::Connection, id: &str) -> rusqlite::Res
 pub(super) async fn get(pool: &SqlitePool, id: &str) -> StoreResult<Option<DirectoryUser>> {
     let row: Option<Row> = sqlx::query_as(GET).bind(id).fetch_optional(pool).await?;
     row.map(Row::into_user).transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terms_cover_words_groups_and_fields() {
-        let u = DirectoryUser {
-            id: "JLP".into(),
-            name: "Jean-Luc Picard".into(),
-            email: "jl@Example.org".into(),
-            groups: vec!["Admins".into()],
-        };
-        let t: Vec<String> = terms(&u).into_iter().collect();
-        assert_eq!(
-            t,
-            vec![
-                "admins",
-                "jean-luc picard",
-                "jl@example.org",
-                "jlp",
-                "luc",
-                "picard"
-            ]
-        );
-    }
-
-    #[test]
-    fn validation_names_the_row() {
-        let good = DirectoryUser {
-            id: "a".into(),
-            name: String::new(),
-            email: String::new(),
-            groups: vec![],
-        };
-        let mut bad = good.clone();
-        bad.id = "b\u{1b}[2J".into();
-        let err = validate(&[good.clone(), bad]).unwrap_err().to_string();
-        assert!(err.starts_with("users[1] (id \"b\\u{1b}[2J\")"), "{err}");
-        let mut long = good.clone();
-        long.id = "x".repeat(MAX_ID_CHARS + 1);
-        assert!(validate(&[long]).is_err());
-        let mut empty = good;
-        empty.id = " ".into();
-        assert!(
-            validate(&[empty])
-                .unwrap_err()
-                .to_string()
-                .contains("users[0]")
-        );
-    }
 }

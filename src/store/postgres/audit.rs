@@ -1,0 +1,147 @@
+//! The append-only audit log: rows are written inside the transaction of the change they describe (the schema's
+//! triggers refuse UPDATE, DELETE and TRUNCATE, and add the row's delta to the activity counters), read newest
+//! first; and the counters' compaction, which folds each key's deltas into one row.
+
+use sqlx::{PgConnection, PgPool};
+
+use super::failure::PgResult;
+use super::{clamp_i64, from_micros, micros};
+use crate::store::{AuditEntry, Change, StoreResult};
+
+/// What an audit row is about.
+pub(super) struct Target<'a> {
+    pub action: &'static str,
+    pub kind: &'static str,
+    pub id: &'a str,
+    /// The namespace the change happened in (for a namespace, the namespace itself); empty for none.
+    pub namespace_id: &'a str,
+    /// What the entity is called when written: an account's user id, a namespace's name.
+    pub name: &'a str,
+}
+
+const INSERT: &str = "INSERT INTO audit_log \
+                      (at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, \
+                      actor_account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
+pub(super) async fn record(
+    conn: &mut PgConnection,
+    change: &Change,
+    target: Target<'_>,
+    detail: &serde_json::Value,
+) -> PgResult<()> {
+    sqlx::query(INSERT)
+        .bind(micros(change.at))
+        .bind(&change.actor)
+        .bind(target.action)
+        .bind(target.kind)
+        .bind(target.id)
+        .bind(detail.to_string())
+        .bind(target.namespace_id)
+        .bind(target.name)
+        .bind(&change.account_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The columns [`AuditRow`] reads, in its order.
+pub(super) const COLUMNS: &str = "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, actor_account_id";
+
+pub(super) type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+pub(super) fn entry(row: AuditRow) -> StoreResult<AuditEntry> {
+    let (
+        seq,
+        at,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+        actor_account_id,
+    ) = row;
+    Ok(AuditEntry {
+        seq,
+        at: from_micros(at)?,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+        actor_account_id,
+    })
+}
+
+pub(super) async fn list(
+    conn: &mut PgConnection,
+    limit: u64,
+    target: Option<(&str, &str)>,
+) -> PgResult<Vec<AuditEntry>> {
+    let rows: Vec<AuditRow> = match target {
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1"
+            )))
+            .bind(clamp_i64(limit))
+            .fetch_all(conn)
+            .await?
+        }
+        Some((kind, id)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_log \
+                 WHERE target_kind = $1 AND target_id = $2 ORDER BY seq DESC LIMIT $3"
+            )))
+            .bind(kind)
+            .bind(id)
+            .bind(clamp_i64(limit))
+            .fetch_all(conn)
+            .await?
+        }
+    };
+    Ok(rows.into_iter().map(entry).collect::<StoreResult<_>>()?)
+}
+
+/// The advisory lock (class, key) held while compacting, so replicas that start a compaction together do not
+/// queue behind each other's row locks: the one that does not get it skips.
+const COMPACT_LOCK: (i32, i32) = (0x5ac0, 1);
+
+/// Folds the activity counters' deltas into one row per (namespace, actor). Deltas written by transactions that
+/// are still open are left for the next time; a total is the same before and after.
+pub(super) async fn compact_counts(pool: &PgPool) -> PgResult<()> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+        .bind(COMPACT_LOCK.0)
+        .bind(COMPACT_LOCK.1)
+        .fetch_one(&mut *tx)
+        .await?;
+    if locked {
+        sqlx::query(
+            "WITH keys AS (SELECT DISTINCT namespace_id, actor FROM audit_log_counts WHERE NOT compacted), \
+             gone AS (DELETE FROM audit_log_counts c USING keys k \
+                      WHERE c.namespace_id = k.namespace_id AND c.actor = k.actor \
+                      RETURNING c.namespace_id, c.actor, c.n) \
+             INSERT INTO audit_log_counts (namespace_id, actor, n, compacted) \
+             SELECT namespace_id, actor, sum(n)::bigint, true FROM gone GROUP BY namespace_id, actor",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
