@@ -50,7 +50,7 @@ pub async fn run(_global: &GlobalArgs, args: MigrateArgs) -> Result<(), CliError
     source.close().await;
     let dump = dump.map_err(|e| CliError::Io(format!("cannot read {}: {e}", db.display())))?;
     let target = redact_url(&args.to);
-    let counts = crate::store::pg_copy::load_dump(&args.to, &dump)
+    let counts = crate::store::postgres::copy::load_dump(&args.to, &dump)
         .await
         .map_err(|e| CliError::Io(format!("nothing was copied to {target}: {e}")))?;
     let secret = crate::config::secret_path(&args.from);

@@ -4,7 +4,6 @@
 
 pub mod any;
 pub mod dump;
-pub mod pg_copy;
 pub mod postgres;
 mod rules;
 pub mod sql;

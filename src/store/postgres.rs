@@ -7,6 +7,7 @@
 mod accounts;
 mod activity;
 mod audit;
+pub mod copy;
 mod dialect;
 mod failure;
 mod groups;

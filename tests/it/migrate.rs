@@ -110,7 +110,7 @@ async fn a_sqlite_directory_moves_to_postgres_and_its_tokens_still_verify() {
         }
     };
     let (_, unique) = create("ci-bot", &t.eng, None).await;
-    let (_, impersonated) = create("ann", &t.api, None).await;
+    let (_, impersonated) = create("ann", &t.eng, None).await;
     let (_, expiring) = create("nightly", &t.ops, Some(Duration::days(1))).await;
     let (rotated, before_rotation) = create("deploy", &t.eng, None).await;
     let (_, after_rotation) = s

@@ -20,17 +20,17 @@ const BATCH: usize = 2_000;
 
 /// One batch's columns, as arrays to UNNEST.
 #[derive(Default)]
-struct Columns {
-    id: Vec<String>,
-    name: Vec<String>,
-    email: Vec<String>,
-    groups: Vec<String>,
-    sort_key: Vec<String>,
-    doc: Vec<String>,
+pub(super) struct Columns {
+    pub(super) id: Vec<String>,
+    pub(super) name: Vec<String>,
+    pub(super) email: Vec<String>,
+    pub(super) groups: Vec<String>,
+    pub(super) sort_key: Vec<String>,
+    pub(super) doc: Vec<String>,
 }
 
 impl Columns {
-    fn of(users: &[&DirectoryUser]) -> Columns {
+    pub(super) fn of(users: &[&DirectoryUser]) -> Columns {
         let mut c = Columns::default();
         for u in users {
             c.id.push(u.id.clone());
@@ -46,7 +46,7 @@ impl Columns {
     }
 }
 
-const ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+pub(super) const ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
                     AS t(id, name, email, groups, sort_key, doc)";
 
 /// Upserts every user and the import's audit row in the caller's transaction: all or nothing.
@@ -125,7 +125,7 @@ pub(super) async fn upsert(
 }
 
 /// Replaces the prefix terms of `users` (numbered by `nums`).
-async fn write_terms(
+pub(super) async fn write_terms(
     conn: &mut PgConnection,
     users: &[&DirectoryUser],
     nums: &HashMap<String, i64>,
