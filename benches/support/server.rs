@@ -16,8 +16,9 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `sacon serve --listen 127.0.0.1:0 --data-dir DIR` and waits for its `listening on URL` line.
-    pub fn start(data_dir: &Path) -> anyhow::Result<ServerProcess> {
+    /// Starts `sacon serve --listen 127.0.0.1:0 --data-dir DIR` (storing in the PostgreSQL database at
+    /// `database_url` when given) and waits for its `listening on URL` line.
+    pub fn start(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<ServerProcess> {
         // sacon refuses a data directory that others can reach.
         std::fs::set_permissions(
             data_dir,
@@ -29,6 +30,7 @@ impl ServerProcess {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
+            .envs(database_url.map(|url| ("SACON_DATABASE_URL", url)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -265,7 +265,9 @@ async fn access(conn: &mut PgConnection, dump: &Dump) -> PgResult<()> {
 /// The log as it was, each entry with its own sequence number; new entries continue after the last.
 async fn audit(conn: &mut PgConnection, dump: &Dump) -> PgResult<()> {
     for chunk in dump.audit.chunks(BATCH) {
-        let s = |f: fn(&crate::store::AuditEntry) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
+        let s = |f: fn(&crate::store::AuditEntry) -> &str| -> Vec<&str> {
+            chunk.iter().map(f).collect()
+        };
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, action, target_kind, target_id, detail, namespace_id, \
                  entity_name, actor_account_id) OVERRIDING SYSTEM VALUE \
