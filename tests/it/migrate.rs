@@ -217,3 +217,34 @@ async fn a_sqlite_directory_moves_to_postgres_and_its_tokens_still_verify() {
         .unwrap();
     assert_eq!(total, 6);
 }
+
+#[test]
+fn a_missing_source_or_a_url_that_is_not_postgres_is_refused_with_nothing_done() {
+    let scratch = Scratch::new();
+    let missing = scratch.path("nowhere");
+    let out = scratch.run(&[
+        "migrate",
+        "--from",
+        missing.to_str().unwrap(),
+        "--to",
+        "postgres://sacon@127.0.0.1:1/sacon",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.error().contains("nowhere"), "{}", out.stderr);
+    assert!(!missing.exists(), "a missing source is not created");
+
+    let out = scratch.run(&[
+        "migrate",
+        "--from",
+        scratch.path("data").to_str().unwrap(),
+        "--to",
+        "mysql://root:hunter2@db/sacon",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.error().contains("postgres://"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("hunter2"),
+        "the password is never printed: {}",
+        out.stderr
+    );
+}

@@ -166,3 +166,31 @@ async fn replicas_share_revocation_creates_and_use() {
         "B's first sight of the account within the window writes nothing"
     );
 }
+
+#[test]
+fn serve_refuses_a_shared_secret_file_others_can_read_or_that_is_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, secret) = shared_secret();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let scratch = crate::support::cli::Scratch::new();
+    let data = dir.path().join("data");
+    // A bounded run: a server that started anyway would fail the test, not hang it.
+    let serve = |file: &std::path::Path| {
+        let out = scratch.run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--shared-secret-file",
+            file.to_str().unwrap(),
+        ]);
+        (Some(out.code), out.stderr)
+    };
+    let (code, stderr) = serve(&secret);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    let (code, stderr) = serve(&dir.path().join("absent"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("absent"), "{stderr}");
+}
