@@ -66,7 +66,10 @@ pub fn place(
                 sacon::store::SqliteStore::open(&sacon::config::database_path(run_dir)).await?;
             let dump = source.dump().await;
             source.close().await;
-            let counts = sacon::store::postgres::copy::load_dump(&url, &dump?).await?;
+            let secret = sacon::token::SharedSecret::load(&sacon::config::secret_path(run_dir))?;
+            let counts =
+                sacon::store::postgres::copy::load_dump(&url, &dump?, &secret.fingerprint())
+                    .await?;
             anyhow::Ok(counts)
         })
         .context("copying the data set into PostgreSQL")?;

@@ -43,6 +43,10 @@ pub async fn run(_global: &GlobalArgs, args: MigrateArgs) -> Result<(), CliError
             db.display()
         )));
     }
+    let secret = crate::config::secret_path(&args.from);
+    let fingerprint = crate::token::SharedSecret::load(&secret)
+        .map_err(|e| CliError::Io(e.to_string()))?
+        .fingerprint();
     let source = SqliteStore::open(&db)
         .await
         .map_err(|e| CliError::Io(format!("cannot open {}: {e}", db.display())))?;
@@ -50,10 +54,9 @@ pub async fn run(_global: &GlobalArgs, args: MigrateArgs) -> Result<(), CliError
     source.close().await;
     let dump = dump.map_err(|e| CliError::Io(format!("cannot read {}: {e}", db.display())))?;
     let target = redact_url(&args.to);
-    let counts = crate::store::postgres::copy::load_dump(&args.to, &dump)
+    let counts = crate::store::postgres::copy::load_dump(&args.to, &dump, &fingerprint)
         .await
         .map_err(|e| CliError::Io(format!("nothing was copied to {target}: {e}")))?;
-    let secret = crate::config::secret_path(&args.from);
     eprintln!(
         "copied {counts} from {} to {target}\nserve it with: sacon serve --database-url URL --shared-secret-file {}",
         args.from.display(),

@@ -210,6 +210,10 @@ pub async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<DataDir> {
             let store = crate::store::PgStore::open(url)
                 .await
                 .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+            store
+                .check_secret(&secret.fingerprint())
+                .await
+                .with_context(|| format!("cannot serve the database {}", redact_url(url)))?;
             let store = AnyStore::Postgres(store);
             let created = is_empty(&store).await?;
             (store, created)

@@ -15,6 +15,7 @@ mod namespaces;
 mod permissions;
 mod policies;
 mod routes;
+mod settings;
 mod user_search;
 mod users;
 

@@ -66,6 +66,18 @@ impl SharedSecret {
         &self.0
     }
 
+    /// A short public name for this secret (an HMAC of a fixed text under it, so it reveals nothing of the key):
+    /// what a shared database records to refuse replicas started with another secret.
+    pub fn fingerprint(&self) -> String {
+        let signature = jsonwebtoken::crypto::sign(
+            b"sacon shared secret fingerprint v1",
+            &self.encoding_key(),
+            jsonwebtoken::Algorithm::HS256,
+        )
+        .unwrap_or_default();
+        signature.chars().take(16).collect()
+    }
+
     pub fn load(path: &Path) -> Result<SharedSecret, SecretError> {
         let text =
             Zeroizing::new(
@@ -131,4 +143,19 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     })();
     let _ = std::fs::remove_file(&tmp);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SharedSecret;
+
+    #[test]
+    fn a_fingerprint_names_one_secret_and_shows_none_of_it() {
+        let a = SharedSecret::from_bytes([7; 32]);
+        let b = SharedSecret::from_bytes([8; 32]);
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 16);
+        assert!(!a.to_base64().contains(&a.fingerprint()));
+    }
 }

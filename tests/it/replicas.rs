@@ -165,6 +165,30 @@ async fn replicas_share_revocation_creates_and_use() {
         after, first,
         "B's first sight of the account within the window writes nothing"
     );
+
+    // A replica given another secret would refuse the others' tokens (and they its): it does not start.
+    let (_other_dir, other) = shared_secret();
+    let scratch = crate::support::cli::Scratch::new();
+    let data = scratch.path("data");
+    let out = scratch.run_with_env(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--shared-secret-file",
+            other.to_str().unwrap(),
+        ],
+        &[("SACON_DATABASE_URL", &url)],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("another shared secret"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(a.verify(&jwt).await, 200, "the others serve on");
 }
 
 #[test]

@@ -17,8 +17,9 @@ use crate::store::{StoreError, StoreResult};
 /// Rows per statement.
 const BATCH: usize = 5_000;
 
-/// Copies `dump` into the database at `url` (migrating its schema first) and returns what it holds then.
-pub async fn load_dump(url: &str, dump: &Dump) -> StoreResult<Counts> {
+/// Copies `dump` into the database at `url` (migrating its schema first) and returns what it holds then; records
+/// `secret_fingerprint` (the source's shared secret's), so only replicas with that secret start on it.
+pub async fn load_dump(url: &str, dump: &Dump, secret_fingerprint: &str) -> StoreResult<Counts> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect(url)
@@ -31,6 +32,7 @@ pub async fn load_dump(url: &str, dump: &Dump) -> StoreResult<Counts> {
     let result: PgResult<Counts> = async {
         let mut tx = pool.begin().await?;
         load(&mut tx, dump).await?;
+        super::settings::agree(&mut tx, secret_fingerprint).await?;
         let counts = counts(&mut tx).await?;
         let want = dump.counts();
         if counts != want {
