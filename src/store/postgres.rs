@@ -14,6 +14,7 @@ mod namespaces;
 mod permissions;
 mod policies;
 mod routes;
+mod user_grams;
 mod user_search;
 mod users;
 
