@@ -33,8 +33,9 @@ CREATE TABLE users (
     groups     JSONB NOT NULL,
     -- Lowercased name (or id when the name is empty): the listing order.
     sort_key   TEXT COLLATE "C" NOT NULL,
-    -- The lowercased (Unicode) id, name, e-mail and groups, one per line, computed by the store: what a
-    -- substring query is matched against, through the trigram index (SQLite's users_fts).
+    -- Computed by the store: a newline, then the lowercased (Unicode) id, name, e-mail, groups and the words of
+    -- the name, one per line. Substring queries match it through the trigram index (SQLite's users_fts); a
+    -- prefix match is the query right after a newline.
     search_doc TEXT COLLATE "C" NOT NULL
 );
 
@@ -56,6 +57,15 @@ CREATE TABLE user_terms (
 );
 
 CREATE INDEX user_terms_by_user ON user_terms (user_num, term);
+
+-- Exact totals of the lookahead's short queries without counting their matches: how many users' search_doc hold
+-- each string of three characters (a three-character query's total) and each newline followed by one to three
+-- characters (a one- to three-character query's prefix matches). Written by the directory import in its own
+-- transaction, from the documents it replaces and writes; nothing else changes the directory.
+CREATE TABLE user_gram_counts (
+    gram TEXT COLLATE "C" PRIMARY KEY,
+    n    BIGINT NOT NULL
+);
 
 CREATE TABLE service_accounts (
     id            TEXT COLLATE "C" PRIMARY KEY,

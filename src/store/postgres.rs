@@ -16,6 +16,7 @@ mod permissions;
 mod policies;
 mod routes;
 mod settings;
+mod user_grams;
 mod user_search;
 mod users;
 

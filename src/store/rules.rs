@@ -85,7 +85,7 @@ pub fn user_terms(u: &DirectoryUser) -> Vec<String> {
     for t in [u.id.to_lowercase(), u.email.to_lowercase(), name.clone()] {
         all.insert(t);
     }
-    for word in name.split(|c: char| !c.is_alphanumeric()) {
+    for word in name_words(&name) {
         all.insert(word.to_string());
     }
     for g in &u.groups {
@@ -104,6 +104,12 @@ pub fn user_terms(u: &DirectoryUser) -> Vec<String> {
         })
         .map(|(_, t)| t.clone())
         .collect()
+}
+
+/// The words of a name that a query may be a prefix of: what lies between non-alphanumeric characters.
+pub fn name_words(name: &str) -> impl Iterator<Item = &str> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 /// The document a substring index holds for a user: every searchable field, one per line.

@@ -1876,3 +1876,77 @@ async fn activity_pages_and_totals_agree_with_filtering_the_whole_log() {
     );
     db.done().await;
 }
+
+/// Which users a query matches, worked out here: substrings of the fields for three characters or more, prefixes
+/// of the id, e-mail, name, a word of the name or a group for fewer.
+fn matches_by_hand(users: &[DirectoryUser], q: &str) -> u64 {
+    let q = q.trim().to_lowercase();
+    users
+        .iter()
+        .filter(|u| {
+            let lower = |s: &str| s.to_lowercase();
+            if q.chars().count() >= 3 {
+                let doc = format!("{}\n{}\n{}\n{}", u.id, u.name, u.email, u.groups.join("\n"));
+                lower(&doc).contains(&q)
+            } else {
+                let name = lower(&u.name);
+                let mut terms = vec![lower(&u.id), lower(&u.email), name.clone()];
+                terms.extend(name.split(|c: char| !c.is_alphanumeric()).map(String::from));
+                terms.extend(u.groups.iter().map(|g| lower(g)));
+                terms.iter().any(|t| !t.is_empty() && t.starts_with(&q))
+            }
+        })
+        .count() as u64
+}
+
+#[tokio::test]
+async fn short_query_totals_follow_every_import() {
+    let Some(db) = open().await else { return };
+    let store = db.store.clone();
+    let mut users: HashMap<String, DirectoryUser> = HashMap::new();
+    let mut import = |batch: Vec<DirectoryUser>| {
+        for u in &batch {
+            users.insert(u.id.clone(), u.clone());
+        }
+        batch
+    };
+    store
+        .upsert_users(&import(directory()), &change(0))
+        .await
+        .unwrap();
+    let many: Vec<DirectoryUser> = (0..500)
+        .map(|i| {
+            user(
+                &format!("u{i}"),
+                &format!("Bert Kälin{i}"),
+                &format!("b{i}@ex.org"),
+                &["staff", "Ops"],
+            )
+        })
+        .collect();
+    store.upsert_users(&import(many), &change(1)).await.unwrap();
+    // Renames, a user named twice in one batch, new users.
+    let changed: Vec<DirectoryUser> = (0..200)
+        .map(|i| user(&format!("u{i}"), &format!("Alma Berg{i}"), "", &["Ops"]))
+        .chain([
+            user("bob", "Robert Stone", "rs@example.com", &[]),
+            user("bob", "Bobby Stone", "bob@example.com", &["ali"]),
+            user("n1", "Zoë Kälin", "", &[]),
+        ])
+        .collect();
+    store
+        .upsert_users(&import(changed), &change(2))
+        .await
+        .unwrap();
+    let all: Vec<DirectoryUser> = users.into_values().collect();
+    for q in [
+        "a", "al", "ali", "alm", "b", "be", "ber", "bert", "bo", "bob", "k", "kä", "käl", "zoë",
+        "ö", "ops", "op", "st", "sta", "ex.", "@ex", "n k", "1", "19", "199", "x", "rob", "u1",
+        "u12", "%", "_", "\\", "ali-", "berg1",
+    ] {
+        let page = store.query_users(q, 0, 10).await.unwrap();
+        assert_eq!(page.total, matches_by_hand(&all, q), "{q:?}");
+        assert_eq!(page.items.len() as u64, page.total.min(10), "{q:?}");
+    }
+    db.done().await;
+}

@@ -1,15 +1,17 @@
-//! The directory: validated, all-or-nothing upserts in one transaction that keep the two search structures
-//! `user_search` reads (`user_terms` for prefix matches, `search_doc` under its trigram index for substrings) in
-//! step, written a few thousand users per statement (UNNEST arrays), never a round trip per user.
+//! The directory: validated, all-or-nothing upserts in one transaction that keep what `user_search` reads
+//! (`user_terms` for prefix matches, `search_doc` under its trigram index for substrings, `user_gram_counts` for
+//! short queries' totals) in step, written a few thousand users per statement (UNNEST arrays), never a round trip
+//! per user.
 
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
 use super::audit::{self, Target};
-use super::failure::PgResult;
+use super::failure::{Failure, PgResult};
+use super::user_grams::Delta;
 use crate::model::DirectoryUser;
-use crate::store::rules::{import_detail, last_of_each, user_document, user_sort_key, user_terms};
+use crate::store::rules::{import_detail, last_of_each, name_words, user_sort_key, user_terms};
 use crate::store::{Change, ImportCounts, StoreError, StoreResult};
 
 pub(super) use crate::store::rules::validate_users as validate;
@@ -17,6 +19,28 @@ pub(super) use crate::store::rules::validate_users as validate;
 /// Users per statement: large enough that a 200,000-user import is a hundred statements, small enough that
 /// one statement's arrays stay a few megabytes.
 const BATCH: usize = 2_000;
+
+/// What `users.search_doc` holds: every field a query may match, lowercased, each on a line of its own after a
+/// newline: the id, the name, the e-mail, each group (so a substring match is one of SQLite's `users_fts`
+/// document), then each word of the name. Every line is a term a query may be a prefix of, so a prefix match is
+/// the query after a newline (`PREFIX_TEST`), tested in the row without reading `user_terms`.
+pub(super) fn search_doc(u: &DirectoryUser) -> String {
+    let name = u.name.to_lowercase();
+    let mut doc = format!(
+        "\n{}\n{name}\n{}",
+        u.id.to_lowercase(),
+        u.email.to_lowercase()
+    );
+    for g in &u.groups {
+        doc.push('\n');
+        doc.push_str(&g.to_lowercase());
+    }
+    for w in name_words(&name) {
+        doc.push('\n');
+        doc.push_str(w);
+    }
+    doc
+}
 
 /// One batch's columns, as arrays to UNNEST.
 #[derive(Default)]
@@ -40,7 +64,7 @@ impl Columns {
             c.groups
                 .push(serde_json::to_string(&u.groups).unwrap_or_else(|_| "[]".into()));
             c.sort_key.push(user_sort_key(u));
-            c.doc.push(user_document(u).to_lowercase());
+            c.doc.push(search_doc(u));
         }
         c
     }
@@ -60,13 +84,29 @@ pub(super) async fn upsert(
     let mut batch = last_of_each(users);
     batch.sort_by(|a, b| a.id.cmp(&b.id));
     let mut counts = ImportCounts::default();
+    let mut grams = Delta::default();
     for chunk in batch.chunks(BATCH) {
         let c = Columns::of(chunk);
-        // Existing users first, so only new ones draw numbers from the sequence.
+        // The documents being replaced, held until commit so a concurrent import of the same users waits.
+        let replaced: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT num, search_doc FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        )
+        .bind(&c.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (_, doc) in &replaced {
+            grams.add(doc, -1);
+        }
+        let held: Vec<i64> = replaced.iter().map(|(num, _)| *num).collect();
+        for doc in &c.doc {
+            grams.add(doc, 1);
+        }
+        // Existing users first (exactly those whose documents were read), so only new ones draw numbers from the
+        // sequence.
         let updated: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE users u SET name = t.name, email = t.email, groups = t.groups::jsonb, \
                  sort_key = t.sort_key, search_doc = t.doc \
-             FROM {ROWS} WHERE u.id = t.id RETURNING u.num, u.id"
+             FROM {ROWS} WHERE u.id = t.id AND u.num = ANY($7) RETURNING u.num, u.id"
         )))
         .bind(&c.id)
         .bind(&c.name)
@@ -74,6 +114,7 @@ pub(super) async fn upsert(
         .bind(&c.groups)
         .bind(&c.sort_key)
         .bind(&c.doc)
+        .bind(&held)
         .fetch_all(&mut *conn)
         .await?;
         counts.updated += updated.len() as u64;
@@ -85,13 +126,10 @@ pub(super) async fn upsert(
             .collect();
         if !fresh.is_empty() {
             let f = Columns::of(&fresh);
-            // ON CONFLICT: a concurrent import inserted the same user since the update; that is an update.
-            let inserted: Vec<(i64, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            let inserted: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO users (id, name, email, groups, sort_key, search_doc) \
                  SELECT t.id, t.name, t.email, t.groups::jsonb, t.sort_key, t.doc FROM {ROWS} \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, \
-                     groups = excluded.groups, sort_key = excluded.sort_key, search_doc = excluded.search_doc \
-                 RETURNING num, id, (xmax = 0)"
+                 ON CONFLICT (id) DO NOTHING RETURNING num, id"
             )))
             .bind(&f.id)
             .bind(&f.name)
@@ -101,17 +139,17 @@ pub(super) async fn upsert(
             .bind(&f.doc)
             .fetch_all(&mut *conn)
             .await?;
-            for (num, id, new) in inserted {
-                if new {
-                    counts.inserted += 1;
-                } else {
-                    counts.updated += 1;
-                }
-                nums.insert(id, num);
+            if inserted.len() < fresh.len() {
+                // A concurrent import inserted some of these users since they were looked for: run again, and
+                // they are updates (whose documents the counts must give back).
+                return Err(Failure::Retry);
             }
+            counts.inserted += inserted.len() as u64;
+            nums.extend(inserted.into_iter().map(|(n, id)| (id, n)));
         }
         write_terms(conn, chunk, &nums).await?;
     }
+    grams.apply(conn).await?;
     let target = Target {
         action: "import",
         kind: "directory",
