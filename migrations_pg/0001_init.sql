@@ -108,16 +108,20 @@ CREATE TABLE account_tombstones (
     issued_at BIGINT NOT NULL
 );
 
+-- Checked when the inserting transaction commits, with what is committed by then: a delete of the same id that
+-- committed while the insert waited for it is seen. A token issued too early fails as a serialization failure,
+-- which the store answers by running the create again (it then reads the tombstone and issues after it).
 CREATE FUNCTION service_accounts_after_tombstone() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.issued_at <= (SELECT t.issued_at FROM account_tombstones t WHERE t.id = NEW.id) THEN
-        RAISE EXCEPTION 'service account id was deleted: its new token must be issued after the old ones';
+        RAISE EXCEPTION 'service account id was deleted: its new token must be issued after the old ones'
+            USING ERRCODE = 'serialization_failure';
     END IF;
-    RETURN NEW;
+    RETURN NULL;
 END $$;
 
-CREATE TRIGGER service_accounts_after_tombstone BEFORE INSERT ON service_accounts
-FOR EACH ROW EXECUTE FUNCTION service_accounts_after_tombstone();
+CREATE CONSTRAINT TRIGGER service_accounts_after_tombstone AFTER INSERT ON service_accounts
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION service_accounts_after_tombstone();
 
 -- The bootstrap admin identity (Pomerium's bootstrap token's jti and sub) is never an account's id or user id.
 -- The store refuses them first with a clear error; the trigger holds for every other writer (ASCII lower() is
@@ -174,22 +178,30 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
 -- Activity totals without counting rows and without a row every write updates (which would serialise concurrent
--- writers on its lock until they commit): each entry adds a delta row of 1 for its (namespace, actor), and the
--- store folds a key's deltas into one row now and then (`compacted`). A total is the sum of a few rows per key.
-CREATE TABLE audit_log_counts (
+-- writers on its lock until they commit): each entry adds a delta row of 1 for its namespace, and one for its actor
+-- in its namespace; the store folds each key's deltas into one row now and then (`compacted`). A total is the sum
+-- of about one row per key.
+CREATE TABLE audit_log_namespace_counts (
     namespace_id TEXT COLLATE "C" NOT NULL,
-    actor        TEXT COLLATE "C" NOT NULL,
     n            BIGINT NOT NULL,
     compacted    BOOLEAN NOT NULL DEFAULT false
 );
+CREATE INDEX audit_log_namespace_counts_key ON audit_log_namespace_counts (namespace_id) INCLUDE (n);
+CREATE INDEX audit_log_namespace_counts_deltas ON audit_log_namespace_counts (namespace_id) WHERE NOT compacted;
 
-CREATE INDEX audit_log_counts_by_namespace ON audit_log_counts (namespace_id, actor) INCLUDE (n);
-CREATE INDEX audit_log_counts_by_actor ON audit_log_counts (actor, namespace_id) INCLUDE (n);
-CREATE INDEX audit_log_counts_deltas ON audit_log_counts (namespace_id, actor) WHERE NOT compacted;
+CREATE TABLE audit_log_actor_counts (
+    actor        TEXT COLLATE "C" NOT NULL,
+    namespace_id TEXT COLLATE "C" NOT NULL,
+    n            BIGINT NOT NULL,
+    compacted    BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX audit_log_actor_counts_key ON audit_log_actor_counts (actor, namespace_id) INCLUDE (n);
+CREATE INDEX audit_log_actor_counts_deltas ON audit_log_actor_counts (actor, namespace_id) WHERE NOT compacted;
 
 CREATE FUNCTION audit_log_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO audit_log_counts (namespace_id, actor, n) VALUES (NEW.namespace_id, NEW.actor, 1);
+    INSERT INTO audit_log_namespace_counts (namespace_id, n) VALUES (NEW.namespace_id, 1);
+    INSERT INTO audit_log_actor_counts (actor, namespace_id, n) VALUES (NEW.actor, NEW.namespace_id, 1);
     RETURN NULL;
 END $$;
 

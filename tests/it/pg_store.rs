@@ -1086,6 +1086,43 @@ async fn the_same_id_created_by_two_replicas_exists_once() {
 }
 
 #[tokio::test]
+async fn a_create_racing_a_delete_issues_after_the_deleted_token() {
+    let Some(db) = open().await else { return };
+    let other = db.replica().await;
+    let root = root_id(&db.store).await;
+    let newest = at(0) + Duration::milliseconds(1500);
+    for round in 0..20 {
+        let id = format!("again-{round}");
+        db.store
+            .create_account(&account(&id, &root, "u", None), at(0), &change(0))
+            .await
+            .unwrap();
+        let rotate = Reissue {
+            issued_at: newest,
+            grace_from: None,
+            grace_until: None,
+        };
+        db.store
+            .update_account(&id, &AccountPatch::default(), Some(rotate), &change(0))
+            .await
+            .unwrap();
+        let (a, b) = (db.store.clone(), other.clone());
+        let (gone, again) =
+            tokio::join!(async { a.delete_account(&id, &change(1)).await }, async {
+                b.create_account(&account(&id, &root, "v", None), at(0), &change(1))
+                    .await
+            },);
+        assert!(gone.unwrap(), "{round}");
+        match again {
+            Ok(rec) => assert!(rec.issued_at > newest, "{round}: {:?}", rec.issued_at),
+            Err(e) => assert!(matches!(e, StoreError::AlreadyExists(_)), "{round}: {e:?}"),
+        }
+    }
+    other.close().await;
+    db.done().await;
+}
+
+#[tokio::test]
 async fn many_concurrent_writers_on_two_replicas() {
     let Some(db) = open().await else { return };
     let other = db.replica().await;

@@ -1,8 +1,8 @@
 //! Service accounts: create/update/delete with their audit rows and the tombstones that keep a deleted account's
 //! tokens dead, use tracking (written at most once per account per `ACCESS_WRITE_INTERVAL`, whichever replica
 //! sees the use), `/verify`'s one-statement read, and the filtered, ordered page whose filter and order are
-//! compiled to SQL (`store::sql`). A create and a delete of one id hold an advisory lock on it, so a create
-//! always sees the tombstone of a delete that committed before it; an update holds the account's row.
+//! compiled to SQL (`store::sql`). A create is three statements (its checks, the row with its audit row, the
+//! commit, where the schema holds it to a tombstone committed meanwhile); an update holds the account's row.
 
 use std::sync::LazyLock;
 
@@ -26,10 +26,6 @@ use crate::store::{
 
 const COLUMNS: &str = "id, namespace_id, originator_id, description, user_id, expires_at, \
                        created_at, modified_at, accessed_at, issued_at, grace_from, grace_until, expires_at_ns, disabled";
-
-/// The advisory lock class of account ids (the key is the id's hash; a collision only makes two ids wait for
-/// each other).
-const ID_LOCK_CLASS: i32 = 0x5ac0_0002;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -70,26 +66,6 @@ impl Row {
             },
         })
     }
-}
-
-/// Holds the advisory lock on account id `id` until the transaction ends.
-async fn lock_id(conn: &mut PgConnection, id: &str) -> PgResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(ID_LOCK_CLASS)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The issue time of the newest token of a deleted account with this id, if there was one.
-async fn tombstone(conn: &mut PgConnection, id: &str) -> PgResult<Option<DateTime<Utc>>> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT issued_at FROM account_tombstones WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(at.map(from_micros).transpose()?)
 }
 
 /// The account `id`; `lock` holds its row until the transaction ends.
@@ -217,6 +193,18 @@ fn write_error<'a>(
     }
 }
 
+static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH a AS (INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, \
+             expires_at, expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until, disabled) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL, $11) ON CONFLICT (id) DO NOTHING \
+             RETURNING id) \
+         INSERT INTO audit_log {} \
+         SELECT $8, $12, 'create', 'service_account', a.id, $13, $2, $5, $14 FROM a",
+        audit::INSERT_COLUMNS
+    )
+});
+
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
 pub(super) async fn create(
     conn: &mut PgConnection,
@@ -225,45 +213,45 @@ pub(super) async fn create(
     change: &Change,
 ) -> PgResult<AccountRecord> {
     check_new_account(account)?;
-    if !super::namespaces::exists_held(conn, &account.namespace_id).await? {
+    // The namespace, held (FOR KEY SHARE) so a delete of it waits and then sees this account; and the issue time of
+    // a deleted account with this id. A delete that commits after this read is caught at commit.
+    let (namespace, dead): (bool, Option<i64>) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM namespaces WHERE id = $1 FOR KEY SHARE), \
+                (SELECT issued_at FROM account_tombstones WHERE id = $2)",
+    )
+    .bind(&account.namespace_id)
+    .bind(&account.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !namespace {
         return Err(unknown_namespace(&account.namespace_id).into());
     }
-    lock_id(conn, &account.id).await?;
-    let dead = tombstone(conn, &account.id).await?;
+    let dead = dead.map(from_micros).transpose()?;
     let issued_at = first_issue(&account.id, dead, issued_at)?;
     let at = micros(change.at);
-    let inserted = sqlx::query(
-        "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
-             expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until, disabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&account.id)
-    .bind(&account.namespace_id)
-    .bind(&account.originator_id)
-    .bind(&account.description)
-    .bind(&account.user_id)
-    .bind(account.expires_at.map(micros))
-    .bind(account.expires_at.map_or(0, sub_micro_nanos))
-    .bind(at)
-    .bind(at)
-    .bind(account.accessed_at.map(micros))
-    .bind(micros(issued_at))
-    .bind(account.disabled)
-    .execute(&mut *conn)
-    .await
-    .map_err(write_error(&account.id, &account.namespace_id))?
-    .rows_affected();
+    // The account and its audit row in one statement; the audit row only when the account was inserted.
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(CREATE_SQL.as_str()))
+        .bind(&account.id)
+        .bind(&account.namespace_id)
+        .bind(&account.originator_id)
+        .bind(&account.description)
+        .bind(&account.user_id)
+        .bind(account.expires_at.map(micros))
+        .bind(account.expires_at.map_or(0, sub_micro_nanos))
+        .bind(at)
+        .bind(account.accessed_at.map(micros))
+        .bind(micros(issued_at))
+        .bind(account.disabled)
+        .bind(&change.actor)
+        .bind(create_detail(account).to_string())
+        .bind(&change.account_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(write_error(&account.id, &account.namespace_id))?
+        .rows_affected();
     if inserted == 0 {
         return Err(account_exists(&account.id).into());
     }
-    let target = Target {
-        action: "create",
-        kind: "service_account",
-        id: &account.id,
-        namespace_id: &account.namespace_id,
-        name: &account.user_id,
-    };
-    audit::record(conn, change, target, &create_detail(account)).await?;
     // What was written, at the stored (microsecond) precision, without reading it back.
     let stored = |t: DateTime<Utc>| from_micros(micros(t));
     Ok(AccountRecord {
@@ -336,7 +324,6 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(conn: &mut PgConnection, id: &str, change: &Change) -> PgResult<bool> {
-    lock_id(conn, id).await?;
     let gone: Option<(String, String, i64)> = sqlx::query_as(
         "DELETE FROM service_accounts WHERE id = $1 RETURNING user_id, namespace_id, issued_at",
     )

@@ -1,8 +1,9 @@
 //! The activity log's reads over `audit_log`: filtered pages newest first with their total (from one snapshot),
 //! one entry with its neighbours in write order, and the kinds of entity the log mentions. A total filtered only
-//! by namespace and actor is summed from the counters' few rows per key (`audit_log_counts`); a subtree's page is
-//! one index walk per namespace merged newest first (a MergeAppend of `audit_log_by_namespace` scans), unless the
-//! counters say a plain newest-first walk visits fewer rows.
+//! by namespace and actor is summed from the counters' few rows per key (`audit_log_namespace_counts`,
+//! `audit_log_actor_counts`); a subtree (resolved once per listing) is paged by one newest-first index walk per
+//! namespace, each stopping at the page's end, merged (a Merge Append), unless the counters say a plain
+//! newest-first walk visits fewer rows.
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -17,31 +18,52 @@ type Sql = QueryBuilder<Postgres>;
 const MERGE_MAX_NAMESPACES: usize = 400;
 /// Bound parameters a merged page may use (PostgreSQL allows 65,535).
 const MERGE_MAX_BINDS: usize = 30_000;
-/// What one arm of a merge costs to open, and each row it passes on, in rows of a plain newest-first walk.
-const MERGE_SEEK_ROWS: f64 = 16.0;
+/// What one arm of a merge costs to plan and open, and each row it passes on, in rows of a plain newest-first
+/// walk.
+const MERGE_SEEK_ROWS: f64 = 50.0;
 const MERGE_ROW_ROWS: f64 = 2.0;
 
-/// The subtree of `$n` as it is now, walked from the requested id itself, so a deleted namespace's own entries
-/// are still found by its id.
-fn push_subtree(qb: &mut Sql, ns: &str) {
-    qb.push("(WITH RECURSIVE sub(id) AS (SELECT ")
-        .push_bind(ns.to_string())
-        .push(
-            "::text COLLATE \"C\" UNION SELECT n.id FROM namespaces n JOIN sub ON n.parent_id = sub.id) \
-             SELECT id FROM sub)",
-        );
+/// The namespaces a listing is about: one, or a subtree resolved to its ids.
+enum Scope {
+    All,
+    One(String),
+    Subtree(Vec<String>),
 }
 
-/// Appends `AND namespace_id …` for `q`'s namespace (the subtree when recursive), if it has one.
-fn push_namespace(qb: &mut Sql, q: &ActivityQuery) {
-    if let Some(ns) = &q.namespace_id {
-        if q.recursive {
-            qb.push(" AND namespace_id IN ");
-            push_subtree(qb, ns);
-        } else {
-            qb.push(" AND namespace_id = ").push_bind(ns.clone());
+impl Scope {
+    /// Appends `AND namespace_id …` for the scope.
+    fn push(&self, qb: &mut Sql) {
+        match self {
+            Scope::All => {}
+            Scope::One(id) => {
+                qb.push(" AND namespace_id = ").push_bind(id.clone());
+            }
+            Scope::Subtree(ids) => {
+                qb.push(" AND namespace_id = ANY(")
+                    .push_bind(ids.clone())
+                    .push(")");
+            }
         }
     }
+}
+
+/// `q`'s namespace scope: a recursive one is the subtree as it is now, walked from the requested id itself, so a
+/// deleted namespace's own entries are still found by its id.
+async fn scope(conn: &mut PgConnection, q: &ActivityQuery) -> PgResult<Scope> {
+    Ok(match (&q.namespace_id, q.recursive) {
+        (None, _) => Scope::All,
+        (Some(id), false) => Scope::One(id.clone()),
+        (Some(id), true) => Scope::Subtree(
+            sqlx::query_scalar(
+                "WITH RECURSIVE sub(id) AS (SELECT $1::text COLLATE \"C\" \
+                     UNION SELECT n.id FROM namespaces n JOIN sub ON n.parent_id = sub.id) \
+                 SELECT id FROM sub",
+            )
+            .bind(id)
+            .fetch_all(conn)
+            .await?,
+        ),
+    })
 }
 
 /// Appends `AND …` for every filter of `q` but the namespace.
@@ -121,56 +143,53 @@ async fn scalar(conn: &mut PgConnection, mut qb: Sql) -> PgResult<u64> {
     Ok(count(n))
 }
 
+/// The counters' sum for `actor` (or every actor) within `scope`.
+async fn counted_total(
+    conn: &mut PgConnection,
+    actor: Option<&str>,
+    scope: &Scope,
+) -> PgResult<u64> {
+    let mut qb = match actor {
+        Some(actor) => {
+            let mut qb = Sql::new(
+                "SELECT coalesce(sum(n), 0)::bigint FROM audit_log_actor_counts WHERE actor = ",
+            );
+            qb.push_bind(actor.to_string());
+            qb
+        }
+        None => Sql::new(
+            "SELECT coalesce(sum(n), 0)::bigint FROM audit_log_namespace_counts WHERE true",
+        ),
+    };
+    scope.push(&mut qb);
+    scalar(conn, qb).await
+}
+
 /// The entries `q` matches (before paging).
-async fn total(conn: &mut PgConnection, q: &ActivityQuery) -> PgResult<u64> {
-    if !counted(q) {
-        let mut qb = Sql::new("SELECT count(*) FROM audit_log WHERE true");
-        push_namespace(&mut qb, q);
-        push_filters(&mut qb, q);
-        return scalar(conn, qb).await;
+async fn total(conn: &mut PgConnection, q: &ActivityQuery, scope: &Scope) -> PgResult<u64> {
+    if counted(q) {
+        return counted_total(conn, q.actor.as_deref(), scope).await;
     }
-    let mut qb = Sql::new("SELECT coalesce(sum(n), 0)::bigint FROM audit_log_counts WHERE true");
-    if let Some(actor) = &q.actor {
-        qb.push(" AND actor = ").push_bind(actor.clone());
-    }
-    push_namespace(&mut qb, q);
+    let mut qb = Sql::new("SELECT count(*) FROM audit_log WHERE true");
+    scope.push(&mut qb);
+    push_filters(&mut qb, q);
     scalar(conn, qb).await
 }
 
-/// The ids of the subtree of `id` (itself first, also when it no longer exists).
-async fn subtree(conn: &mut PgConnection, id: &str) -> PgResult<Vec<String>> {
-    let mut qb = Sql::new("SELECT id FROM ");
-    push_subtree(&mut qb, id);
-    qb.push(" s");
-    Ok(qb.build_query_scalar().fetch_all(conn).await?)
-}
-
-/// The entries a newest-first walk goes through: the whole log, or all of one actor's.
-async fn walked(conn: &mut PgConnection, actor: Option<&str>) -> PgResult<u64> {
-    let mut qb = Sql::new("SELECT coalesce(sum(n), 0)::bigint FROM audit_log_counts WHERE true");
-    if let Some(actor) = actor {
-        qb.push(" AND actor = ").push_bind(actor.to_string());
-    }
-    scalar(conn, qb).await
-}
-
-/// The subtree to merge one index walk per namespace of, when that is how the page of `q` (which matches
-/// `total` entries) is best read; `None`: one statement as the planner sees fit.
-async fn merge_plan(
+/// Whether the page of `q` (which matches `total` entries) is best read by merging one walk per namespace of
+/// the subtree `ids`, rather than as one statement as the planner sees fit.
+async fn merges(
     conn: &mut PgConnection,
     q: &ActivityQuery,
+    ids: &[String],
     total: u64,
-) -> PgResult<Option<Vec<String>>> {
-    let Some(ns) = q.namespace_id.as_deref().filter(|_| q.recursive) else {
-        return Ok(None);
-    };
-    let ids = subtree(conn, ns).await?;
-    let binds = ids.len() * (1 + filter_binds(q)) + 2;
+) -> PgResult<bool> {
+    let binds = ids.len() * (2 + filter_binds(q)) + 1;
     if ids.len() > MERGE_MAX_NAMESPACES || binds > MERGE_MAX_BINDS {
-        return Ok(None);
+        return Ok(false);
     }
     if !counted(q) {
-        return Ok(Some(ids));
+        return Ok(true);
     }
     // The rows each way visits to reach the page's end: a walk meets matches in proportion to their share.
     let wanted = q
@@ -178,42 +197,55 @@ async fn merge_plan(
         .saturating_add(q.limit.unwrap_or(total))
         .min(total)
         .max(1) as f64;
-    let walk = wanted * walked(conn, q.actor.as_deref()).await? as f64 / total.max(1) as f64;
+    let walked = counted_total(conn, q.actor.as_deref(), &Scope::All).await?;
+    let walk = wanted * walked as f64 / total.max(1) as f64;
     let merge = ids.len() as f64 * MERGE_SEEK_ROWS + wanted * MERGE_ROW_ROWS;
-    Ok((merge < walk).then_some(ids))
+    Ok(merge < walk)
+}
+
+/// Appends ` LIMIT n` for the first `want` rows (none when unbounded).
+fn push_limit(qb: &mut Sql, want: Option<u64>) {
+    if let Some(n) = want {
+        qb.push(" LIMIT ").push_bind(clamp_i64(n));
+    }
 }
 
 /// The page and its total; run in one snapshot.
 pub(super) async fn list(conn: &mut PgConnection, q: &ActivityQuery) -> PgResult<Page<AuditEntry>> {
-    let total = total(conn, q).await?;
+    let scope = scope(conn, q).await?;
+    let total = total(conn, q, &scope).await?;
     let mut items = Vec::new();
     if q.offset < total && q.limit != Some(0) {
+        let want = q.limit.map(|l| q.offset.saturating_add(l));
         let mut page = Sql::new("");
-        match merge_plan(conn, q, total).await? {
-            // Each arm walks one namespace's index newest first; PostgreSQL merges them (MergeAppend) and stops
-            // at the page's end, however many entries the subtree holds.
-            Some(ids) => {
-                for (i, id) in ids.into_iter().enumerate() {
+        match &scope {
+            // Each arm walks one namespace's index newest first and stops at the page's end; PostgreSQL merges
+            // them (a Merge Append), however many entries the subtree holds.
+            Scope::Subtree(ids) if merges(conn, q, ids, total).await? => {
+                page.push("SELECT * FROM (");
+                for (i, id) in ids.iter().enumerate() {
                     if i > 0 {
                         page.push(" UNION ALL ");
                     }
                     page.push(format!(
-                        "SELECT {COLUMNS} FROM audit_log WHERE namespace_id = "
+                        "(SELECT {COLUMNS} FROM audit_log WHERE namespace_id = "
                     ))
-                    .push_bind(id);
+                    .push_bind(id.clone());
                     push_filters(&mut page, q);
+                    page.push(" ORDER BY seq DESC");
+                    push_limit(&mut page, want);
+                    page.push(")");
                 }
+                page.push(") arms");
             }
-            None => {
+            _ => {
                 page.push(format!("SELECT {COLUMNS} FROM audit_log WHERE true"));
-                push_namespace(&mut page, q);
+                scope.push(&mut page);
                 push_filters(&mut page, q);
             }
         }
         page.push(" ORDER BY seq DESC");
-        if let Some(limit) = q.limit {
-            page.push(" LIMIT ").push_bind(clamp_i64(limit));
-        }
+        push_limit(&mut page, q.limit);
         page.push(" OFFSET ").push_bind(clamp_i64(q.offset));
         let rows: Vec<AuditRow> = page.build_query_as().fetch_all(&mut *conn).await?;
         items = rows

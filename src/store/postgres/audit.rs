@@ -19,9 +19,13 @@ pub(super) struct Target<'a> {
     pub name: &'a str,
 }
 
-const INSERT: &str = "INSERT INTO audit_log \
-                      (at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, \
-                      actor_account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// The columns an audit row is written with, in [`record`]'s order.
+pub(super) const INSERT_COLUMNS: &str = "(at, actor, action, target_kind, target_id, detail, namespace_id, \
+                                         entity_name, actor_account_id)";
+
+static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("INSERT INTO audit_log {INSERT_COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+});
 
 /// Appends one row. `detail` must be non-secret (ids, names, times); never a token.
 pub(super) async fn record(
@@ -30,7 +34,7 @@ pub(super) async fn record(
     target: Target<'_>,
     detail: &serde_json::Value,
 ) -> PgResult<()> {
-    sqlx::query(INSERT)
+    sqlx::query(sqlx::AssertSqlSafe(INSERT.as_str()))
         .bind(micros(change.at))
         .bind(&change.actor)
         .bind(target.action)
@@ -121,7 +125,23 @@ pub(super) async fn list(
 /// queue behind each other's row locks: the one that does not get it skips.
 const COMPACT_LOCK: (i32, i32) = (0x5ac0, 1);
 
-/// Folds the activity counters' deltas into one row per (namespace, actor). Deltas written by transactions that
+/// Per counter table: the keys with deltas, every row of those keys deleted, and their sum written back as one
+/// row, in one statement (one snapshot: rows other transactions add meanwhile stay as they are).
+const COMPACT: [&str; 2] = [
+    "WITH keys AS (SELECT DISTINCT namespace_id FROM audit_log_namespace_counts WHERE NOT compacted), \
+     gone AS (DELETE FROM audit_log_namespace_counts c USING keys k WHERE c.namespace_id = k.namespace_id \
+              RETURNING c.namespace_id, c.n) \
+     INSERT INTO audit_log_namespace_counts (namespace_id, n, compacted) \
+     SELECT namespace_id, sum(n)::bigint, true FROM gone GROUP BY namespace_id",
+    "WITH keys AS (SELECT DISTINCT actor, namespace_id FROM audit_log_actor_counts WHERE NOT compacted), \
+     gone AS (DELETE FROM audit_log_actor_counts c USING keys k \
+              WHERE c.actor = k.actor AND c.namespace_id = k.namespace_id \
+              RETURNING c.actor, c.namespace_id, c.n) \
+     INSERT INTO audit_log_actor_counts (actor, namespace_id, n, compacted) \
+     SELECT actor, namespace_id, sum(n)::bigint, true FROM gone GROUP BY actor, namespace_id",
+];
+
+/// Folds the activity counters' deltas into one row per key. Deltas written by transactions that
 /// are still open are left for the next time; a total is the same before and after.
 pub(super) async fn compact_counts(pool: &PgPool) -> PgResult<()> {
     let mut tx = pool.begin().await?;
@@ -131,16 +151,9 @@ pub(super) async fn compact_counts(pool: &PgPool) -> PgResult<()> {
         .fetch_one(&mut *tx)
         .await?;
     if locked {
-        sqlx::query(
-            "WITH keys AS (SELECT DISTINCT namespace_id, actor FROM audit_log_counts WHERE NOT compacted), \
-             gone AS (DELETE FROM audit_log_counts c USING keys k \
-                      WHERE c.namespace_id = k.namespace_id AND c.actor = k.actor \
-                      RETURNING c.namespace_id, c.actor, c.n) \
-             INSERT INTO audit_log_counts (namespace_id, actor, n, compacted) \
-             SELECT namespace_id, actor, sum(n)::bigint, true FROM gone GROUP BY namespace_id, actor",
-        )
-        .execute(&mut *tx)
-        .await?;
+        for sql in COMPACT {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

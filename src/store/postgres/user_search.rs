@@ -19,8 +19,9 @@ use crate::store::{Page, StoreResult};
 
 /// Shortest query the trigram index can answer; shorter ones use prefix matches only.
 const TRIGRAM: usize = 3;
-/// Walks expected to take more index steps than this sort instead.
-const MAX_EXPECTED_WALK: u64 = 10_000;
+/// Walks expected to take more index steps than this sort instead. A third of SQLite's: each step here fetches a
+/// heap row, and sorting a few thousand candidates costs about what walking as many rows does.
+const MAX_EXPECTED_WALK: u64 = 2_500;
 /// A walk reads this many times the steps it is expected to need before giving up and sorting.
 const WALK_SLACK: u64 = 4;
 const MIN_WINDOW: u64 = 1_000;
@@ -266,7 +267,9 @@ mod tests {
     #[test]
     fn walking_only_for_dense_matches() {
         assert_eq!(walk_window(20, 200_000, 8_000), Some(2_000));
-        assert_eq!(walk_window(2, 200_000, 8_000), Some(MIN_WINDOW));
+        assert_eq!(walk_window(50, 200_000, 40_000), Some(MIN_WINDOW));
+        // 50 rows out of 3,000 matches: a walk of some 3,300 rows, more than sorting them costs.
+        assert_eq!(walk_window(50, 200_000, 3_000), None);
         assert_eq!(walk_window(20, 200_000, 5), None);
         assert_eq!(walk_window(100_000, 200_000, 8_000), None);
     }
