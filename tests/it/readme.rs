@@ -36,7 +36,16 @@ fn the_readme_starts_with_the_two_commands_and_ci_runs_the_second() {
     assert!(ci.lines().any(|l| l.trim() == "bash scripts/test"), "{ci}");
     let script =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test")).unwrap();
-    assert!(script.contains("exec cargo test --locked"), "{script}");
+    // The whole suite on SQLite, then the store-facing tests again on PostgreSQL; either failing fails the run.
+    assert!(script.contains("set -euo pipefail"), "{script}");
+    assert!(
+        script.lines().any(|l| l.trim() == r#"cargo test --locked "$@""#),
+        "{script}"
+    );
+    assert!(
+        script.contains("SACON_TEST_STORE=postgres cargo test --locked --test it"),
+        "{script}"
+    );
 }
 
 #[test]
