@@ -40,12 +40,15 @@ const USER_PAGE: u64 = sacon::tui::screens::add_modal::SEARCH_LIMIT;
 const USER_QUERIES: [&str; 12] = [
     "mar", "son", "eng", "ann", "lee", "ber", "gar", "kim", "fin", "xav", "zof", "qzx",
 ];
-const CREATE_CLIENTS: usize = 4;
+/// Concurrent creating clients: enough that the server's group commit shares each fsync among many writes.
+const CREATE_CLIENTS: usize = 16;
 const CREATE_DURATION: Duration = Duration::from_secs(5);
 
 const TARGET_PAGE: Duration = Duration::from_millis(10);
 const TARGET_USERS: Duration = Duration::from_millis(10);
-const TARGET_CREATES_PER_SEC: f64 = 200.0;
+const TARGET_CREATES_PER_SEC: f64 = 2000.0;
+/// What a machine busy with other work must still sustain.
+const TARGET_CREATES_PER_SEC_BUSY: f64 = 200.0;
 const TARGET_RSS: u64 = 150 * MB;
 const TARGET_ACTIVITY: Duration = Duration::from_millis(10);
 const MB: u64 = 1_000_000;
@@ -255,6 +258,14 @@ fn mb(bytes: u64) -> String {
 
 fn within(s: &Summary, target: Duration) -> Option<bool> {
     Some(s.median <= target)
+}
+
+/// The one-minute load average, for the record: the create rate depends on what else the machine does.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -494,13 +505,16 @@ fn accounts_rows(table: &mut Table) -> anyhow::Result<()> {
         );
     }
     table.row(
-        "CreateServiceAccount sustained, 4 concurrent clients",
-        ">= 200/s",
+        &format!("CreateServiceAccount sustained, {CREATE_CLIENTS} concurrent clients"),
+        &format!(
+            ">= {TARGET_CREATES_PER_SEC:.0}/s (>= {TARGET_CREATES_PER_SEC_BUSY:.0}/s on a busy machine)"
+        ),
         format!(
-            "{rate:.0}/s ({created} in {:.1} s, {failed} failed, p50 {}, p95 {})",
+            "{rate:.0}/s ({created} in {:.1} s, {failed} failed, p50 {}, p95 {}; load average {})",
             elapsed.as_secs_f64(),
             ms(create_latency.median),
-            ms(create_latency.p95)
+            ms(create_latency.p95),
+            load_average()
         ),
         Some(rate >= TARGET_CREATES_PER_SEC && failed == 0),
     );

@@ -17,6 +17,7 @@ mod context;
 mod credentials;
 mod disable;
 mod edits;
+mod group_commit;
 mod hardening;
 mod input;
 mod interop;

@@ -144,8 +144,14 @@ mod tests {
         assert!(store.get_account("a1").await.unwrap().is_some());
 
         // Every inline connection busy: the same answer through the pool.
-        let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
-        assert!(store.inline.try_read(|_| Ok(())).is_none());
+        let held: Vec<_> = store
+            .inner
+            .inline
+            .0
+            .iter()
+            .map(|m| m.lock().unwrap())
+            .collect();
+        assert!(store.inner.inline.try_read(|_| Ok(())).is_none());
         let pooled = store
             .get_account_for_verify_versioned("a1", true)
             .await
@@ -157,7 +163,13 @@ mod tests {
         let (gone, namespaces) = store.get_account_for_verify("a1", true).await.unwrap();
         assert!(gone.is_none());
         assert!(namespaces.is_empty());
-        let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
+        let held: Vec<_> = store
+            .inner
+            .inline
+            .0
+            .iter()
+            .map(|m| m.lock().unwrap())
+            .collect();
         assert!(
             store
                 .get_account_for_verify("a1", false)
@@ -169,8 +181,8 @@ mod tests {
         drop(held);
 
         // Closed inline readers fall back too.
-        store.inline.close();
-        assert!(store.inline.try_read(|_| Ok(())).is_none());
+        store.inner.inline.close();
+        assert!(store.inner.inline.try_read(|_| Ok(())).is_none());
         other.close().await;
         store.close().await;
     }
