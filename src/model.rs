@@ -205,11 +205,9 @@ impl NamespaceTree {
                     .push(ns.id.clone());
             }
         }
+        // Each name lowercased once, not once per comparison.
         let name_order = |by_id: &HashMap<String, Namespace>, ids: &mut Vec<String>| {
-            ids.sort_by(|a, b| {
-                let (na, nb) = (&by_id[a].name, &by_id[b].name);
-                na.to_lowercase().cmp(&nb.to_lowercase()).then(a.cmp(b))
-            });
+            ids.sort_by_cached_key(|id| (by_id[id].name.to_lowercase(), id.clone()));
         };
         name_order(&by_id, &mut roots);
         for ids in children.values_mut() {

@@ -31,7 +31,7 @@ pub struct CompiledAccess {
     pub version: i64,
     table: RouteTable,
     policies: HashMap<String, CompiledPolicy>,
-    tree: NamespaceTree,
+    tree: Arc<NamespaceTree>,
     /// Per route id.
     plans: HashMap<String, RoutePlan>,
 }
@@ -119,7 +119,7 @@ impl CompiledAccess {
             version: snapshot.version,
             table: RouteTable::new(routes),
             policies,
-            tree,
+            tree: Arc::new(tree),
             plans,
         }
     }
@@ -143,6 +143,11 @@ impl AccessCache {
         {
             return Ok(c.clone());
         }
+        // Boxed: a rebuild is rare, and its state would otherwise be moved with every check's future.
+        Box::pin(self.rebuild(store)).await
+    }
+
+    async fn rebuild<S: Store>(&self, store: &S) -> StoreResult<Arc<CompiledAccess>> {
         let compiled = Arc::new(CompiledAccess::build(store.access_snapshot().await?));
         let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
         // Never replace a newer build with an older one (two checks rebuilding at once).
@@ -342,6 +347,11 @@ impl CompiledAccess {
     /// The namespace tree as of this version.
     pub fn tree(&self) -> &NamespaceTree {
         &self.tree
+    }
+
+    /// The same tree, shared: what a call's `Scope` holds instead of reading and building its own.
+    pub fn shared_tree(&self) -> Arc<NamespaceTree> {
+        self.tree.clone()
     }
 
     /// How `route` judges `account` (`user`: the directory user it acts as, if any) — the one rule `/verify`,

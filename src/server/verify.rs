@@ -3,9 +3,11 @@
 //! state, the account's being enabled and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
 //! logs the reason (never the token) at a bounded rate. A successful check records use of the account, throttled.
 //! The namespace scope comes from `X-Sacon-Namespace` or `?namespace=`; a scope that is present but empty, or
-//! given more than once with different values, is refused with 400 — never ignored. A request naming its target
-//! (`X-Original-URL`, `X-Forwarded-*`) is also judged by the route's policies (`access_decision`): 403 when they
-//! refuse, and the deciding policy in `X-Sacon-Policy` either way.
+//! given more than once with different values, is refused with 400 — never ignored — and is judged in the
+//! namespace tree of the compiled access (`access_decision`) at the access version read with the account, so a
+//! check costs one point read scoped or not. A request naming its target (`X-Original-URL`, `X-Forwarded-*`) is
+//! also judged by the route's policies: 403 when they refuse, and the deciding policy in `X-Sacon-Policy` either
+//! way.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -196,7 +198,7 @@ async fn decide<S: Store>(
     // ignores the target (see `access_decision::ignored`).
     let target = match access_decision::target(headers) {
         Ok(t) => t,
-        Err(reason) => match access_decision::ignored(state).await {
+        Err(reason) => match Box::pin(access_decision::ignored(state)).await {
             Ok(true) => None,
             Ok(false) => {
                 let reason = crate::server::log::bounded_to(&reason, 256);
@@ -269,8 +271,9 @@ async fn decide<S: Store>(
     let Some(account) = account else {
         return uniform(StatusCode::SERVICE_UNAVAILABLE);
     };
+    // Boxed, as the other rare paths: the write's state is not carried in every check's future.
     if state.access.due(&account.id, now)
-        && let Err(e) = state.store.touch_accessed(&account.id, now).await
+        && let Err(e) = Box::pin(state.store.touch_accessed(&account.id, now)).await
     {
         tracing::warn!(account = %account.id, error = %e, "could not record use");
     }
@@ -388,8 +391,9 @@ const X_SACON_NAMESPACE: HeaderName = HeaderName::from_static("x-sacon-namespace
 const X_SACON_POLICY: HeaderName = HeaderName::from_static("x-sacon-policy");
 const X_POMERIUM_AUTHORIZATION: HeaderName = HeaderName::from_static("x-pomerium-authorization");
 
-/// The whole decision, for `/verify` and `token inspect` alike. Reads the account on every call, so a delete
-/// or rotation is in force as soon as it has answered.
+/// The whole decision, for `/verify` and `token inspect` alike. Asks the store for the account on every call
+/// (the store may answer from records it keeps, but only once the database has said they are current), so a
+/// delete, rotation or disable is in force as soon as it has answered, whichever process made it.
 pub async fn check<S: Store>(
     state: &AppState<S>,
     jwt: &str,

@@ -95,14 +95,17 @@ pub struct ConnectionSettings {
 }
 
 impl SqliteStore {
-    /// `/verify`'s one read (account, namespaces when asked, access version), on the caller's thread when an
-    /// inline reader is free (the account from `verify_cache` while its counter has not moved), else through the
-    /// pool.
+    /// `/verify`'s one read (account, namespaces when asked, access version): without SQLite when nothing has
+    /// committed since the account was last read (`verify_cache`), else on the caller's thread when an inline
+    /// reader is free (the kept record while no account changed), else through the pool.
     async fn verify_read(
         &self,
         id: &str,
         with_namespaces: bool,
     ) -> StoreResult<accounts::VerifyRead> {
+        if !with_namespaces && let Some(read) = self.inner.verify_cache.unchanged(id) {
+            return Ok(read);
+        }
         let inline = &self.inner.inline;
         let read = if with_namespaces {
             inline.try_read(|conn| accounts::get_for_verify_inline(conn, id, true))
@@ -112,6 +115,15 @@ impl SqliteStore {
         if let Some(read) = read {
             return read;
         }
+        // Boxed: the pooled path is rare, and its state would otherwise make every check's future large to move.
+        Box::pin(self.verify_read_pooled(id, with_namespaces)).await
+    }
+
+    async fn verify_read_pooled(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<accounts::VerifyRead> {
         let mut conn = self.inner.read.acquire().await?;
         accounts::get_for_verify(&mut conn, id, with_namespaces).await
     }
@@ -159,7 +171,7 @@ impl SqliteStore {
                 write,
                 read,
                 inline,
-                verify_cache: verify_cache::VerifyCache::default(),
+                verify_cache: verify_cache::VerifyCache::open(path),
                 path: Arc::from(path),
             }),
         };
@@ -169,6 +181,7 @@ impl SqliteStore {
     /// Closes the inline readers and both pools, waiting for connections to finish (so the WAL is checkpointed on
     /// close).
     pub async fn close(&self) {
+        self.inner.verify_cache.close();
         self.inner.inline.close();
         self.inner.read.close().await;
         self.inner.write.close().await;

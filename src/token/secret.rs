@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -26,7 +27,8 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SharedSecret {
     bytes: Zeroizing<[u8; 32]>,
-    hmac: hmac::Key,
+    /// The key schedule is over a kilobyte: shared, not copied with every clone.
+    hmac: Arc<hmac::Key>,
 }
 
 impl std::fmt::Debug for SharedSecret {
@@ -48,7 +50,7 @@ impl SharedSecret {
     }
 
     fn from_zeroizing(bytes: Zeroizing<[u8; 32]>) -> SharedSecret {
-        let hmac = hmac::Key::new(hmac::HMAC_SHA256, bytes.as_ref());
+        let hmac = Arc::new(hmac::Key::new(hmac::HMAC_SHA256, bytes.as_ref()));
         SharedSecret { bytes, hmac }
     }
 

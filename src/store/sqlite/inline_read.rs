@@ -121,6 +121,7 @@ mod tests {
             .unwrap();
 
         let inline = store
+            .inner
             .inline
             .try_read(|c| super::super::accounts::get_for_verify_inline(c, "a1", true))
             .expect("a free inline connection")
@@ -137,6 +138,7 @@ mod tests {
         // The inline connections are query-only: a write fails (and falls back), and changes nothing.
         assert!(
             store
+                .inner
                 .inline
                 .try_read(|c| c.execute("DELETE FROM service_accounts", []))
                 .is_none()

@@ -204,31 +204,34 @@ impl Writer {
             return;
         }
         let mut done: Vec<Ran> = Vec::with_capacity(batch.len());
-        let mut writes = batch.into_iter();
+        let mut writes = batch.into_iter().peekable();
         let mut broken = None;
-        for write in writes.by_ref() {
-            if let Err(e) = sqlx::raw_sql("SAVEPOINT one_write")
-                .execute(conn.connection())
-                .await
-            {
+        // Between two writes, ending one savepoint and starting the next is one round trip to the connection's
+        // thread; after the last, COMMIT releases what is left. A write whose failure made SQLite roll back the
+        // whole transaction (a full disk, an I/O error) leaves no savepoint to go back to: that statement fails,
+        // and then nothing of the batch stands.
+        let mut step = "SAVEPOINT one_write";
+        while let Some(write) = writes.next() {
+            if let Err(e) = sqlx::raw_sql(step).execute(conn.connection()).await {
                 let e = StoreError::from(e);
                 write.fail(e.clone());
                 broken = Some(e);
                 break;
             }
             let ran = write.run(conn.connection()).await;
-            // A write whose failure made SQLite roll back the whole transaction (a full disk, an I/O error)
-            // leaves no savepoint to go back to: then nothing of the batch stands.
-            let end = if ran.failed {
-                "ROLLBACK TO one_write; RELEASE one_write"
-            } else {
-                "RELEASE one_write"
+            let last = writes.peek().is_none();
+            step = match (ran.failed, last) {
+                (false, false) => "RELEASE one_write; SAVEPOINT one_write",
+                (true, false) => "ROLLBACK TO one_write; RELEASE one_write; SAVEPOINT one_write",
+                (true, true) => "ROLLBACK TO one_write",
+                (false, true) => "",
             };
-            let ended = sqlx::raw_sql(end).execute(conn.connection()).await;
             done.push(ran);
-            if let Err(e) = ended {
+            if last
+                && !step.is_empty()
+                && let Err(e) = sqlx::raw_sql(step).execute(conn.connection()).await
+            {
                 broken = Some(StoreError::from(e));
-                break;
             }
         }
         let outcome = match broken {
