@@ -43,6 +43,7 @@ const USER_PAGE: u64 = sacon::tui::screens::add_modal::SEARCH_LIMIT;
 const USER_QUERIES: [&str; 12] = [
     "mar", "son", "eng", "ann", "lee", "ber", "gar", "kim", "fin", "xav", "zof", "qzx",
 ];
+/// Concurrent creating clients: enough that the server's group commit shares each fsync among many writes.
 const CREATE_CLIENTS: usize = 16;
 const CREATE_DURATION: Duration = Duration::from_secs(5);
 
@@ -296,6 +297,14 @@ fn mb(bytes: u64) -> String {
 
 fn within(s: &Summary, target: Duration) -> Option<bool> {
     Some(s.median <= target)
+}
+
+/// The one-minute load average, for the record: the create rate depends on what else the machine does.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -558,12 +567,13 @@ fn accounts_rows(table: &mut Table, store: BenchStore) -> anyhow::Result<()> {
     }
     table.row(
         &format!("[{st}] CreateServiceAccount sustained, {CREATE_CLIENTS} concurrent clients"),
-        ">= 2000/s",
+        &format!(">= {TARGET_CREATES_PER_SEC:.0}/s"),
         format!(
-            "{rate:.0}/s ({created} in {:.1} s, {failed} failed, p50 {}, p95 {})",
+            "{rate:.0}/s ({created} in {:.1} s, {failed} failed, p50 {}, p95 {}; load average {})",
             elapsed.as_secs_f64(),
             ms(create_latency.median),
-            ms(create_latency.p95)
+            ms(create_latency.p95),
+            load_average()
         ),
         Some(rate >= TARGET_CREATES_PER_SEC && failed == 0),
     );

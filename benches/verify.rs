@@ -4,14 +4,15 @@
 //! client runs against two ceilings: nginx `return 200;` and an axum server whose handler does nothing (this
 //! binary re-run as a child). The same load runs once more while 1,000 idle and 300 slowloris connections are
 //! held open, and once with a target (`X-Original-URL`) on every request against 1,000 routes and 1,000 policies,
-//! as a ratio to the plain `/verify` of the same run (issue 11). Prints `metric | target | measured`, then runs
-//! criterion on single requests.
+//! as a ratio to the plain `/verify` of the same run (issue 11); `/verify` as a share of the no-op server is issue
+//! 12's target. Prints `metric | target | measured`, then runs criterion on single requests.
 //!
 //! Knobs (environment): `SACON_BENCH_CONNECTIONS` (default 32), `SACON_BENCH_CLIENT_THREADS` (default 1),
 //! `SACON_BENCH_SECONDS` (measured window, default 5), `SACON_BENCH_MIX` (`mixed` by default; `unscoped` or
 //! `scoped` load only that part of the mix, to price the namespace check), `SACON_BENCH_BIN` (another build of
 //! `sacon` to serve, e.g. an older commit's, for before/after numbers), `SACON_BENCH_ONLY_TABLE=1` (skip
 //! criterion), `SACON_BENCH_ONLY=import` (only the directory import rows, see `verify_support/import.rs`),
+//! `SACON_BENCH_ONLY=ceiling` (only plain `/verify` and the axum no-op ceiling, with their ratio),
 //! `SACON_BENCH_STORE=postgres` (instead of the rows above: `/verify` on two replicas sharing one PostgreSQL
 //! database beside one replica on SQLite, each as a share of nginx `return 200;` in the same run).
 
@@ -39,6 +40,9 @@ const TARGET_P99: Duration = Duration::from_millis(5);
 const TARGET_P99_UNDER_ATTACK: Duration = Duration::from_millis(10);
 /// `/verify` with a target against 1,000 routes and policies, as a share of plain `/verify`'s requests per second.
 const TARGET_ACCESS_RATIO: f64 = 0.8;
+/// `/verify` as a share of the axum no-op server measured in the same run (issue 12).
+const TARGET_NOOP_RATIO: f64 = 0.6;
+const NOOP_NAME: &str = "axum no-op (child process)";
 const IDLE_CONNECTIONS: usize = 1000;
 const SLOWLORIS_CONNECTIONS: usize = 300;
 /// Accounts the load is spread over.
@@ -228,6 +232,11 @@ fn cpu_per_request(run: &Run, side: usize) -> f64 {
     run.result.cpu[side].as_secs_f64() * 1e6 / run.result.latencies.len().max(1) as f64
 }
 
+/// `SACON_BENCH_ONLY=ceiling`: only plain `/verify` and the axum no-op server.
+fn ceiling_only() -> bool {
+    std::env::var("SACON_BENCH_ONLY").is_ok_and(|v| v == "ceiling")
+}
+
 fn main() -> anyhow::Result<()> {
     if std::env::var_os(procs::NOOP_ENV).is_some() {
         return procs::serve_noop();
@@ -295,6 +304,29 @@ fn main() -> anyhow::Result<()> {
         load_mix.len(),
     );
     let verify = measure("sacon /verify", &sacon, &load_mix, config)?;
+    if ceiling_only() {
+        // Only `/verify` against the no-op ceiling, for quick before/after runs.
+        let noop_server = procs::start_noop()?;
+        let noop = measure(NOOP_NAME, &noop_server, &plain, config)?;
+        let mut table = Table::default();
+        table.row(
+            format!("/verify requests per second ({} conns)", config.connections),
+            format!(">= {TARGET_PER_SEC:.0}/s"),
+            per_sec(verify.result.per_sec()),
+        );
+        table.row(
+            "/verify CPU per request: server, client",
+            "-",
+            format!(
+                "{:.1} us, {:.1} us",
+                cpu_per_request(&verify, 0),
+                cpu_per_request(&verify, 1)
+            ),
+        );
+        ceiling_rows(&mut table, &verify, &[&noop]);
+        println!("\n{}\n", table.render());
+        return Ok(());
+    }
     // The same load with a target on every request, decided by 1,000 routes and 1,000 policies.
     let homes = [&tree.global, &tree.eng, &tree.platform, &tree.finance];
     let places = Places {
@@ -346,7 +378,7 @@ fn main() -> anyhow::Result<()> {
         .load(std::sync::atomic::Ordering::Relaxed);
     drop(attack);
     let noop_server = procs::start_noop()?;
-    let noop = measure("axum no-op (child process)", &noop_server, &plain, config)?;
+    let noop = measure(NOOP_NAME, &noop_server, &plain, config)?;
     let nginx_server = procs::start_nginx()?;
     let nginx = match &nginx_server {
         Some(server) => Some(measure("nginx return 200", server, &plain, config)?),
@@ -460,7 +492,34 @@ fn main() -> anyhow::Result<()> {
         per_sec(cpu_bound_rate(&verify)),
     );
     let ceilings: Vec<&Run> = nginx.iter().chain([&noop]).collect();
-    for c in &ceilings {
+    ceiling_rows(&mut table, &verify, &ceilings);
+    import::add_rows(&mut table, binary.as_deref())?;
+    println!("\n{}\n", table.render());
+
+    if std::env::var_os("SACON_BENCH_ONLY_TABLE").is_none() {
+        let scoped = mix
+            .iter()
+            .find(|r| r.path.contains("namespace=Global/"))
+            .context("the mix has a request scoped by path")?;
+        let mut targets = vec![
+            ("verify", sacon.addr, mix[0].clone()),
+            ("verify_scoped_by_path", sacon.addr, scoped.clone()),
+            ("axum_noop", noop_server.addr, plain[0].clone()),
+        ];
+        if let Some(server) = &nginx_server {
+            targets.push(("nginx_return_200", server.addr, plain[0].clone()));
+        }
+        run_criterion(&targets)?;
+    }
+    drop(sacon);
+    Ok(())
+}
+
+/// Each ceiling's own rows, then `/verify` as a share of each: its requests per second, and the rates the CPU
+/// cost per request of each (server plus client) would sustain on all cores.
+fn ceiling_rows(table: &mut Table, verify: &Run, ceilings: &[&Run]) {
+    let rate = verify.result.per_sec();
+    for c in ceilings {
         let r = &c.result;
         table.row(
             format!("ceiling: {} requests per second", c.name),
@@ -487,38 +546,32 @@ fn main() -> anyhow::Result<()> {
             format!("{:.0}%", machine_share(c) * 100.0),
         );
     }
-    for c in &ceilings {
+    for c in ceilings {
+        let target = if c.name == NOOP_NAME {
+            format!(">= {TARGET_NOOP_RATIO:.2}")
+        } else {
+            "-".into()
+        };
+        let met = |ratio: f64| {
+            if c.name == NOOP_NAME && ratio < TARGET_NOOP_RATIO {
+                "  (MISSED)"
+            } else {
+                ""
+            }
+        };
+        let by_rate = rate / c.result.per_sec();
         table.row(
             format!("ratio /verify / {}: requests per second", c.name),
-            "-",
-            format!("{:.2}", rate / c.result.per_sec()),
+            target.clone(),
+            format!("{by_rate:.2}{}", met(by_rate)),
         );
+        let by_cpu = cpu_bound_rate(verify) / cpu_bound_rate(c);
         table.row(
             format!("ratio /verify / {}: CPU-bound rates", c.name),
-            "-",
-            format!("{:.2}", cpu_bound_rate(&verify) / cpu_bound_rate(c)),
+            target,
+            format!("{by_cpu:.2}{}", met(by_cpu)),
         );
     }
-    import::add_rows(&mut table, binary.as_deref())?;
-    println!("\n{}\n", table.render());
-
-    if std::env::var_os("SACON_BENCH_ONLY_TABLE").is_none() {
-        let scoped = mix
-            .iter()
-            .find(|r| r.path.contains("namespace=Global/"))
-            .context("the mix has a request scoped by path")?;
-        let mut targets = vec![
-            ("verify", sacon.addr, mix[0].clone()),
-            ("verify_scoped_by_path", sacon.addr, scoped.clone()),
-            ("axum_noop", noop_server.addr, plain[0].clone()),
-        ];
-        if let Some(server) = &nginx_server {
-            targets.push(("nginx_return_200", server.addr, plain[0].clone()));
-        }
-        run_criterion(&targets)?;
-    }
-    drop(sacon);
-    Ok(())
 }
 
 /// One request at a time over one keep-alive connection per target: the round trip of a lone request, whose

@@ -205,11 +205,9 @@ impl NamespaceTree {
                     .push(ns.id.clone());
             }
         }
+        // Each name lowercased once, not once per comparison.
         let name_order = |by_id: &HashMap<String, Namespace>, ids: &mut Vec<String>| {
-            ids.sort_by(|a, b| {
-                let (na, nb) = (&by_id[a].name, &by_id[b].name);
-                na.to_lowercase().cmp(&nb.to_lowercase()).then(a.cmp(b))
-            });
+            ids.sort_by_cached_key(|id| (by_id[id].name.to_lowercase(), id.clone()));
         };
         name_order(&by_id, &mut roots);
         for ids in children.values_mut() {
@@ -261,6 +259,23 @@ impl NamespaceTree {
         out
     }
 
+    /// Whether `ancestor` is `id` or one of its ancestors; what `ancestors_and_self(id).contains(ancestor)` says,
+    /// without collecting them.
+    pub fn is_within(&self, id: &str, ancestor: &str) -> bool {
+        let mut cur = self.by_id.get(id);
+        // A cycle (never stored, but not trusted either) ends the walk after as many steps as there are namespaces.
+        for _ in 0..=self.by_id.len() {
+            let Some(ns) = cur else {
+                return false;
+            };
+            if ns.id == ancestor {
+                return true;
+            }
+            cur = self.by_id.get(&ns.parent_id);
+        }
+        false
+    }
+
     /// `id` and all its descendants, depth first.
     pub fn subtree(&self, id: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -289,7 +304,7 @@ impl NamespaceTree {
 
     /// Resolves an id, or a `/`-separated path of names from the root (`Global/Engineering/Platform`,
     /// matched case-insensitively; a leading root name may be left out).
-    pub fn resolve(&self, id_or_path: &str) -> Option<&Namespace> {
+    pub fn resolve<'a>(&'a self, id_or_path: &str) -> Option<&'a Namespace> {
         if let Some(ns) = self.by_id.get(id_or_path) {
             return Some(ns);
         }
@@ -301,29 +316,27 @@ impl NamespaceTree {
         if parts.is_empty() {
             return None;
         }
-        let find = |level: &[String], name: &str| {
+        let find = |level: &'a [String], name: &str| -> Option<&'a String> {
             level
                 .iter()
                 .find(|i| self.by_id[*i].name.eq_ignore_ascii_case(name))
-                .cloned()
         };
-        let walk = |start: &[String], parts: &[&str]| -> Option<String> {
-            let mut cur = find(start, parts[0])?;
+        let down = |mut cur: &'a String| -> Option<&'a String> {
             for part in &parts[1..] {
-                cur = find(self.children(&cur), part)?;
+                cur = find(self.children(cur), part)?;
             }
             Some(cur)
         };
-        let found = walk(&self.roots, &parts).or_else(|| {
+        let found = find(&self.roots, parts[0]).and_then(down).or_else(|| {
             // "Engineering/Platform" without the root name.
-            let root_children: Vec<String> = self
+            let first = self
                 .roots
                 .iter()
-                .flat_map(|r| self.children(r).iter().cloned())
-                .collect();
-            walk(&root_children, &parts)
+                .flat_map(|r| self.children(r))
+                .find(|i| self.by_id[*i].name.eq_ignore_ascii_case(parts[0]))?;
+            down(first)
         })?;
-        self.by_id.get(&found)
+        self.by_id.get(found)
     }
 
     /// Depth of `id` below its root (the root is 0).

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use axum::http::HeaderMap;
+use axum::http::header::HeaderName;
 use chrono::{DateTime, Utc};
 
 use super::AppState;
@@ -30,7 +31,7 @@ pub struct CompiledAccess {
     pub version: i64,
     table: RouteTable,
     policies: HashMap<String, CompiledPolicy>,
-    tree: NamespaceTree,
+    tree: Arc<NamespaceTree>,
     /// Per route id.
     plans: HashMap<String, RoutePlan>,
 }
@@ -118,7 +119,7 @@ impl CompiledAccess {
             version: snapshot.version,
             table: RouteTable::new(routes),
             policies,
-            tree,
+            tree: Arc::new(tree),
             plans,
         }
     }
@@ -142,6 +143,11 @@ impl AccessCache {
         {
             return Ok(c.clone());
         }
+        // Boxed: a rebuild is rare, and its state would otherwise be moved with every check's future.
+        Box::pin(self.rebuild(store)).await
+    }
+
+    async fn rebuild<S: Store>(&self, store: &S) -> StoreResult<Arc<CompiledAccess>> {
         let compiled = Arc::new(CompiledAccess::build(store.access_snapshot().await?));
         let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
         // Never replace a newer build with an older one (two checks rebuilding at once).
@@ -152,8 +158,14 @@ impl AccessCache {
     }
 }
 
-/// One header's value: absent, or exactly one visible-ASCII value.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, String> {
+const X_ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+
+/// One header's value: absent, or exactly one visible-ASCII value. Looked up by a name made once, not parsed
+/// from a string on every request.
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, String> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
@@ -176,10 +188,10 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Str
 
 /// The request's target, if it names one.
 pub fn target(headers: &HeaderMap) -> Result<Option<Target>, String> {
-    let original = single(headers, "x-original-url")?;
-    let host = single(headers, "x-forwarded-host")?;
-    let proto = single(headers, "x-forwarded-proto")?;
-    let uri = single(headers, "x-forwarded-uri")?;
+    let original = single(headers, &X_ORIGINAL_URL)?;
+    let host = single(headers, &X_FORWARDED_HOST)?;
+    let proto = single(headers, &X_FORWARDED_PROTO)?;
+    let uri = single(headers, &X_FORWARDED_URI)?;
     let forwarded = match (host, proto, uri) {
         (Some(host), Some(proto), uri) => Some(
             Target::from_parts(proto, host, uri.unwrap_or("/"))
@@ -335,6 +347,11 @@ impl CompiledAccess {
     /// The namespace tree as of this version.
     pub fn tree(&self) -> &NamespaceTree {
         &self.tree
+    }
+
+    /// The same tree, shared: what a call's `Scope` holds instead of reading and building its own.
+    pub fn shared_tree(&self) -> Arc<NamespaceTree> {
+        self.tree.clone()
     }
 
     /// How `route` judges `account` (`user`: the directory user it acts as, if any) — the one rule `/verify`,

@@ -3,6 +3,8 @@
 //! through its directory groups), inherited down the tree, and every refusal is `permission_denied` naming the
 //! namespace and the role needed. Handlers ask a [`Scope`], loaded once per call.
 
+use std::sync::Arc;
+
 use crate::access::{Grants, Role};
 use crate::api::{Code, ConnectError};
 use crate::model::{Namespace, NamespaceTree};
@@ -30,23 +32,28 @@ fn denied(message: String) -> ConnectError {
 
 /// The namespace tree as one call sees it, with the caller's grants.
 pub struct Scope {
-    pub tree: NamespaceTree,
+    pub tree: Arc<NamespaceTree>,
     principal: Principal,
 }
 
 impl Scope {
-    /// Loads the tree for a call by `caller`.
+    /// The tree for a call by `caller`: the compiled access's at the store's current access version (one point
+    /// read; namespace writes move the version), built only when the version moved — not a read of every
+    /// namespace and a new tree per call.
     pub async fn load<S: Store>(
         state: &AppState<S>,
         caller: &Caller,
     ) -> Result<Scope, ConnectError> {
-        let namespaces = state.store.list_namespaces().await?;
-        Ok(Scope::new(namespaces, caller))
+        let access = state.access_cache.current(&state.store).await?;
+        Ok(Scope {
+            tree: access.shared_tree(),
+            principal: caller.principal.clone(),
+        })
     }
 
     pub fn new(namespaces: Vec<Namespace>, caller: &Caller) -> Scope {
         Scope {
-            tree: NamespaceTree::new(namespaces),
+            tree: Arc::new(NamespaceTree::new(namespaces)),
             principal: caller.principal.clone(),
         }
     }

@@ -140,7 +140,12 @@ pub async fn dispatch<S: Store>(
 /// writing it) reads the answer and can reuse the connection. A body larger than `MAX_DRAIN`, or one that does
 /// not arrive in time, is left unread and the connection is closed after the answer instead.
 pub async fn drained(mut resp: Response, headers: &HeaderMap, body: Body) -> Response {
+    use axum::body::HttpBody;
     use http_body_util::BodyExt;
+    // Nothing left to read (a GET without a body): no timer to arm.
+    if body.is_end_stream() {
+        return resp;
+    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

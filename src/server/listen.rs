@@ -219,7 +219,10 @@ struct Guarded<S> {
     inner: S,
     tracked: Arc<Tracked>,
     limits: Limits,
-    deadline: Option<(u8, Pin<Box<Sleep>>)>,
+    /// One timer for the connection's life, re-armed as phases change (cheaper than a new one per phase, twice per
+    /// request); `armed` is the phase it is set for, BUSY when it is not in force.
+    deadline: Option<Pin<Box<Sleep>>>,
+    armed: u8,
 }
 
 impl<S> Guarded<S> {
@@ -229,6 +232,7 @@ impl<S> Guarded<S> {
             tracked,
             limits,
             deadline: None,
+            armed: BUSY,
         }
     }
 
@@ -238,14 +242,20 @@ impl<S> Guarded<S> {
             IDLE => self.limits.idle_timeout,
             HEAD => self.limits.header_timeout,
             _ => {
-                self.deadline = None;
+                // A busy connection has no deadline here; the timer may still fire once, a spurious wake-up.
+                self.armed = BUSY;
                 return None;
             }
         };
-        if self.deadline.as_ref().is_none_or(|(p, _)| *p != phase) {
-            self.deadline = Some((phase, Box::pin(tokio::time::sleep(limit))));
+        if self.armed != phase {
+            self.armed = phase;
+            let at = tokio::time::Instant::now() + limit;
+            match self.deadline.as_mut() {
+                Some(sleep) => sleep.as_mut().reset(at),
+                None => self.deadline = Some(Box::pin(tokio::time::sleep_until(at))),
+            }
         }
-        self.deadline.as_mut().map(|(_, s)| s)
+        self.deadline.as_mut()
     }
 }
 

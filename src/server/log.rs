@@ -143,11 +143,16 @@ pub async fn log_request(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = bounded(request.uri().path()).into_owned();
+    let is_verify = request.uri().path() == "/verify";
+    // `/verify` is the hot path and its path is known: nothing copied for it.
+    let path: Cow<'static, str> = if is_verify {
+        Cow::Borrowed("/verify")
+    } else {
+        Cow::Owned(bounded(request.uri().path()).into_owned())
+    };
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(%method, %path, headers = %logged_headers(request.headers()), "request");
     }
-    let is_verify = request.uri().path() == "/verify";
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;

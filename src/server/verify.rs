@@ -3,22 +3,24 @@
 //! state, the account's being enabled and namespace all check out; answers 200 with identity headers, 401 or 403 with a uniform body, and
 //! logs the reason (never the token) at a bounded rate. A successful check records use of the account, throttled.
 //! The namespace scope comes from `X-Sacon-Namespace` or `?namespace=`; a scope that is present but empty, or
-//! given more than once with different values, is refused with 400 — never ignored. A request naming its target
-//! (`X-Original-URL`, `X-Forwarded-*`) is also judged by the route's policies (`access_decision`): 403 when they
-//! refuse, and the deciding policy in `X-Sacon-Policy` either way.
+//! given more than once with different values, is refused with 400 — never ignored — and is judged in the
+//! namespace tree of the compiled access (`access_decision`) at the access version read with the account, so a
+//! check costs one point read scoped or not. A request naming its target (`X-Original-URL`, `X-Forwarded-*`) is
+//! also judged by the route's policies: 403 when they refuse, and the deciding policy in `X-Sacon-Policy` either
+//! way.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderName};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
 use super::access_decision::{self, CompiledAccess, Judgement, Judging};
-use crate::model::NamespaceTree;
 use crate::policy::routing::Target;
 use crate::store::{AccountRecord, Store, StoreError};
 use crate::token::{self, TokenError};
@@ -26,8 +28,9 @@ use std::sync::Arc;
 
 /// Clock skew tolerated on `iat`, `nbf` and `exp`.
 pub const LEEWAY: Duration = Duration::seconds(5);
-/// At most one `accessedAt` write per account in this interval.
-pub const ACCESS_WRITE_INTERVAL: Duration = Duration::seconds(5);
+/// At most one `accessedAt` write per account in this interval: this process's throttle filters first, the
+/// store's conditional write (shared by every process on the database) second.
+pub use crate::store::ACCESS_WRITE_INTERVAL;
 
 /// When each account's use was last written, so a busy client does not turn every request into a write.
 #[derive(Debug, Default)]
@@ -60,7 +63,7 @@ pub fn scope(
     query: &[(String, String)],
 ) -> Result<Option<String>, &'static str> {
     let mut values = Vec::new();
-    for v in headers.get_all("x-sacon-namespace") {
+    for v in headers.get_all(&X_SACON_NAMESPACE) {
         values.push(
             v.to_str()
                 .map_err(|_| "X-Sacon-Namespace is not visible ASCII")?
@@ -167,14 +170,15 @@ impl Verdict {
     }
 }
 
-pub async fn verify<S: Store>(
-    State(state): State<AppState<S>>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let resp = decide(&state, &query, &headers).await;
-    super::connect::drained(resp, &headers, body).await
+pub async fn verify<S: Store>(State(state): State<AppState<S>>, request: Request) -> Response {
+    // The request taken apart, not extracted: the header map is read where it lies instead of copied.
+    let (parts, body) = request.into_parts();
+    let query: Vec<(String, String)> = match parts.uri.query() {
+        None => Vec::new(),
+        Some(q) => serde_urlencoded::from_str(q).unwrap_or_default(),
+    };
+    let resp = decide(&state, &query, &parts.headers).await;
+    super::connect::drained(resp, &parts.headers, body).await
 }
 
 async fn decide<S: Store>(
@@ -194,7 +198,7 @@ async fn decide<S: Store>(
     // ignores the target (see `access_decision::ignored`).
     let target = match access_decision::target(headers) {
         Ok(t) => t,
-        Err(reason) => match access_decision::ignored(state).await {
+        Err(reason) => match Box::pin(access_decision::ignored(state)).await {
             Ok(true) => None,
             Ok(false) => {
                 let reason = crate::server::log::bounded_to(&reason, 256);
@@ -207,7 +211,15 @@ async fn decide<S: Store>(
             }
         },
     };
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // The two names `token_from_headers` asks for, as names made once.
+    let get = |name: &str| {
+        match name {
+            "x-pomerium-authorization" => headers.get(&X_POMERIUM_AUTHORIZATION),
+            "authorization" => headers.get(AUTHORIZATION),
+            other => headers.get(other),
+        }
+        .and_then(|v| v.to_str().ok())
+    };
     let Some((form, jwt)) = token::token_from_headers(get) else {
         crate::log_refusal!(
             state.refusals,
@@ -234,7 +246,7 @@ async fn decide<S: Store>(
             .and_then(|j| j.policy_id())
             .and_then(|p| HeaderValue::from_str(p).ok())
         {
-            resp.headers_mut().insert("x-sacon-policy", v);
+            resp.headers_mut().insert(X_SACON_POLICY, v);
         }
     };
     let account = verdict.record.as_ref().map(|r| &r.account);
@@ -259,8 +271,9 @@ async fn decide<S: Store>(
     let Some(account) = account else {
         return uniform(StatusCode::SERVICE_UNAVAILABLE);
     };
+    // Boxed, as the other rare paths: the write's state is not carried in every check's future.
     if state.access.due(&account.id, now)
-        && let Err(e) = state.store.touch_accessed(&account.id, now).await
+        && let Err(e) = Box::pin(state.store.touch_accessed(&account.id, now)).await
     {
         tracing::warn!(account = %account.id, error = %e, "could not record use");
     }
@@ -274,9 +287,9 @@ async fn decide<S: Store>(
     policy_header(&mut resp);
     let h = resp.headers_mut();
     for (name, value) in [
-        ("x-sacon-user", &account.user_id),
-        ("x-sacon-account", &account.id),
-        ("x-sacon-namespace", &account.namespace_id),
+        (X_SACON_USER, &account.user_id),
+        (X_SACON_ACCOUNT, &account.id),
+        (X_SACON_NAMESPACE, &account.namespace_id),
     ] {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(name, v);
@@ -350,6 +363,8 @@ pub async fn answer<S: Store>(
     })
 }
 
+/// The answer's body and headers, the same for every request with that status: built from constants, with no
+/// header name parsed.
 fn uniform(status: StatusCode) -> Response {
     let body = match status {
         StatusCode::OK => "ok\n",
@@ -358,19 +373,27 @@ fn uniform(status: StatusCode) -> Response {
         StatusCode::BAD_REQUEST => "bad request\n",
         _ => "unavailable\n",
     };
-    (
-        status,
-        [
-            ("content-type", "text/plain; charset=utf-8"),
-            ("cache-control", "no-store"),
-        ],
-        body,
-    )
-        .into_response()
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.reserve(6);
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
-/// The whole decision, for `/verify` and `token inspect` alike. Reads the account on every call, so a delete
-/// or rotation is in force as soon as it has answered.
+const X_SACON_USER: HeaderName = HeaderName::from_static("x-sacon-user");
+const X_SACON_ACCOUNT: HeaderName = HeaderName::from_static("x-sacon-account");
+const X_SACON_NAMESPACE: HeaderName = HeaderName::from_static("x-sacon-namespace");
+const X_SACON_POLICY: HeaderName = HeaderName::from_static("x-sacon-policy");
+const X_POMERIUM_AUTHORIZATION: HeaderName = HeaderName::from_static("x-pomerium-authorization");
+
+/// The whole decision, for `/verify` and `token inspect` alike. Asks the store for the account on every call
+/// (the store may answer from records it keeps, but only once the database has said they are current), so a
+/// delete, rotation or disable is in force as soon as it has answered, whichever process made it.
 pub async fn check<S: Store>(
     state: &AppState<S>,
     jwt: &str,
@@ -392,11 +415,12 @@ pub async fn check<S: Store>(
         }
     };
     let wanted = namespace.map(str::trim).filter(|n| !n.is_empty());
-    // One read for the account and, for a scoped check, the namespace tree: never cached, so a delete or
-    // rotation that has answered is seen by the next check, whichever process wrote it.
-    let (record, namespaces, access_version) = state
+    // One point read for the account and the access version, scoped or not: made on every check, so a delete or
+    // rotation that has answered is seen by the next check, whichever process wrote it. A scope is judged in the
+    // namespace tree of the compiled access at that version (namespace writes move it).
+    let (record, _, access_version) = state
         .store
-        .get_account_for_verify_versioned(&claims.jti, wanted.is_some())
+        .get_account_for_verify_versioned(&claims.jti, false)
         .await?;
     let Some(record) = record else {
         return Ok(Verdict::no(
@@ -471,7 +495,8 @@ pub async fn check<S: Store>(
         return Ok(Verdict::no(VerdictKind::Disabled, reason, Some(record)));
     }
     if let Some(wanted) = wanted {
-        let tree = NamespaceTree::new(namespaces);
+        let access = state.access_cache.at(access_version, &state.store).await?;
+        let tree = access.tree();
         let Some(ns) = tree.resolve(wanted) else {
             let reason = format!("namespace {wanted:?} does not exist");
             return Ok(Verdict::no(
@@ -480,10 +505,7 @@ pub async fn check<S: Store>(
                 Some(record),
             ));
         };
-        if !tree
-            .ancestors_and_self(&ns.id)
-            .contains(&account.namespace_id)
-        {
+        if !tree.is_within(&ns.id, &account.namespace_id) {
             let reason = format!(
                 "account {} belongs to {}, which is not {} or one of its ancestors",
                 account.id,

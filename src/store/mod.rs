@@ -77,6 +77,10 @@ pub struct AccountRecord {
     pub grace_until: Option<DateTime<Utc>>,
 }
 
+/// At most one write of an account's use (`accessedAt`) in this interval, however many processes share the
+/// store: `touch_accessed` writes only when the stored time is at least this much older.
+pub const ACCESS_WRITE_INTERVAL: Duration = Duration::seconds(5);
+
 /// How far ahead of the requested issue time a create may move a token's `iat` to clear a deleted account's
 /// tombstone: within `/verify`'s leeway, so the new token verifies at once.
 pub const MAX_ISSUE_AHEAD: Duration = Duration::seconds(5);
@@ -361,7 +365,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         change: &Change,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Records use of an account (not audited).
+    /// Records use of an account at `at` (not audited): only when the stored time is unset or at least
+    /// [`ACCESS_WRITE_INTERVAL`] before `at`, decided by the write's own condition, so several processes sharing
+    /// the store write an account's use at most once per interval. Never moves the time back; an unknown id is not
+    /// an error.
     fn touch_accessed(
         &self,
         id: &str,

@@ -1,7 +1,8 @@
 //! SQLite implementation of `Store`: one database file in WAL mode with `synchronous=FULL`, a single writer
-//! connection whose transactions take the write lock up front (`BEGIN IMMEDIATE`), a small pool of query-only
-//! readers, embedded migrations, every write committed together with its audit row, and SQLite's memory held
-//! to one process-wide budget however many rows and connections there are.
+//! connection whose transactions take the write lock up front (`BEGIN IMMEDIATE`) and carry many queued writes
+//! each (group commit, `writer`), a small pool of query-only readers, embedded migrations, every write committed
+//! together with its audit row, and SQLite's memory held to one process-wide budget however many rows and
+//! connections there are.
 
 mod accounts;
 mod activity;
@@ -16,16 +17,21 @@ mod policies;
 mod routes;
 mod user_search;
 mod users;
+mod verify_cache;
+mod writer;
+
+pub use writer::{MAX_BATCH, WriterStats};
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
     AccountPatch, AccountQuery, AccountRecord, ActivityQuery, AuditEntry, AuditNeighbours, Change,
@@ -54,13 +60,23 @@ const READERS: u32 = 4;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Cheap to clone (one reference count: the server clones its state for every request).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     /// Exactly one connection: writers queue here instead of spinning on SQLite's busy handler.
     write: SqlitePool,
+    /// Group commit on `write`: every write but the directory import goes through it.
+    writer: Arc<writer::Writer>,
     read: SqlitePool,
     /// `/verify`'s point reads, on the caller's thread; `read` is their fallback.
-    inline: Arc<inline_read::InlineReaders>,
+    inline: inline_read::InlineReaders,
+    /// The account records those reads keep, checked against the account change counter on every read.
+    verify_cache: verify_cache::VerifyCache,
     /// The database file, for the import's own writer connection.
     path: Arc<Path>,
 }
@@ -80,20 +96,36 @@ pub struct ConnectionSettings {
 }
 
 impl SqliteStore {
-    /// `/verify`'s one read (account, namespaces when asked, access version), on the caller's thread when an
-    /// inline reader is free, else through the pool.
+    /// `/verify`'s one read (account, namespaces when asked, access version): without SQLite when nothing has
+    /// committed since the account was last read (`verify_cache`), else on the caller's thread when an inline
+    /// reader is free (the kept record while no account changed), else through the pool.
     async fn verify_read(
         &self,
         id: &str,
         with_namespaces: bool,
     ) -> StoreResult<accounts::VerifyRead> {
-        if let Some(read) = self
-            .inline
-            .try_read(|conn| accounts::get_for_verify_inline(conn, id, with_namespaces))
-        {
+        if !with_namespaces && let Some(read) = self.inner.verify_cache.unchanged(id) {
+            return Ok(read);
+        }
+        let inline = &self.inner.inline;
+        let read = if with_namespaces {
+            inline.try_read(|conn| accounts::get_for_verify_inline(conn, id, true))
+        } else {
+            inline.try_read(|conn| self.inner.verify_cache.read(conn, id))
+        };
+        if let Some(read) = read {
             return read;
         }
-        let mut conn = self.read.acquire().await?;
+        // Boxed: the pooled path is rare, and its state would otherwise make every check's future large to move.
+        Box::pin(self.verify_read_pooled(id, with_namespaces)).await
+    }
+
+    async fn verify_read_pooled(
+        &self,
+        id: &str,
+        with_namespaces: bool,
+    ) -> StoreResult<accounts::VerifyRead> {
+        let mut conn = self.inner.read.acquire().await?;
         accounts::get_for_verify(&mut conn, id, with_namespaces).await
     }
 
@@ -135,10 +167,14 @@ impl SqliteStore {
             StoreError::Internal(format!("opening the database for inline reads: {e}"))
         })?;
         let store = SqliteStore {
-            write,
-            read,
-            inline: Arc::new(inline),
-            path: Arc::from(path),
+            inner: Arc::new(Inner {
+                writer: Arc::new(writer::Writer::new(write.clone())),
+                write,
+                read,
+                inline,
+                verify_cache: verify_cache::VerifyCache::open(path),
+                path: Arc::from(path),
+            }),
         };
         Ok(store)
     }
@@ -146,31 +182,35 @@ impl SqliteStore {
     /// Closes the inline readers and both pools, waiting for connections to finish (so the WAL is checkpointed on
     /// close).
     pub async fn close(&self) {
-        self.inline.close();
-        self.read.close().await;
-        self.write.close().await;
+        self.inner.verify_cache.close();
+        self.inner.inline.close();
+        self.inner.read.close().await;
+        self.inner.write.close().await;
     }
 
     /// The settings of the writer and of one reader connection.
     pub async fn connection_settings(&self) -> StoreResult<[ConnectionSettings; 2]> {
-        Ok([settings(&self.write).await?, settings(&self.read).await?])
+        Ok([
+            settings(&self.inner.write).await?,
+            settings(&self.inner.read).await?,
+        ])
     }
 
     /// `EXPLAIN QUERY PLAN` of the page query `list_accounts` runs for `q` (one line per plan step).
     pub async fn explain_list_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
-        explain(&self.read, |qb| accounts::page_sql(qb, q)).await
+        explain(&self.inner.read, |qb| accounts::page_sql(qb, q)).await
     }
 
     /// `EXPLAIN QUERY PLAN` of the count query `list_accounts` runs for `q`.
     pub async fn explain_count_accounts(&self, q: &AccountQuery) -> StoreResult<Vec<String>> {
-        explain(&self.read, |qb| accounts::count_sql(qb, q)).await
+        explain(&self.inner.read, |qb| accounts::count_sql(qb, q)).await
     }
 
     /// `EXPLAIN QUERY PLAN` of every statement `query_users` runs for the first 50 matches of `query` with the
     /// data at hand, each line labelled with the statement's purpose (`total: SCAN users_fts VIRTUAL TABLE …`).
     pub async fn explain_query_users(&self, query: &str) -> StoreResult<Vec<String>> {
         let mut plan = Vec::new();
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.inner.read.begin().await?;
         user_search::query(&mut tx, query, 0, 50, Some(&mut plan)).await?;
         tx.commit().await?;
         Ok(plan)
@@ -184,25 +224,40 @@ impl SqliteStore {
         issued_at: DateTime<Utc>,
         change: &Change,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        for a in accounts {
-            accounts::create(&mut tx, a, issued_at, change).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let (accounts, change) = (accounts.to_vec(), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move {
+                for a in &accounts {
+                    accounts::create(c, a, issued_at, &change).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Everything the store holds, from one snapshot.
     pub async fn dump(&self) -> StoreResult<super::dump::Dump> {
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.inner.read.begin().await?;
         let dump = dump::read(&mut tx).await?;
         tx.commit().await?;
         Ok(dump)
     }
 
-    /// Starts a write transaction holding the database's write lock.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// How many transactions the group-commit writer has committed and how many writes they carried.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.inner.writer.stats()
+    }
+
+    /// Runs `write` in the writer's next transaction (see `writer`), answering once that has committed.
+    async fn write_with<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        self.inner.writer.run(write).await
     }
 }
 
@@ -244,6 +299,11 @@ fn opt_from_micros(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     v.map(from_micros).transpose()
 }
 
+/// A borrowed argument as the owned value a queued write keeps.
+fn owned(s: &str) -> String {
+    s.to_string()
+}
+
 /// A count or offset from the API as SQLite's signed integer.
 fn clamp_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -251,11 +311,11 @@ fn clamp_i64(v: u64) -> i64 {
 
 impl Store for SqliteStore {
     async fn list_namespaces(&self) -> StoreResult<Vec<Namespace>> {
-        namespaces::list(&self.read).await
+        namespaces::list(&self.inner.read).await
     }
 
     async fn get_namespace(&self, id: &str) -> StoreResult<Option<Namespace>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         namespaces::get(&mut conn, id).await
     }
 
@@ -266,10 +326,15 @@ impl Store for SqliteStore {
         originator_id: &str,
         change: &Change,
     ) -> StoreResult<Namespace> {
-        let mut tx = self.begin_write().await?;
-        let ns = namespaces::create(&mut tx, parent_id, name, originator_id, change).await?;
-        tx.commit().await?;
-        Ok(ns)
+        let (parent_id, name, originator_id) =
+            (owned(parent_id), owned(name), owned(originator_id));
+        let change = change.clone();
+        self.write_with(move |c| {
+            Box::pin(async move {
+                namespaces::create(c, &parent_id, &name, &originator_id, &change).await
+            })
+        })
+        .await
     }
 
     async fn update_namespace(
@@ -279,25 +344,26 @@ impl Store for SqliteStore {
         parent_id: &str,
         change: &Change,
     ) -> StoreResult<Namespace> {
-        let mut tx = self.begin_write().await?;
-        let ns = namespaces::update(&mut tx, id, name, parent_id, change).await?;
-        tx.commit().await?;
-        Ok(ns)
+        let (id, name, parent_id, change) =
+            (owned(id), owned(name), owned(parent_id), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { namespaces::update(c, &id, &name, &parent_id, &change).await })
+        })
+        .await
     }
 
     async fn delete_namespace(&self, id: &str, change: &Change) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        namespaces::delete(&mut tx, id, change).await?;
-        tx.commit().await?;
-        Ok(())
+        let (id, change) = (owned(id), change.clone());
+        self.write_with(move |c| Box::pin(async move { namespaces::delete(c, &id, &change).await }))
+            .await
     }
 
     async fn list_permissions(&self) -> StoreResult<Vec<Permission>> {
-        permissions::list(&self.read).await
+        permissions::list(&self.inner.read).await
     }
 
     async fn get_permission(&self, id: &str) -> StoreResult<Option<Permission>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         permissions::get(&mut conn, id).await
     }
 
@@ -306,10 +372,11 @@ impl Store for SqliteStore {
         grant: &PermissionGrant,
         change: &Change,
     ) -> StoreResult<Permission> {
-        let mut tx = self.begin_write().await?;
-        let p = permissions::set(&mut tx, grant, change).await?;
-        tx.commit().await?;
-        Ok(p)
+        let (grant, change) = (grant.clone(), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { permissions::set(c, &grant, &change).await })
+        })
+        .await
     }
 
     async fn delete_permission(
@@ -317,10 +384,11 @@ impl Store for SqliteStore {
         id: &str,
         change: &Change,
     ) -> StoreResult<Option<Permission>> {
-        let mut tx = self.begin_write().await?;
-        let p = permissions::delete(&mut tx, id, change).await?;
-        tx.commit().await?;
-        Ok(p)
+        let (id, change) = (owned(id), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { permissions::delete(c, &id, &change).await })
+        })
+        .await
     }
 
     async fn query_users(
@@ -330,7 +398,7 @@ impl Store for SqliteStore {
         limit: u64,
     ) -> StoreResult<Page<DirectoryUser>> {
         // One read transaction: the total and the page come from the same snapshot.
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.inner.read.begin().await?;
         let page = user_search::query(&mut tx, query, offset, limit, None).await?;
         tx.commit().await?;
         Ok(page)
@@ -338,10 +406,14 @@ impl Store for SqliteStore {
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<DirectoryUser>> {
         // A point read on the caller's thread when a reader is free, as /verify's account read.
-        if let Some(row) = self.inline.try_read(|conn| users::get_inline(conn, id)) {
+        if let Some(row) = self
+            .inner
+            .inline
+            .try_read(|conn| users::get_inline(conn, id))
+        {
             return row.map(users::Row::into_user).transpose();
         }
-        users::get(&self.read, id).await
+        users::get(&self.inner.read, id).await
     }
 
     async fn query_groups(
@@ -350,11 +422,11 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> StoreResult<Page<String>> {
-        groups::query(&self.read, query, offset, limit).await
+        groups::query(&self.inner.read, query, offset, limit).await
     }
 
     async fn group_exists(&self, name: &str) -> StoreResult<bool> {
-        groups::exists(&self.read, name).await
+        groups::exists(&self.inner.read, name).await
     }
 
     async fn upsert_users(
@@ -366,8 +438,8 @@ impl Store for SqliteStore {
         // Holding the pool's one writer connection queues this process's other writes behind the import, as its
         // own transaction would; the guard moves into the task, so it is released only when the import is over
         // (also when the caller stops waiting).
-        let writer = self.write.acquire().await?;
-        let path = self.path.clone();
+        let writer = self.inner.write.acquire().await?;
+        let path = self.inner.path.clone();
         let users = users.to_vec();
         let change = change.clone();
         tokio::task::spawn_blocking(move || {
@@ -385,14 +457,15 @@ impl Store for SqliteStore {
         issued_at: DateTime<Utc>,
         change: &Change,
     ) -> StoreResult<AccountRecord> {
-        let mut tx = self.begin_write().await?;
-        let rec = accounts::create(&mut tx, account, issued_at, change).await?;
-        tx.commit().await?;
-        Ok(rec)
+        let (account, change) = (account.clone(), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { accounts::create(c, &account, issued_at, &change).await })
+        })
+        .await
     }
 
     async fn get_account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         accounts::get(&mut conn, id).await
     }
 
@@ -414,7 +487,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
-        accounts::list(&self.read, query).await
+        accounts::list(&self.inner.read, query).await
     }
 
     async fn update_account(
@@ -424,42 +497,43 @@ impl Store for SqliteStore {
         reissue: Option<Reissue>,
         change: &Change,
     ) -> StoreResult<AccountRecord> {
-        let mut tx = self.begin_write().await?;
-        let rec = accounts::update(&mut tx, id, patch, reissue, change).await?;
-        tx.commit().await?;
-        Ok(rec)
+        let (id, patch, change) = (owned(id), patch.clone(), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { accounts::update(c, &id, &patch, reissue, &change).await })
+        })
+        .await
     }
 
     async fn delete_account(&self, id: &str, change: &Change) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let deleted = accounts::delete(&mut tx, id, change).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        let (id, change) = (owned(id), change.clone());
+        self.write_with(move |c| Box::pin(async move { accounts::delete(c, &id, &change).await }))
+            .await
     }
 
     async fn touch_accessed(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        accounts::touch(&self.write, id, at).await
+        let id = owned(id);
+        self.write_with(move |c| Box::pin(async move { accounts::touch(c, &id, at).await }))
+            .await
     }
 
     async fn list_policies(&self) -> StoreResult<Vec<Policy>> {
-        policies::list_pool(&self.read).await
+        policies::list_pool(&self.inner.read).await
     }
 
     async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         policies::get(&mut conn, id).await
     }
 
     async fn routes_of_policy(&self, policy_id: &str) -> StoreResult<Vec<(String, String)>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         policies::routes_of(&mut conn, policy_id).await
     }
 
     async fn put_policy(&self, policy: &Policy, change: &Change) -> StoreResult<Policy> {
-        let mut tx = self.begin_write().await?;
-        let p = policies::put(&mut tx, policy, change).await?;
-        tx.commit().await?;
-        Ok(p)
+        let (policy, change) = (policy.clone(), change.clone());
+        self.write_with(move |c| Box::pin(async move { policies::put(c, &policy, &change).await }))
+            .await
     }
 
     async fn delete_policy(
@@ -468,55 +542,54 @@ impl Store for SqliteStore {
         detach: bool,
         change: &Change,
     ) -> StoreResult<Option<Policy>> {
-        let mut tx = self.begin_write().await?;
-        let p = policies::delete(&mut tx, id, detach, change).await?;
-        tx.commit().await?;
-        Ok(p)
+        let (id, change) = (owned(id), change.clone());
+        self.write_with(move |c| {
+            Box::pin(async move { policies::delete(c, &id, detach, &change).await })
+        })
+        .await
     }
 
     async fn list_routes(&self) -> StoreResult<Vec<Route>> {
-        routes::list_pool(&self.read).await
+        routes::list_pool(&self.inner.read).await
     }
 
     async fn get_route(&self, id: &str) -> StoreResult<Option<Route>> {
-        let mut tx = self.read.begin().await?;
+        let mut tx = self.inner.read.begin().await?;
         let r = routes::get(&mut tx, id).await?;
         tx.commit().await?;
         Ok(r)
     }
 
     async fn put_route(&self, route: &Route, change: &Change) -> StoreResult<Route> {
-        let mut tx = self.begin_write().await?;
-        let r = routes::put(&mut tx, route, change).await?;
-        tx.commit().await?;
-        Ok(r)
+        let (route, change) = (route.clone(), change.clone());
+        self.write_with(move |c| Box::pin(async move { routes::put(c, &route, &change).await }))
+            .await
     }
 
     async fn delete_route(&self, id: &str, change: &Change) -> StoreResult<Option<Route>> {
-        let mut tx = self.begin_write().await?;
-        let r = routes::delete(&mut tx, id, change).await?;
-        tx.commit().await?;
-        Ok(r)
+        let (id, change) = (owned(id), change.clone());
+        self.write_with(move |c| Box::pin(async move { routes::delete(c, &id, &change).await }))
+            .await
     }
 
     async fn access_version(&self) -> StoreResult<i64> {
         // A point read on the caller's thread, as /verify's account read.
-        if let Some(v) = self.inline.try_read(|conn| {
+        if let Some(v) = self.inner.inline.try_read(|conn| {
             conn.prepare_cached("SELECT version FROM access_version WHERE id = 1")?
                 .query_row([], |r| r.get::<_, i64>(0))
         }) {
             return Ok(v);
         }
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.inner.read.acquire().await?;
         routes::version(&mut conn).await
     }
 
     async fn access_snapshot(&self) -> StoreResult<AccessSnapshot> {
-        routes::snapshot(&self.read).await
+        routes::snapshot(&self.inner.read).await
     }
 
     async fn list_audit(&self, limit: u64) -> StoreResult<Vec<AuditEntry>> {
-        audit::list(&self.read, limit, None).await
+        audit::list(&self.inner.read, limit, None).await
     }
 
     async fn list_audit_for(
@@ -525,18 +598,18 @@ impl Store for SqliteStore {
         target_id: &str,
         limit: u64,
     ) -> StoreResult<Vec<AuditEntry>> {
-        audit::list(&self.read, limit, Some((target_kind, target_id))).await
+        audit::list(&self.inner.read, limit, Some((target_kind, target_id))).await
     }
 
     async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<AuditEntry>> {
-        activity::list(&self.read, query).await
+        activity::list(&self.inner.read, query).await
     }
 
     async fn get_activity(&self, seq: i64) -> StoreResult<Option<AuditNeighbours>> {
-        activity::get(&self.read, seq).await
+        activity::get(&self.inner.read, seq).await
     }
 
     async fn list_activity_kinds(&self) -> StoreResult<Vec<String>> {
-        activity::kinds(&self.read).await
+        activity::kinds(&self.inner.read).await
     }
 }

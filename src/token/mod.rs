@@ -195,6 +195,78 @@ mod tests {
         ));
     }
 
+    /// The claims are read straight into their fields: escaped ids, long claims and every refusal come out as
+    /// the general JSON reading would have them.
+    #[test]
+    fn account_claims_are_read_into_their_fields() {
+        let secret = SharedSecret::generate();
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+        let t = now.timestamp();
+        let leeway = Duration::seconds(5);
+        let read = |claims: &str| {
+            verify_service_account(&secret, &signed(&secret, HEADER_JSON, claims), now, leeway)
+        };
+        let escaped = read(&format!(
+            r#"{{ "jti" : "a\u0062", "sub":"\"u\"", "nbf":{t}, "iat":{t}, "exp":{} }}"#,
+            t + 60
+        ))
+        .unwrap();
+        assert_eq!(
+            (escaped.jti.as_str(), escaped.sub.as_str()),
+            ("ab", "\"u\"")
+        );
+        assert_eq!(escaped.exp, Some(t + 60));
+        let long_id = "x".repeat(1500);
+        let long = read(&format!(
+            r#"{{"jti":"{long_id}","sub":"u","iat":{t},"nbf":{t}}}"#
+        ))
+        .unwrap();
+        assert_eq!(long.jti, long_id);
+        for claims in [
+            format!(r#"{{"sub":"u","iat":{t},"nbf":{t}}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":"{t}","nbf":{t}}}"#),
+            format!(r#"{{"jti":1,"sub":"u","iat":{t},"nbf":{t}}}"#),
+            format!(r#"{{"jti":null,"sub":"u","iat":{t},"nbf":{t}}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t},"nbf":{t}}}"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t}}} x"#),
+            format!(r#"[{{"jti":"a","sub":"u","iat":{t},"nbf":{t}}}]"#),
+            format!(r#"{{"jti":"a","sub":"u","iat":{t},"nbf":{t},"exp":18446744073709551616}}"#),
+        ] {
+            assert!(
+                matches!(read(&claims), Err(TokenError::Malformed(_))),
+                "{claims}"
+            );
+        }
+        let reserved = format!(
+            r#"{{"jti":"{}","sub":"u","iat":{t},"nbf":{t}}}"#,
+            BOOTSTRAP_ID.to_uppercase()
+        );
+        assert_eq!(read(&reserved), Err(TokenError::ReservedIdentity));
+        // A signature of the wrong length, altered, or not canonical base64url does not verify.
+        let jwt = sign_service_account(&secret, "acc", "user", now, None);
+        let (message, sig) = jwt.rsplit_once('.').unwrap();
+        let mut flipped = sig.as_bytes().to_vec();
+        flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+        let last = sig.as_bytes()[42];
+        let sibling = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']
+            .into_iter()
+            .find(|c| *c as u8 != last)
+            .unwrap();
+        for bad in [
+            format!("{message}.{}", &sig[..42]),
+            format!("{message}.{sig}A"),
+            format!("{message}.{}", String::from_utf8(flipped).unwrap()),
+            format!("{message}.{}{sibling}", &sig[..42]),
+            format!("{message}.{sig}="),
+        ] {
+            assert_eq!(
+                verify_service_account(&secret, &bad, now, leeway),
+                Err(TokenError::BadSignature),
+                "{bad}"
+            );
+        }
+    }
+
     #[test]
     fn secret_base64_must_be_32_bytes() {
         assert!(SharedSecret::from_base64(&STANDARD.encode([1u8; 31])).is_err());

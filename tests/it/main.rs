@@ -18,6 +18,7 @@ mod credentials;
 mod disable;
 mod durability;
 mod edits;
+mod group_commit;
 mod hardening;
 mod input;
 mod interop;

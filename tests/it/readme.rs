@@ -39,7 +39,9 @@ fn the_readme_starts_with_the_two_commands_and_ci_runs_the_second() {
     // The whole suite on SQLite, then the store-facing tests again on PostgreSQL; either failing fails the run.
     assert!(script.contains("set -euo pipefail"), "{script}");
     assert!(
-        script.lines().any(|l| l.trim() == r#"cargo test --locked "$@""#),
+        script
+            .lines()
+            .any(|l| l.trim() == r#"cargo test --locked "$@""#),
         "{script}"
     );
     assert!(

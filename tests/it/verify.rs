@@ -494,3 +494,86 @@ async fn hostile_tokens_are_all_rejected_and_the_server_keeps_serving() {
         "still serving"
     );
 }
+
+/// Another process sharing the database (here a second store on the same file) disables, rotates, moves and
+/// deletes while the server keeps answering: each change is in force at the server's very next check, though the
+/// server keeps account records and the namespace tree between checks.
+#[tokio::test]
+async fn changes_by_another_process_are_in_force_at_the_next_check() {
+    use sacon::store::{AccountPatch, Change, Reissue, Store};
+
+    let s = TestServer::start_manual().await;
+    let t = tree(&s).await;
+    let (a, jwt_a) = create(&s, "a", &t.global, None).await;
+    let (_, jwt_b) = create(&s, "b", &t.platform, None).await;
+    let ok = |jwt: &str, query: &str| {
+        let (jwt, query) = (jwt.to_string(), query.to_string());
+        let s = &s;
+        async move {
+            s.verify(&[("X-Pomerium-Authorization", &jwt)], &query)
+                .await
+                .0
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(ok(&jwt_a, "").await, 200);
+        assert_eq!(
+            ok(&jwt_b, "?namespace=Global/Engineering/Platform").await,
+            200
+        );
+    }
+    let other = s.other_store().await;
+    let change = || Change::by("other-process", s.now());
+    let disable = |d: bool| AccountPatch {
+        disabled: Some(d),
+        ..AccountPatch::default()
+    };
+
+    other
+        .update_account(&a, &disable(true), None, &change())
+        .await
+        .unwrap();
+    assert_eq!(ok(&jwt_a, "").await, 401, "disabled elsewhere");
+    other
+        .update_account(&a, &disable(false), None, &change())
+        .await
+        .unwrap();
+    assert_eq!(ok(&jwt_a, "").await, 200, "enabled again");
+
+    // Platform moves under Finance: its old path names nothing any more, its new one does.
+    other
+        .update_namespace(&t.platform, "Platform", &t.finance, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        ok(&jwt_b, "?namespace=Global/Engineering/Platform").await,
+        403
+    );
+    assert_eq!(ok(&jwt_b, "?namespace=Global/Finance/Platform").await, 200);
+    // A namespace deleted elsewhere is unknown at once.
+    assert_eq!(ok(&jwt_a, &format!("?namespace={}", t.eng)).await, 200);
+    other.delete_namespace(&t.eng, &change()).await.unwrap();
+    assert_eq!(ok(&jwt_a, &format!("?namespace={}", t.eng)).await, 403);
+
+    // A rotation elsewhere (no grace) supersedes the token the server last accepted.
+    other
+        .update_account(
+            &a,
+            &AccountPatch::default(),
+            Some(Reissue {
+                issued_at: s.now() + Duration::seconds(10),
+                grace_from: None,
+                grace_until: None,
+            }),
+            &change(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok(&jwt_a, "").await, 401, "rotated elsewhere");
+
+    let (c, jwt_c) = create(&s, "c", &t.global, None).await;
+    assert_eq!(ok(&jwt_c, "").await, 200);
+    assert!(other.delete_account(&c, &change()).await.unwrap());
+    assert_eq!(ok(&jwt_c, "").await, 401, "deleted elsewhere");
+    other.close().await;
+}

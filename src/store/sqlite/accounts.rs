@@ -19,7 +19,8 @@ use crate::store::rules::{
 };
 use crate::store::sql::{push_filter, push_order};
 use crate::store::{
-    AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue, StoreError, StoreResult,
+    ACCESS_WRITE_INTERVAL, AccountPatch, AccountQuery, AccountRecord, Change, Page, Reissue,
+    StoreError, StoreResult,
 };
 
 /// `get_for_verify_inline` reads these by position: keep the order in step.
@@ -75,14 +76,23 @@ async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<
     Ok(hit.is_some())
 }
 
-/// The issue time of the newest token of a deleted account with this id, if there was one.
-async fn tombstone(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT issued_at FROM account_tombstones WHERE id = ?")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    at.map(from_micros).transpose()
+/// Whether the namespace exists and the issue time of the newest token of a deleted account with this id (if
+/// there was one): what a create checks first, in one statement (each statement is a round trip to the
+/// connection's thread, and creates are what the writer batches most).
+async fn create_checks(
+    conn: &mut SqliteConnection,
+    namespace_id: &str,
+    id: &str,
+) -> StoreResult<(bool, Option<DateTime<Utc>>)> {
+    let (exists, dead): (bool, Option<i64>) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM namespaces WHERE id = ?1), \
+                (SELECT issued_at FROM account_tombstones WHERE id = ?2)",
+    )
+    .bind(namespace_id)
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok((exists, dead.map(from_micros).transpose()?))
 }
 
 pub(super) async fn get(
@@ -106,18 +116,19 @@ pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>, i64);
 /// modified_at]`.
 type NamespaceTuple = (String, Option<String>, String, String, i64, i64);
 
-/// The access version rides along in the account's own statement: one read transaction, not two.
-const ACCESS_VERSION: &str = "(SELECT version FROM access_version WHERE id = 1) AS access_version";
+/// The access version and the account change counter (`verify_cache`) ride along in the account's own
+/// statement: one read transaction, not two.
+const VERSIONS: &str = "(SELECT version FROM access_version WHERE id = 1) AS access_version, \
+                        (SELECT version FROM accounts_version WHERE id = 1) AS accounts_version";
 
-static VERIFY_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {COLUMNS}, {ACCESS_VERSION} FROM service_accounts WHERE id = ?1")
-});
+static VERIFY_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS}, {VERSIONS} FROM service_accounts WHERE id = ?1"));
 
 /// The account and every namespace from one statement: one round trip and one snapshot. The namespaces ride
 /// along as one JSON array of [`NamespaceTuple`]s, computed only when the account exists.
 static VERIFY_WITH_NAMESPACES_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS}, {ACCESS_VERSION}, \
+        "SELECT {COLUMNS}, {VERSIONS}, \
          (SELECT json_group_array(json_array(n.id, n.parent_id, n.name, n.originator_id, n.created_at, \
                                              n.modified_at)) \
           FROM namespaces n) AS namespaces \
@@ -207,36 +218,60 @@ pub(super) fn get_for_verify_inline(
     id: &str,
     with_namespaces: bool,
 ) -> rusqlite::Result<StoreResult<VerifyRead>> {
+    let row = verify_row_inline(conn, id, with_namespaces)?;
+    Ok(assemble(row.map(|(row, version, _, namespaces)| {
+        (row, version, namespaces)
+    })))
+}
+
+/// `/verify`'s read on the caller's thread with the account change counter it was read at, for the cache.
+pub(super) fn get_versioned_inline(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> rusqlite::Result<StoreResult<(VerifyRead, i64)>> {
+    let Some((row, access, accounts, _)) = verify_row_inline(conn, id, false)? else {
+        return Ok(Ok(((None, Vec::new(), 0), 0)));
+    };
+    Ok(row
+        .into_record()
+        .map(|record| ((Some(record), Vec::new(), access), accounts)))
+}
+
+/// The row, the access version, the account change counter and (when asked) the namespaces' JSON.
+type VerifyRow = (Row, i64, i64, Option<String>);
+
+fn verify_row_inline(
+    conn: &rusqlite::Connection,
+    id: &str,
+    with_namespaces: bool,
+) -> rusqlite::Result<Option<VerifyRow>> {
     let mut stmt = conn.prepare_cached(verify_sql(with_namespaces))?;
-    let row = stmt
-        .query_row([id], |r| {
-            // By position, in `COLUMNS` order: a lookup by name costs a scan of the column names per field.
-            let row = Row {
-                id: r.get(0)?,
-                namespace_id: r.get(1)?,
-                originator_id: r.get(2)?,
-                description: r.get(3)?,
-                user_id: r.get(4)?,
-                expires_at: r.get(5)?,
-                created_at: r.get(6)?,
-                modified_at: r.get(7)?,
-                accessed_at: r.get(8)?,
-                issued_at: r.get(9)?,
-                grace_from: r.get(10)?,
-                grace_until: r.get(11)?,
-                expires_at_ns: r.get(12)?,
-                disabled: r.get(13)?,
-            };
-            let version: i64 = r.get(14)?;
-            let namespaces = if with_namespaces {
-                Some(r.get(15)?)
-            } else {
-                None
-            };
-            Ok((row, version, namespaces))
-        })
-        .optional()?;
-    Ok(assemble(row))
+    stmt.query_row([id], |r| {
+        // By position, in `COLUMNS` order: a lookup by name costs a scan of the column names per field.
+        let row = Row {
+            id: r.get(0)?,
+            namespace_id: r.get(1)?,
+            originator_id: r.get(2)?,
+            description: r.get(3)?,
+            user_id: r.get(4)?,
+            expires_at: r.get(5)?,
+            created_at: r.get(6)?,
+            modified_at: r.get(7)?,
+            accessed_at: r.get(8)?,
+            issued_at: r.get(9)?,
+            grace_from: r.get(10)?,
+            grace_until: r.get(11)?,
+            expires_at_ns: r.get(12)?,
+            disabled: r.get(13)?,
+        };
+        let namespaces = if with_namespaces {
+            Some(r.get(16)?)
+        } else {
+            None
+        };
+        Ok((row, r.get(14)?, r.get(15)?, namespaces))
+    })
+    .optional()
 }
 
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
@@ -247,10 +282,10 @@ pub(super) async fn create(
     change: &Change,
 ) -> StoreResult<AccountRecord> {
     check_new_account(account)?;
-    if !namespace_exists(conn, &account.namespace_id).await? {
+    let (namespace_exists, dead) = create_checks(conn, &account.namespace_id, &account.id).await?;
+    if !namespace_exists {
         return Err(unknown_namespace(&account.namespace_id));
     }
-    let dead = tombstone(conn, &account.id).await?;
     let issued_at = first_issue(&account.id, dead, issued_at)?;
     let at = micros(change.at);
     let inserted = sqlx::query(
@@ -387,15 +422,22 @@ pub(super) async fn delete(
     Ok(true)
 }
 
-/// Moves `accessed_at` forward to `at` (never back), as one autocommit statement.
-pub(super) async fn touch(pool: &SqlitePool, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+/// Moves `accessed_at` forward to `at` only when the stored time is unset or at least [`ACCESS_WRITE_INTERVAL`]
+/// before `at`: decided by the row itself, so all the processes sharing the database together write an account's
+/// use at most once per interval (and never move it back).
+pub(super) async fn touch(
+    conn: &mut SqliteConnection,
+    id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE service_accounts SET accessed_at = ?1 \
-         WHERE id = ?2 AND (accessed_at IS NULL OR accessed_at < ?1)",
+         WHERE id = ?2 AND (accessed_at IS NULL OR accessed_at <= ?3)",
     )
     .bind(micros(at))
     .bind(id)
-    .execute(pool)
+    .bind(micros(at - ACCESS_WRITE_INTERVAL))
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -121,6 +121,7 @@ mod tests {
             .unwrap();
 
         let inline = store
+            .inner
             .inline
             .try_read(|c| super::super::accounts::get_for_verify_inline(c, "a1", true))
             .expect("a free inline connection")
@@ -137,6 +138,7 @@ mod tests {
         // The inline connections are query-only: a write fails (and falls back), and changes nothing.
         assert!(
             store
+                .inner
                 .inline
                 .try_read(|c| c.execute("DELETE FROM service_accounts", []))
                 .is_none()
@@ -144,8 +146,14 @@ mod tests {
         assert!(store.get_account("a1").await.unwrap().is_some());
 
         // Every inline connection busy: the same answer through the pool.
-        let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
-        assert!(store.inline.try_read(|_| Ok(())).is_none());
+        let held: Vec<_> = store
+            .inner
+            .inline
+            .0
+            .iter()
+            .map(|m| m.lock().unwrap())
+            .collect();
+        assert!(store.inner.inline.try_read(|_| Ok(())).is_none());
         let pooled = store
             .get_account_for_verify_versioned("a1", true)
             .await
@@ -157,7 +165,13 @@ mod tests {
         let (gone, namespaces) = store.get_account_for_verify("a1", true).await.unwrap();
         assert!(gone.is_none());
         assert!(namespaces.is_empty());
-        let held: Vec<_> = store.inline.0.iter().map(|m| m.lock().unwrap()).collect();
+        let held: Vec<_> = store
+            .inner
+            .inline
+            .0
+            .iter()
+            .map(|m| m.lock().unwrap())
+            .collect();
         assert!(
             store
                 .get_account_for_verify("a1", false)
@@ -169,8 +183,8 @@ mod tests {
         drop(held);
 
         // Closed inline readers fall back too.
-        store.inline.close();
-        assert!(store.inline.try_read(|_| Ok(())).is_none());
+        store.inner.inline.close();
+        assert!(store.inner.inline.try_read(|_| Ok(())).is_none());
         other.close().await;
         store.close().await;
     }
