@@ -155,7 +155,7 @@ pub async fn account_caller<S: Store>(
     let Some(record) = record else {
         return Ok(AccountAuth::NotAnAccountToken);
     };
-    let account = record.account;
+    let account = std::sync::Arc::unwrap_or_clone(record).account;
     let groups = match state.store.get_user(&account.user_id).await? {
         Some(user) => user.groups,
         None => Vec::new(),

@@ -154,13 +154,18 @@ impl VerdictKind {
 pub struct Verdict {
     pub kind: VerdictKind,
     pub reason: String,
-    pub record: Option<AccountRecord>,
+    /// Shared with the store's own cache where it keeps one: a check copies no record.
+    pub record: Option<Arc<AccountRecord>>,
     /// The access version read with the account (0 when none was read): what a target is judged by.
     pub access_version: i64,
 }
 
 impl Verdict {
-    fn no(kind: VerdictKind, reason: impl Into<String>, record: Option<AccountRecord>) -> Verdict {
+    fn no(
+        kind: VerdictKind,
+        reason: impl Into<String>,
+        record: Option<Arc<AccountRecord>>,
+    ) -> Verdict {
         Verdict {
             kind,
             reason: reason.into(),
@@ -418,9 +423,9 @@ pub async fn check<S: Store>(
     // One point read for the account and the access version, scoped or not: made on every check, so a delete or
     // rotation that has answered is seen by the next check, whichever process wrote it. A scope is judged in the
     // namespace tree of the compiled access at that version (namespace writes move it).
-    let (record, _, access_version) = state
+    let (record, access_version) = state
         .store
-        .get_account_for_verify_versioned(&claims.jti, false)
+        .get_account_for_verify_shared(&claims.jti)
         .await?;
     let Some(record) = record else {
         return Ok(Verdict::no(

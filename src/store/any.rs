@@ -98,6 +98,7 @@ pass_through! {
     fn get_account(&self, id: &str) -> Option<AccountRecord>;
     fn get_account_for_verify(&self, id: &str, with_namespaces: bool) -> (Option<AccountRecord>, Vec<Namespace>);
     fn get_account_for_verify_versioned(&self, id: &str, with_namespaces: bool) -> (Option<AccountRecord>, Vec<Namespace>, i64);
+    fn get_account_for_verify_shared(&self, id: &str) -> (Option<std::sync::Arc<AccountRecord>>, i64);
     fn list_accounts(&self, query: &AccountQuery) -> Page<ServiceAccount>;
     fn update_account(&self, id: &str, patch: &AccountPatch, reissue: Option<Reissue>, change: &Change) -> AccountRecord;
     fn delete_account(&self, id: &str, change: &Change) -> bool;

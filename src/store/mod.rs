@@ -10,6 +10,7 @@ pub mod sql;
 pub mod sqlite;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -340,6 +341,18 @@ pub trait Store: Clone + Send + Sync + 'static {
                 0
             };
             Ok((record, namespaces, version))
+        }
+    }
+    /// `/verify`'s read without namespaces — the account, shared (a store that keeps account records hands out
+    /// its own copy, once it has made sure it is current), and the access version — as
+    /// [`Store::get_account_for_verify_versioned`] reads them; the default wraps that.
+    fn get_account_for_verify_shared(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<(Option<Arc<AccountRecord>>, i64)>> + Send {
+        async move {
+            let (record, _, version) = self.get_account_for_verify_versioned(id, false).await?;
+            Ok((record.map(Arc::new), version))
         }
     }
     fn list_accounts(

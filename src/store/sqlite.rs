@@ -104,8 +104,8 @@ impl SqliteStore {
         id: &str,
         with_namespaces: bool,
     ) -> StoreResult<accounts::VerifyRead> {
-        if !with_namespaces && let Some(read) = self.inner.verify_cache.unchanged(id) {
-            return Ok(read);
+        if !with_namespaces && let Some((record, version)) = self.inner.verify_cache.unchanged(id) {
+            return Ok((Some(AccountRecord::clone(&record)), Vec::new(), version));
         }
         let inline = &self.inner.inline;
         let read = if with_namespaces {
@@ -484,6 +484,18 @@ impl Store for SqliteStore {
         with_namespaces: bool,
     ) -> StoreResult<(Option<AccountRecord>, Vec<Namespace>, i64)> {
         self.verify_read(id, with_namespaces).await
+    }
+
+    async fn get_account_for_verify_shared(
+        &self,
+        id: &str,
+    ) -> StoreResult<(Option<Arc<AccountRecord>>, i64)> {
+        // The kept record itself when nothing has committed since it was checked: no copy.
+        if let Some((record, version)) = self.inner.verify_cache.unchanged(id) {
+            return Ok((Some(record), version));
+        }
+        let (record, _, version) = self.verify_read(id, false).await?;
+        Ok((record.map(Arc::new), version))
     }
 
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {

@@ -161,20 +161,13 @@ impl VerifyCache {
         self.watch.as_ref().and_then(ShmWatch::stamp)
     }
 
-    /// `/verify`'s read of `id` without SQLite: the kept record when nothing has committed since it was last
-    /// checked; `None` when SQLite has to be asked.
-    pub(super) fn unchanged(&self, id: &str) -> Option<VerifyRead> {
+    /// `/verify`'s read of `id` without SQLite: the kept record (shared) and the access version when nothing
+    /// has committed since it was last checked; `None` when SQLite has to be asked.
+    pub(super) fn unchanged(&self, id: &str) -> Option<(Arc<AccountRecord>, i64)> {
         let now = self.stamp()?;
-        let (record, access_version) = {
-            let map = self.lock();
-            let e = map.get(id).filter(|e| e.stamp == Some(now))?;
-            (e.record.clone(), e.access_version)
-        };
-        Some((
-            Some(AccountRecord::clone(&record)),
-            Vec::new(),
-            access_version,
-        ))
+        let map = self.lock();
+        let e = map.get(id).filter(|e| e.stamp == Some(now))?;
+        Some((e.record.clone(), e.access_version))
     }
 
     /// `/verify`'s read of `id` (no namespaces) on an inline connection: the kept record when no account changed
@@ -324,17 +317,28 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert_eq!(cache.unchanged("a"), None, "nothing kept yet");
+        let unchanged = |id: &str| {
+            cache
+                .unchanged(id)
+                .map(|(r, v)| (Some(AccountRecord::clone(&r)), Vec::new(), v))
+        };
+        assert_eq!(unchanged("a"), None, "nothing kept yet");
         let read = store
             .get_account_for_verify_versioned("a", false)
             .await
             .unwrap();
-        assert_eq!(cache.unchanged("a"), Some(read.clone()));
-        assert_eq!(cache.unchanged("b"), None, "only what was read is kept");
+        assert_eq!(unchanged("a"), Some(read.clone()));
+        let (shared, version) = store.get_account_for_verify_shared("a").await.unwrap();
+        assert_eq!(
+            (shared.map(|r| AccountRecord::clone(&r)), version),
+            (read.0.clone(), read.2),
+            "the shared read says what the versioned one does"
+        );
+        assert_eq!(unchanged("b"), None, "only what was read is kept");
 
         // An unrelated commit elsewhere (b's use): SQLite is asked, and a's record stands.
         other.touch_accessed("b", Utc::now()).await.unwrap();
-        assert_eq!(cache.unchanged("a"), None);
+        assert_eq!(unchanged("a"), None);
         assert_eq!(
             store
                 .get_account_for_verify_versioned("a", false)
@@ -342,7 +346,7 @@ mod tests {
                 .unwrap(),
             read
         );
-        assert_eq!(cache.unchanged("a"), Some(read.clone()), "checked again");
+        assert_eq!(unchanged("a"), Some(read.clone()), "checked again");
 
         // A's own change elsewhere is read afresh.
         let disable = AccountPatch {
@@ -353,7 +357,7 @@ mod tests {
             .update_account("a", &disable, None, &change)
             .await
             .unwrap();
-        assert_eq!(cache.unchanged("a"), None);
+        assert_eq!(unchanged("a"), None);
         let (record, _, _) = store
             .get_account_for_verify_versioned("a", false)
             .await
@@ -376,17 +380,17 @@ mod tests {
         );
 
         other.delete_account("a", &change).await.unwrap();
-        assert_eq!(cache.unchanged("a"), None);
+        assert_eq!(unchanged("a"), None);
         let (gone, _, _) = store
             .get_account_for_verify_versioned("a", false)
             .await
             .unwrap();
         assert!(gone.is_none());
-        assert_eq!(cache.unchanged("a"), None);
+        assert_eq!(unchanged("a"), None);
 
         store.close().await;
         assert_eq!(
-            cache.unchanged("b"),
+            unchanged("b"),
             None,
             "a closed store reads SQLite (and fails)"
         );
