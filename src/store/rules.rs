@@ -446,6 +446,53 @@ pub fn policy_in_use(p: &Policy, routes: &[(String, String)]) -> StoreError {
     ))
 }
 
+/// The audit log's columns as both stores select them, in [`AuditRow`]'s order.
+pub const AUDIT_COLUMNS: &str = "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, actor_account_id";
+
+/// One audit row as read: seq, time in microseconds, then the text columns of [`AUDIT_COLUMNS`].
+pub type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// The entry a stored audit row holds.
+pub fn audit_entry(row: AuditRow) -> StoreResult<crate::store::AuditEntry> {
+    let (
+        seq,
+        at,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+        actor_account_id,
+    ) = row;
+    let at = DateTime::from_timestamp_micros(at)
+        .ok_or_else(|| StoreError::Internal(format!("stored time {at} is out of range")))?;
+    Ok(crate::store::AuditEntry {
+        seq,
+        at,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        namespace_id,
+        entity_name,
+        actor_account_id,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

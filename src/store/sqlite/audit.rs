@@ -3,7 +3,7 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{clamp_i64, from_micros, micros};
+use super::{clamp_i64, micros};
 use crate::store::{AuditEntry, Change, StoreResult};
 
 /// What an audit row is about.
@@ -64,48 +64,8 @@ pub(super) fn record_blocking(
     Ok(())
 }
 
-/// The columns [`AuditRow`] reads, in its order.
-pub(super) const COLUMNS: &str = "seq, at, actor, action, target_kind, target_id, detail, namespace_id, entity_name, actor_account_id";
-
-pub(super) type AuditRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
-pub(super) fn entry(row: AuditRow) -> StoreResult<AuditEntry> {
-    let (
-        seq,
-        at,
-        actor,
-        action,
-        target_kind,
-        target_id,
-        detail,
-        namespace_id,
-        entity_name,
-        actor_account_id,
-    ) = row;
-    Ok(AuditEntry {
-        seq,
-        at: from_micros(at)?,
-        actor,
-        action,
-        target_kind,
-        target_id,
-        detail,
-        namespace_id,
-        entity_name,
-        actor_account_id,
-    })
-}
+// The audit row as both stores read it.
+pub(super) use crate::store::rules::{AUDIT_COLUMNS as COLUMNS, AuditRow, audit_entry as entry};
 
 pub(super) async fn list(
     pool: &SqlitePool,
