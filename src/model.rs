@@ -345,6 +345,13 @@ impl NamespaceTree {
     }
 }
 
+/// A new id for anything sacon creates (accounts, namespaces, policies, routes, role bindings): a random UUID
+/// (version 4). Not time-ordered on purpose: the CLI and console take an id's first few characters, which
+/// would be shared by everything made in the same minute if the id started with the time.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 /// Strips characters that could steer a terminal: C0/C1 controls (escape sequences), bidi overrides and
 /// isolates, zero-width and other invisible formatting characters. Applied to every piece of untrusted text
 /// (names, descriptions, e-mails, server messages) before it is rendered.

@@ -48,6 +48,12 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// One page of results and how many matched before paging.

@@ -1,14 +1,17 @@
-//! SQLite implementation of `Store`: one database file in WAL mode with `synchronous=FULL`, a single writer
-//! connection whose transactions take the write lock up front (`BEGIN IMMEDIATE`) and carry many queued writes
-//! each (group commit, `writer`), a small pool of query-only readers, embedded migrations, every write committed
+//! SQLite implementation of `Store`: one database file in WAL mode, a single writer connection whose
+//! transactions take the write lock up front (`BEGIN IMMEDIATE`) and carry many queued writes each (group
+//! commit, `writer`), answered only once a thread of their own has synced the WAL (`durable`), checkpoints on
+//! another (`checkpoint`), a small pool of query-only readers, embedded migrations, every write committed
 //! together with its audit row, and SQLite's memory held to one process-wide budget however many rows and
 //! connections there are.
 
 mod accounts;
 mod activity;
 mod audit;
+mod checkpoint;
 mod dialect;
 mod dump;
+mod durable;
 mod groups;
 mod inline_read;
 mod namespaces;
@@ -72,6 +75,8 @@ struct Inner {
     write: SqlitePool,
     /// Group commit on `write`: every write but the directory import goes through it.
     writer: Arc<writer::Writer>,
+    /// Copies the WAL into the database file behind the writer's back.
+    checkpointer: Arc<checkpoint::Checkpointer>,
     read: SqlitePool,
     /// `/verify`'s point reads, on the caller's thread; `read` is their fallback.
     inline: inline_read::InlineReaders,
@@ -140,10 +145,19 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("cache_size", (-CACHE_KIB).to_string());
+        // The writer leaves checkpoints to their own thread (`checkpoint`), so a commit waits for its own fsync only.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(base.clone())
+            // No ping before each batch: a round trip to the connection's thread, and a dead connection fails
+            // the batch's BEGIN anyway.
+            .test_before_acquire(false)
+            // COMMIT writes the WAL without an fsync; the writer answers a write only after `durable` synced it.
+            .connect_with(
+                base.clone()
+                    .pragma("wal_autocheckpoint", "0")
+                    .synchronous(SqliteSynchronous::Normal),
+            )
             .await?;
         // Process-wide, so once is enough; set before anything reads pages.
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -166,9 +180,20 @@ impl SqliteStore {
         let inline = inline_read::InlineReaders::open(path, CACHE_KIB).map_err(|e| {
             StoreError::Internal(format!("opening the database for inline reads: {e}"))
         })?;
+        let syncer = durable::Syncer::for_wal(path).map_err(|e| {
+            StoreError::Internal(format!("opening the database's WAL to sync it: {e}"))
+        })?;
+        let checkpointer = Arc::new(checkpoint::Checkpointer::start(path).map_err(|e| {
+            StoreError::Internal(format!("opening the database for checkpoints: {e}"))
+        })?);
         let store = SqliteStore {
             inner: Arc::new(Inner {
-                writer: Arc::new(writer::Writer::new(write.clone())),
+                writer: Arc::new(writer::Writer::new(
+                    write.clone(),
+                    Some(checkpointer.clone()),
+                    Some(syncer),
+                )),
+                checkpointer,
                 write,
                 read,
                 inline,
@@ -184,8 +209,10 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.inner.verify_cache.close();
         self.inner.inline.close();
+        self.inner.checkpointer.close();
         self.inner.read.close().await;
         self.inner.write.close().await;
+        self.inner.writer.close();
     }
 
     /// The settings of the writer and of one reader connection.
@@ -225,15 +252,15 @@ impl SqliteStore {
         change: &Change,
     ) -> StoreResult<()> {
         let (accounts, change) = (accounts.to_vec(), change.clone());
-        self.write_with(move |c| {
-            Box::pin(async move {
+        self.inner
+            .writer
+            .run_sync(move |c| {
                 for a in &accounts {
-                    accounts::create(c, a, issued_at, &change).await?;
+                    accounts::create(c, a, issued_at, &change)?;
                 }
                 Ok(())
             })
-        })
-        .await
+            .await
     }
 
     /// Everything the store holds, from one snapshot.
@@ -458,10 +485,10 @@ impl Store for SqliteStore {
         change: &Change,
     ) -> StoreResult<AccountRecord> {
         let (account, change) = (account.clone(), change.clone());
-        self.write_with(move |c| {
-            Box::pin(async move { accounts::create(c, &account, issued_at, &change).await })
-        })
-        .await
+        self.inner
+            .writer
+            .run_sync(move |c| accounts::create(c, &account, issued_at, &change))
+            .await
     }
 
     async fn get_account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {

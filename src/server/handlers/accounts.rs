@@ -73,24 +73,27 @@ fn not_reserved(field: &str, value: &str) -> Result<(), ConnectError> {
     Ok(())
 }
 
-async fn namespace_or_root<S: Store>(
-    state: &AppState<S>,
+/// The namespace an account write names (the root when none), looked up in the caller's namespace tree: the one
+/// at the access version this call read, so a namespace created or deleted by any process is seen as the store
+/// sees it. The store checks again inside the write's transaction.
+fn namespace_or_root(
+    tree: &crate::model::NamespaceTree,
     namespace_id: Option<&str>,
 ) -> Result<String, ConnectError> {
     match namespace_id.filter(|id| !id.is_empty()) {
-        Some(id) => match state.store.get_namespace(id).await? {
-            Some(ns) => Ok(ns.id),
+        Some(id) => match tree.get(id) {
+            Some(ns) => Ok(ns.id.clone()),
             None => Err(ConnectError::invalid(format!(
                 "namespaceId {id:?} names no namespace"
             ))),
         },
-        None => {
-            let all = state.store.list_namespaces().await?;
-            all.into_iter()
-                .find(|n| n.parent_id.is_empty())
-                .map(|n| n.id)
-                .ok_or_else(|| ConnectError::internal("the root namespace is missing"))
-        }
+        None => tree
+            .roots()
+            .iter()
+            .filter_map(|id| tree.get(id))
+            .find(|n| n.parent_id.is_empty())
+            .map(|n| n.id.clone())
+            .ok_or_else(|| ConnectError::internal("the root namespace is missing")),
     }
 }
 
@@ -165,7 +168,7 @@ pub async fn create<S: Store>(
     validate::display_text("description", &description, MAX_DESCRIPTION)?;
     let id = match sa.id.as_deref() {
         Some(id) => validate::identifier("id", Some(id), MAX_USER_ID)?,
-        None => uuid::Uuid::new_v4().to_string(),
+        None => crate::model::new_id(),
     };
     not_reserved("id", &id)?;
     not_reserved("userId", &user_id)?;
@@ -177,8 +180,8 @@ pub async fn create<S: Store>(
     validate::display_text("originatorId", &originator_id, MAX_USER_ID)?;
     let now = caller.now;
     let expires_at = future_expiry(&sa.expires_at, now)?;
-    let namespace_id = namespace_or_root(state, sa.namespace_id.as_deref()).await?;
     let scope = Scope::load(state, caller).await?;
+    let namespace_id = namespace_or_root(&scope.tree, sa.namespace_id.as_deref())?;
     scope.require(&namespace_id, Role::Manager)?;
     require_not_above(state, &scope, &user_id).await?;
     let account = ServiceAccount {
@@ -338,7 +341,7 @@ pub async fn update<S: Store>(
     }
     if masked("namespace_id") {
         if let Some(ns) = sa.namespace_id.as_deref().filter(|n| !n.is_empty()) {
-            patch.namespace_id = Some(namespace_or_root(state, Some(ns)).await?);
+            patch.namespace_id = Some(namespace_or_root(&scope.tree, Some(ns))?);
         } else if !replace_all {
             return Err(ConnectError::invalid(
                 "namespaceId is required when the update mask names it",

@@ -149,7 +149,7 @@ pub async fn set<S: Store>(
     let policy = Policy {
         id: old
             .as_ref()
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.id.clone()),
+            .map_or_else(crate::model::new_id, |o| o.id.clone()),
         namespace_id,
         name,
         description: p.description.clone(),

@@ -136,7 +136,7 @@ pub async fn set<S: Store>(
     let route = Route {
         id: old
             .as_ref()
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.id.clone()),
+            .map_or_else(crate::model::new_id, |o| o.id.clone()),
         namespace_id,
         name,
         description: r.description.clone(),

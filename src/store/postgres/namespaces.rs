@@ -166,7 +166,7 @@ pub(super) async fn create(
         Some(parent_id)
     };
     check_sibling_name(conn, parent, name, "").await?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::model::new_id();
     let at = micros(change.at);
     sqlx::query(
         "INSERT INTO namespaces (id, parent_id, name, name_key, originator_id, created_at, modified_at) \

@@ -165,7 +165,7 @@ pub(super) async fn set(
         return Err(unknown_namespace(&grant.namespace_id).into());
     }
     let p = Permission {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::model::new_id(),
         namespace_id: grant.namespace_id.clone(),
         subject_type: grant.subject_type,
         subject_id: grant.subject_id.clone(),

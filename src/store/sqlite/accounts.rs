@@ -77,21 +77,20 @@ async fn namespace_exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<
 }
 
 /// Whether the namespace exists and the issue time of the newest token of a deleted account with this id (if
-/// there was one): what a create checks first, in one statement (each statement is a round trip to the
-/// connection's thread, and creates are what the writer batches most).
-async fn create_checks(
-    conn: &mut SqliteConnection,
+/// there was one): what a create checks first, in one statement.
+fn create_checks(
+    conn: &rusqlite::Connection,
     namespace_id: &str,
     id: &str,
 ) -> StoreResult<(bool, Option<DateTime<Utc>>)> {
-    let (exists, dead): (bool, Option<i64>) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM namespaces WHERE id = ?1), \
-                (SELECT issued_at FROM account_tombstones WHERE id = ?2)",
-    )
-    .bind(namespace_id)
-    .bind(id)
-    .fetch_one(conn)
-    .await?;
+    let (exists, dead): (bool, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM namespaces WHERE id = ?1), \
+                    (SELECT issued_at FROM account_tombstones WHERE id = ?2)",
+        )?
+        .query_row(rusqlite::params![namespace_id, id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok((exists, dead.map(from_micros).transpose()?))
 }
 
@@ -274,40 +273,41 @@ fn verify_row_inline(
     .optional()
 }
 
-/// Inserts `account` with `created_at` = `modified_at` = the change's time.
-pub(super) async fn create(
-    conn: &mut SqliteConnection,
+/// Inserts `account` with `created_at` = `modified_at` = the change's time: plain calls on the writer's
+/// connection (`Writer::run_sync`), as creates are the write that comes in bursts.
+pub(super) fn create(
+    conn: &rusqlite::Connection,
     account: &ServiceAccount,
     issued_at: DateTime<Utc>,
     change: &Change,
 ) -> StoreResult<AccountRecord> {
     check_new_account(account)?;
-    let (namespace_exists, dead) = create_checks(conn, &account.namespace_id, &account.id).await?;
+    let (namespace_exists, dead) = create_checks(conn, &account.namespace_id, &account.id)?;
     if !namespace_exists {
         return Err(unknown_namespace(&account.namespace_id));
     }
     let issued_at = first_issue(&account.id, dead, issued_at)?;
     let at = micros(change.at);
-    let inserted = sqlx::query(
-        "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
-             expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until, disabled) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&account.id)
-    .bind(&account.namespace_id)
-    .bind(&account.originator_id)
-    .bind(&account.description)
-    .bind(&account.user_id)
-    .bind(account.expires_at.map(micros))
-    .bind(account.expires_at.map_or(0, sub_micro_nanos))
-    .bind(at)
-    .bind(at)
-    .bind(account.accessed_at.map(micros))
-    .bind(micros(issued_at))
-    .bind(account.disabled)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO service_accounts (id, namespace_id, originator_id, description, user_id, expires_at, \
+                 expires_at_ns, created_at, modified_at, accessed_at, issued_at, grace_until, disabled) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            account.id,
+            account.namespace_id,
+            account.originator_id,
+            account.description,
+            account.user_id,
+            account.expires_at.map(micros),
+            account.expires_at.map_or(0, sub_micro_nanos),
+            at,
+            at,
+            account.accessed_at.map(micros),
+            micros(issued_at),
+            account.disabled,
+        ])?;
     if inserted == 0 {
         return Err(account_exists(&account.id));
     }
@@ -319,7 +319,7 @@ pub(super) async fn create(
         name: &account.user_id,
     };
     let detail = create_detail(account);
-    audit::record(conn, change, target, &detail).await?;
+    audit::record_blocking(conn, change, target, &detail)?;
     // What was written, at the stored (microsecond) precision, without reading it back.
     let stored = |t: DateTime<Utc>| from_micros(micros(t));
     Ok(AccountRecord {

@@ -6,6 +6,12 @@
 //! what is queued when the writer gets to it, so a lone write runs at once, in a transaction of its own and
 //! without a savepoint. The batches run on a task of their own, so a caller that stops waiting neither cancels
 //! its write nor anyone else's.
+//!
+//! A write is either asynchronous (sqlx statements, each a round trip to the connection's worker thread) or
+//! synchronous (rusqlite calls on the same connection, [`Writer::run_sync`]). A batch of synchronous writes —
+//! the hot ones, such as creating an account — takes the connection from its worker once and runs BEGIN, every
+//! write, its savepoints and COMMIT as plain function calls: under load each round trip waits for a busy
+//! runtime to schedule the batch again, which cost more than the statements themselves.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +21,8 @@ use futures_util::future::BoxFuture;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::oneshot;
 
+use super::checkpoint::Checkpointer;
+use super::durable::Syncer;
 use crate::store::{StoreError, StoreResult};
 
 /// The most writes one transaction carries: enough to share an fsync among many clients, few enough that a
@@ -29,6 +37,11 @@ pub(super) struct Writer {
     /// Transactions the writer committed, and the writes they carried (failed ones included).
     commits: AtomicU64,
     committed_writes: AtomicU64,
+    /// Told after every commit (`checkpoint`).
+    checkpointer: Option<Arc<Checkpointer>>,
+    /// Answers a committed batch once the WAL is synced (`durable`); without it, at once (the connection then
+    /// syncs at each COMMIT itself).
+    syncer: Option<Syncer>,
 }
 
 /// How much the writer has batched so far.
@@ -42,8 +55,23 @@ pub struct WriterStats {
 
 #[derive(Default)]
 struct Queue {
-    writes: VecDeque<Box<dyn Write>>,
+    writes: VecDeque<Job>,
     draining: bool,
+}
+
+/// One queued write of either kind.
+enum Job {
+    Async(Box<dyn Write>),
+    Sync(Box<dyn SyncWrite>),
+}
+
+impl Job {
+    fn fail(self, error: StoreError) {
+        match self {
+            Job::Async(w) => w.fail(error),
+            Job::Sync(w) => w.fail(error),
+        }
+    }
 }
 
 impl std::fmt::Debug for Writer {
@@ -60,17 +88,47 @@ trait Write: Send {
     fn fail(self: Box<Self>, error: StoreError);
 }
 
+/// One queued synchronous write, its result type erased.
+trait SyncWrite: Send {
+    /// Runs the write on the batch's connection; what it leaves is delivered when the batch ends.
+    fn run(self: Box<Self>, conn: &rusqlite::Connection) -> Ran;
+    /// Answers the caller with `error` without running the write.
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
 /// A write that has run, waiting for its batch to end.
-struct Ran {
+pub(super) struct Ran {
     /// The write itself failed: it is rolled back and answered with its own error whatever the batch does.
     failed: bool,
-    /// Answers the caller: its own result, or `Some(error)` when the batch did not commit.
-    deliver: Box<dyn FnOnce(Option<StoreError>) + Send>,
+    /// Answers the caller: its own result, or `Some(error)` when the batch did not commit (or its commit did
+    /// not reach the disk).
+    pub(super) deliver: Box<dyn FnOnce(Option<StoreError>) + Send>,
 }
 
 struct Pending<T, F> {
     write: F,
     reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl Ran {
+    /// What a write that ended with `result` delivers to `reply` once its batch has ended.
+    fn of<T: Send + 'static>(
+        result: StoreResult<T>,
+        reply: oneshot::Sender<StoreResult<T>>,
+    ) -> Ran {
+        Ran {
+            failed: result.is_err(),
+            deliver: Box::new(move |batch: Option<StoreError>| {
+                let answer = match (result, batch) {
+                    (Err(own), _) => Err(own),
+                    (Ok(_), Some(batch)) => Err(batch),
+                    (Ok(v), None) => Ok(v),
+                };
+                // The caller may have stopped waiting; the write stands either way.
+                let _ = reply.send(answer);
+            }),
+        }
+    }
 }
 
 impl<T, F> Write for Pending<T, F>
@@ -80,21 +138,22 @@ where
 {
     fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
         let Pending { write, reply } = *self;
-        Box::pin(async move {
-            let result = write(conn).await;
-            Ran {
-                failed: result.is_err(),
-                deliver: Box::new(move |batch: Option<StoreError>| {
-                    let answer = match (result, batch) {
-                        (Err(own), _) => Err(own),
-                        (Ok(_), Some(batch)) => Err(batch),
-                        (Ok(v), None) => Ok(v),
-                    };
-                    // The caller may have stopped waiting; the write stands either way.
-                    let _ = reply.send(answer);
-                }),
-            }
-        })
+        Box::pin(async move { Ran::of(write(conn).await, reply) })
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+impl<T, F> SyncWrite for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &rusqlite::Connection) -> Ran {
+        let Pending { write, reply } = *self;
+        Ran::of(write(conn), reply)
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
@@ -103,12 +162,18 @@ where
 }
 
 impl Writer {
-    pub(super) fn new(pool: SqlitePool) -> Writer {
+    pub(super) fn new(
+        pool: SqlitePool,
+        checkpointer: Option<Arc<Checkpointer>>,
+        syncer: Option<Syncer>,
+    ) -> Writer {
         Writer {
             pool,
             queue: Mutex::default(),
             commits: AtomicU64::new(0),
             committed_writes: AtomicU64::new(0),
+            checkpointer,
+            syncer,
         }
     }
 
@@ -119,11 +184,33 @@ impl Writer {
         }
     }
 
+    /// Answers the writes of a batch: with `outcome` when it did not commit, else once the WAL is synced.
+    fn finish(&self, done: Vec<Ran>, outcome: Option<StoreError>) {
+        match (outcome, &self.syncer) {
+            (None, Some(syncer)) => syncer.deliver(done),
+            (outcome, _) => {
+                for ran in done {
+                    (ran.deliver)(outcome.clone());
+                }
+            }
+        }
+    }
+
+    /// Stops the sync thread once it has answered what it holds (the store is closing).
+    pub(super) fn close(&self) {
+        if let Some(syncer) = &self.syncer {
+            syncer.close();
+        }
+    }
+
     /// Counts a committed transaction of `writes` writes.
     fn committed(&self, writes: usize) {
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.committed_writes
             .fetch_add(writes as u64, Ordering::Relaxed);
+        if let Some(c) = &self.checkpointer {
+            c.committed();
+        }
     }
 
     /// Queues `write` and waits until its batch has committed (or failed). `write` runs inside the batch's
@@ -136,14 +223,34 @@ impl Writer {
             + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        self.enqueue(Job::Async(Box::new(Pending { write, reply })));
+        Self::answer(answer).await
+    }
+
+    /// [`Writer::run`] for a write made of plain rusqlite calls on the writer connection (inside the batch's
+    /// transaction, which it must not end). It runs on a runtime thread that has handed its other work on.
+    pub(super) async fn run_sync<T, F>(self: &Arc<Self>, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Job::Sync(Box::new(Pending { write, reply })));
+        Self::answer(answer).await
+    }
+
+    fn enqueue(self: &Arc<Self>, job: Job) {
         let start = {
             let mut q = self.lock();
-            q.writes.push_back(Box::new(Pending { write, reply }));
+            q.writes.push_back(job);
             !std::mem::replace(&mut q.draining, true)
         };
         if start {
             tokio::spawn(self.clone().drain());
         }
+    }
+
+    async fn answer<T>(answer: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Internal(
                 "the write was abandoned: the store's writer stopped (is the runtime shutting down?)".into(),
@@ -162,7 +269,7 @@ impl Writer {
             finished: false,
         };
         loop {
-            let batch: Vec<Box<dyn Write>> = {
+            let batch: Vec<Job> = {
                 let mut q = self.lock();
                 if q.writes.is_empty() {
                     q.draining = false;
@@ -172,12 +279,141 @@ impl Writer {
                 let n = q.writes.len().min(MAX_BATCH);
                 q.writes.drain(..n).collect()
             };
-            self.commit(batch).await;
+            if batch.iter().all(|j| matches!(j, Job::Sync(_))) {
+                self.commit_sync(batch).await;
+            } else {
+                self.commit(batch).await;
+            }
         }
     }
 
+    /// A batch of synchronous writes: the connection taken from its worker once, the whole transaction run as
+    /// plain calls on it.
+    async fn commit_sync(&self, batch: Vec<Job>) {
+        let mut conn = match self.pool.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let e = StoreError::from(e);
+                for w in batch {
+                    w.fail(e.clone());
+                }
+                return;
+            }
+        };
+        let (done, outcome, left_open) = {
+            let mut handle = match conn.lock_handle().await {
+                Ok(handle) => handle,
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    for w in batch {
+                        w.fail(e.clone());
+                    }
+                    return;
+                }
+            };
+            let raw = handle.as_raw_handle().as_ptr();
+            blocking(|| {
+                // SAFETY: the handle stays locked, so sqlx does not use it, until after this wrapper (and the
+                // statements it prepared) is dropped at the end of this closure; rusqlite never closes a handle
+                // it did not open.
+                match unsafe { rusqlite::Connection::from_handle(raw) } {
+                    Ok(db) => self.transaction(&db, batch),
+                    Err(e) => {
+                        let e = StoreError::from(e);
+                        for w in batch {
+                            w.fail(e.clone());
+                        }
+                        (Vec::new(), None, false)
+                    }
+                }
+            })
+        };
+        if left_open {
+            // Not trusted again: closing it rolls back what is left.
+            conn.close_on_drop();
+        }
+        self.finish(done, outcome);
+    }
+
+    /// BEGIN IMMEDIATE, every write (in its own savepoint when there are several), COMMIT. Returns the writes
+    /// that ran, the batch's error if it did not commit, and whether a transaction is still open (a bug or a
+    /// failing ROLLBACK: the connection is then closed).
+    fn transaction(
+        &self,
+        db: &rusqlite::Connection,
+        batch: Vec<Job>,
+    ) -> (Vec<Ran>, Option<StoreError>, bool) {
+        if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
+            let e = StoreError::from(e);
+            for w in batch {
+                w.fail(e.clone());
+            }
+            return (Vec::new(), None, !db.is_autocommit());
+        }
+        let alone = batch.len() == 1;
+        let mut done: Vec<Ran> = Vec::with_capacity(batch.len());
+        let mut broken = None;
+        let mut writes = batch.into_iter();
+        for job in writes.by_ref() {
+            let Job::Sync(write) = job else {
+                job.fail(StoreError::Internal(
+                    "an asynchronous write in a synchronous batch".into(),
+                ));
+                continue;
+            };
+            if !alone && let Err(e) = db.execute_batch("SAVEPOINT one_write") {
+                // A write before took the whole transaction down (a full disk, an I/O error).
+                let e = StoreError::from(e);
+                write.fail(e.clone());
+                broken = Some(e);
+                break;
+            }
+            let ran = write.run(db);
+            let failed = ran.failed;
+            done.push(ran);
+            if alone {
+                continue;
+            }
+            let step = if failed {
+                "ROLLBACK TO one_write; RELEASE one_write"
+            } else {
+                "RELEASE one_write"
+            };
+            if let Err(e) = db.execute_batch(step) {
+                broken = Some(StoreError::from(e));
+                break;
+            }
+        }
+        let outcome = match broken {
+            Some(e) => {
+                for w in writes {
+                    w.fail(e.clone());
+                }
+                let _ = db.execute_batch("ROLLBACK");
+                Some(e)
+            }
+            // Alone and failed: its own error is its answer.
+            None if alone && done.first().is_some_and(|r| r.failed) => {
+                let _ = db.execute_batch("ROLLBACK");
+                None
+            }
+            None => match db.execute_batch("COMMIT") {
+                Ok(()) => {
+                    self.committed(done.len());
+                    None
+                }
+                Err(e) => {
+                    // A failed COMMIT may leave the transaction open (a deferred constraint).
+                    let _ = db.execute_batch("ROLLBACK");
+                    Some(StoreError::from(e))
+                }
+            },
+        };
+        (done, outcome, !db.is_autocommit())
+    }
+
     /// One transaction for the batch; every write answered once it has ended.
-    async fn commit(&self, batch: Vec<Box<dyn Write>>) {
+    async fn commit(&self, batch: Vec<Job>) {
         let mut conn = match self.begin().await {
             Ok(conn) => conn,
             Err(e) => {
@@ -192,7 +428,7 @@ impl Writer {
             let Some(write) = batch.into_iter().next() else {
                 return;
             };
-            let ran = write.run(conn.connection()).await;
+            let ran = run_job(write, conn.connection()).await;
             let outcome = if ran.failed {
                 // Its own error is its answer.
                 conn.rollback().await;
@@ -200,7 +436,7 @@ impl Writer {
             } else {
                 conn.commit(self, 1).await
             };
-            (ran.deliver)(outcome);
+            self.finish(vec![ran], outcome);
             return;
         }
         let mut done: Vec<Ran> = Vec::with_capacity(batch.len());
@@ -218,7 +454,7 @@ impl Writer {
                 broken = Some(e);
                 break;
             }
-            let ran = write.run(conn.connection()).await;
+            let ran = run_job(write, conn.connection()).await;
             let last = writes.peek().is_none();
             step = match (ran.failed, last) {
                 (false, false) => "RELEASE one_write; SAVEPOINT one_write",
@@ -244,9 +480,7 @@ impl Writer {
             }
             None => conn.commit(self, done.len()).await,
         };
-        for ran in done {
-            (ran.deliver)(outcome.clone());
-        }
+        self.finish(done, outcome);
     }
 
     /// The writer connection in a new `BEGIN IMMEDIATE` transaction. The transaction is driven by plain
@@ -298,6 +532,46 @@ impl Open {
     }
 }
 
+/// Runs a write of either kind inside the async batch's transaction: a synchronous one on the connection's handle,
+/// taken from its worker for the write.
+async fn run_job(job: Job, conn: &mut SqliteConnection) -> Ran {
+    let write = match job {
+        Job::Async(write) => return write.run(conn).await,
+        Job::Sync(write) => write,
+    };
+    let mut handle = match conn.lock_handle().await {
+        Ok(handle) => handle,
+        Err(e) => return failed(write, StoreError::from(e)),
+    };
+    let raw = handle.as_raw_handle().as_ptr();
+    blocking(|| {
+        // SAFETY: as in `commit_sync`: the handle is locked while the wrapper lives, and never closed by it.
+        match unsafe { rusqlite::Connection::from_handle(raw) } {
+            Ok(db) => write.run(&db),
+            Err(e) => failed(write, StoreError::from(e)),
+        }
+    })
+}
+
+/// A synchronous write that could not run: answered with `error` at once, counted as failed in its batch.
+fn failed(write: Box<dyn SyncWrite>, error: StoreError) -> Ran {
+    write.fail(error);
+    Ran {
+        failed: true,
+        deliver: Box::new(|_| {}),
+    }
+}
+
+/// Runs `f`, which blocks, on this thread; on a multi-thread runtime the thread first hands its other tasks on.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Whether the connection is inside a transaction: `BEGIN` fails there.
 async fn in_transaction(conn: &mut SqliteConnection) -> bool {
     match conn.lock_handle().await {
@@ -345,6 +619,10 @@ mod tests {
     use super::*;
 
     async fn writer() -> (tempfile::TempDir, Arc<Writer>) {
+        writer_with(None).await
+    }
+
+    async fn writer_with(syncer: Option<Syncer>) -> (tempfile::TempDir, Arc<Writer>) {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("w.db"))
@@ -363,7 +641,7 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        (dir, Arc::new(Writer::new(pool)))
+        (dir, Arc::new(Writer::new(pool, None, syncer)))
     }
 
     /// Queues an insert of `child (id, parent)`, failing with the statement's error.
@@ -382,6 +660,117 @@ mod tests {
             })
             .await
         })
+    }
+
+    /// [`insert`] as a synchronous write (rusqlite on the writer's handle).
+    fn insert_sync(
+        w: &Arc<Writer>,
+        id: i64,
+        parent: i64,
+    ) -> tokio::task::JoinHandle<StoreResult<()>> {
+        let w = w.clone();
+        tokio::spawn(async move {
+            w.run_sync(move |c| {
+                c.execute(
+                    "INSERT INTO child (id, parent) VALUES (?, ?)",
+                    rusqlite::params![id, parent],
+                )?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    /// A committed write is answered only after the WAL sync that follows its COMMIT has returned, and with
+    /// that sync's error when it fails (the row is committed, and the answer says it may not be durable).
+    #[tokio::test]
+    async fn a_write_is_answered_only_after_its_wal_sync() {
+        let (entered_tx, entered) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let (entered_tx, released) = (Mutex::new(entered_tx), Mutex::new(released));
+        let syncer = Syncer::start(Arc::new(move || {
+            entered_tx.lock().unwrap().send(()).unwrap();
+            released.lock().unwrap().recv().unwrap()
+        }))
+        .unwrap();
+        let (_dir, w) = writer_with(Some(syncer)).await;
+        let entered = Arc::new(Mutex::new(entered));
+        let sync_started = || {
+            let entered = entered.clone();
+            tokio::task::spawn_blocking(move || entered.lock().unwrap().recv().unwrap())
+        };
+
+        let first = insert_sync(&w, 1, 1);
+        sync_started().await.unwrap();
+        assert!(!first.is_finished(), "answered before its sync returned");
+        release.send(Ok(())).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+
+        let second = insert(&w, 2, 1);
+        sync_started().await.unwrap();
+        release
+            .send(Err(std::io::Error::other("disk gone")))
+            .unwrap();
+        let answer = second.await.unwrap();
+        assert!(
+            matches!(&answer, Err(StoreError::Internal(m))
+                if m.contains("syncing the database's WAL failed: disk gone")),
+            "{answer:?}"
+        );
+        assert_eq!(
+            children(&w).await,
+            [1, 2],
+            "committed, though not known durable"
+        );
+    }
+
+    /// Synchronous writes queued together share one transaction, each in its own savepoint: the one that fails
+    /// is rolled back alone with its own error, the others commit.
+    #[tokio::test]
+    async fn synchronous_writes_share_a_commit_and_fail_alone() {
+        let (_dir, w) = writer().await;
+        let writes = [
+            insert_sync(&w, 1, 1),
+            insert_sync(&w, 1, 1),
+            insert_sync(&w, 2, 1),
+        ];
+        let mut results = Vec::new();
+        for h in writes {
+            results.push(h.await.unwrap());
+        }
+        assert_eq!(results[0], Ok(()));
+        assert!(
+            matches!(&results[1], Err(StoreError::Internal(m)) if m.contains("UNIQUE")),
+            "{:?}",
+            results[1]
+        );
+        assert_eq!(results[2], Ok(()));
+        assert_eq!(children(&w).await, [1, 2]);
+        assert_eq!(
+            w.stats(),
+            WriterStats {
+                commits: 1,
+                writes: 3
+            }
+        );
+    }
+
+    /// A synchronous batch whose COMMIT fails (a deferred foreign key) keeps none of its writes and answers each
+    /// with the error; the connection is usable afterwards, by either kind of write.
+    #[tokio::test]
+    async fn a_failed_synchronous_commit_fails_every_write() {
+        let (_dir, w) = writer().await;
+        let (ok, bad) = (insert_sync(&w, 1, 1), insert_sync(&w, 2, 99));
+        let (ok, bad) = (ok.await.unwrap(), bad.await.unwrap());
+        assert!(
+            matches!(&ok, Err(StoreError::Internal(m)) if m.contains("FOREIGN KEY")),
+            "{ok:?}"
+        );
+        assert_eq!(ok, bad);
+        assert!(children(&w).await.is_empty());
+        let (a, b) = (insert_sync(&w, 3, 1), insert(&w, 4, 1));
+        assert_eq!((a.await.unwrap(), b.await.unwrap()), (Ok(()), Ok(())));
+        assert_eq!(children(&w).await, [3, 4]);
     }
 
     async fn children(w: &Writer) -> Vec<i64> {
