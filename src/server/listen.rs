@@ -330,6 +330,28 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
     }
 }
 
+/// A route answered before (and without) the router: requests for `path` with one of `methods` go straight to
+/// `handle` — `/verify`, which a proxy calls once per request it protects, so routing and the middleware stack
+/// are not paid for each. Everything else goes through the router as before.
+#[derive(Clone)]
+pub struct FastRoute {
+    pub path: &'static str,
+    pub methods: &'static [axum::http::Method],
+    pub handle: Arc<
+        dyn Fn(
+                axum::extract::Request,
+            ) -> futures_util::future::BoxFuture<'static, axum::response::Response>
+            + Send
+            + Sync,
+    >,
+}
+
+impl FastRoute {
+    fn takes<B>(&self, req: &hyper::Request<B>) -> bool {
+        req.uri().path() == self.path && self.methods.contains(req.method())
+    }
+}
+
 /// The body-read bound handlers apply, reachable from a request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeout(pub Duration);
@@ -340,6 +362,7 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
     router: Router,
+    fast: Option<FastRoute>,
     mut stop: watch::Receiver<bool>,
 ) {
     let registry = Arc::new(Registry::default());
@@ -379,6 +402,7 @@ pub async fn serve(
         let registered = Registered(registry.clone(), id);
         let conn = Conn {
             router: router.clone(),
+            fast: fast.clone(),
             limits,
             peer,
             tracked,
@@ -443,6 +467,7 @@ fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>) {
 
 struct Conn {
     router: Router,
+    fast: Option<FastRoute>,
     limits: Limits,
     peer: SocketAddr,
     tracked: Arc<Tracked>,
@@ -456,8 +481,9 @@ impl Conn {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let guarded = Guarded::new(io, self.tracked.clone(), self.limits);
-        let (router, peer, limits, tracked, registry) = (
+        let (router, fast, peer, limits, tracked, registry) = (
             self.router.clone(),
+            self.fast.clone(),
             self.peer,
             self.limits,
             self.tracked.clone(),
@@ -468,9 +494,17 @@ impl Conn {
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut()
                 .insert(BodyTimeout(limits.body_timeout));
+            let handle = fast
+                .as_ref()
+                .filter(|f| f.takes(&req))
+                .map(|f| f.handle.clone());
             let (router, tracked, registry) = (router.clone(), tracked.clone(), registry.clone());
             async move {
-                let response = router.oneshot(req.map(axum::body::Body::new)).await;
+                let req = req.map(axum::body::Body::new);
+                let response = match handle {
+                    Some(handle) => Ok(handle(req).await),
+                    None => router.oneshot(req).await,
+                };
                 tracked
                     .last_done
                     .store(registry.now_ms(), Ordering::Relaxed);

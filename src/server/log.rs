@@ -141,6 +141,16 @@ pub async fn log_request(
     request: Request,
     next: Next,
 ) -> Response {
+    served(&refusals, request, |r| next.run(r)).await
+}
+
+/// Runs `handle` on `request` and logs it as [`log_request`] does: for the router's middleware, and for a path
+/// answered before the router (`/verify`).
+pub async fn served<F, Fut>(refusals: &Refusals, request: Request, handle: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let started = Instant::now();
     let method = request.method().clone();
     let is_verify = request.uri().path() == "/verify";
@@ -153,7 +163,7 @@ pub async fn log_request(
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(%method, %path, headers = %logged_headers(request.headers()), "request");
     }
-    let response = next.run(request).await;
+    let response = handle(request).await;
     let status = response.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     // A proxy calls `/verify` once per request it protects: an info line per success would grow the log by

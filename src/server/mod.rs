@@ -347,10 +347,22 @@ where
     S: Store + StoreClose,
 {
     let store = state.store.clone();
+    // `/verify` (GET or POST, as the route) is answered before the router, with the same log.
+    let verify_state = Arc::new(state.clone());
+    let fast = listen::FastRoute {
+        path: "/verify",
+        methods: &[axum::http::Method::GET, axum::http::Method::POST],
+        handle: Arc::new(move |request| {
+            let state = verify_state.clone();
+            Box::pin(async move {
+                log::served(&state.refusals, request, |r| verify::serve(&state, r)).await
+            })
+        }),
+    };
     let app = router(state);
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        listen::serve(listener, tls, limits, app, stop_rx).await;
+        listen::serve(listener, tls, limits, app, Some(fast), stop_rx).await;
         store.close().await;
     });
     (stop_tx, task)

@@ -176,13 +176,19 @@ impl Verdict {
 }
 
 pub async fn verify<S: Store>(State(state): State<AppState<S>>, request: Request) -> Response {
+    serve(&state, request).await
+}
+
+/// The whole of `/verify` for one request: what the route runs, and what the listener runs for `/verify`
+/// before the router (without copying the state or routing).
+pub async fn serve<S: Store>(state: &AppState<S>, request: Request) -> Response {
     // The request taken apart, not extracted: the header map is read where it lies instead of copied.
     let (parts, body) = request.into_parts();
     let query: Vec<(String, String)> = match parts.uri.query() {
         None => Vec::new(),
         Some(q) => serde_urlencoded::from_str(q).unwrap_or_default(),
     };
-    let resp = decide(&state, &query, &parts.headers).await;
+    let resp = decide(state, &query, &parts.headers).await;
     super::connect::drained(resp, &parts.headers, body).await
 }
 

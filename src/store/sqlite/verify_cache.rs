@@ -3,10 +3,12 @@
 //!
 //! - **Nothing committed since it was checked.** Every commit to a WAL database, by any connection of any process,
 //!   rewrites the WAL-index header at the start of the `-shm` file (the commit counter, the last frame, the
-//!   checksums) before the commit returns. The header is read here with one `pread` and compared, byte for byte,
+//!   checksums) before the commit returns. The header is read here and compared, byte for byte,
 //!   with the one read just before the record was last checked against SQLite: equal means no transaction has
 //!   committed since, so the record, its `accessed_at` and the access version are still what SQLite would say.
-//!   A header that is being rewritten, an unknown layout, or a database not in WAL mode reads as "changed".
+//!   A header that is being rewritten, an unknown layout, or a database not in WAL mode reads as "changed". The
+//!   header is read from a read-only shared mapping of the file's first page — the memory SQLite's own
+//!   connections read it from — so a check makes no system call for it.
 //! - **No account changed since it was read.** Otherwise the check reads, in one statement on the account's own
 //!   row, its `accessed_at`, the access version and the account change counter (`accounts_version`, moved by
 //!   triggers on every insert, delete and update of an account but its last-used time, migration 0011): while the
@@ -18,10 +20,9 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -66,13 +67,74 @@ struct Entry {
     record: Arc<AccountRecord>,
 }
 
-/// The `-shm` file, read-only, and the connection that keeps it in place.
+/// The `-shm` file's first page, mapped read-only, and the connection that keeps it in place.
 struct ShmWatch {
-    shm: File,
-    /// Never used after opening; holding it holds SQLite's shared lock on the `-shm` file. Dropped by `close`,
-    /// after which the header is not read again.
+    /// `None` once closed. Read-locked while the header is read, so `close` never unmaps under a reader.
+    map: RwLock<Option<ShmMap>>,
+    /// Never used after opening; holding it holds SQLite's shared lock on the `-shm` file, so no connection of
+    /// any process truncates it (SQLite truncates it only when it opens a database nobody has open). Dropped by
+    /// `close`, after the mapping.
     keeper: Mutex<Option<Connection>>,
-    closed: AtomicBool,
+}
+
+/// A read-only `MAP_SHARED` mapping of the start of a file.
+struct ShmMap {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is only read (with volatile reads, as other processes write it), and unmapped once, by
+// `drop`, when nothing borrows it.
+unsafe impl Send for ShmMap {}
+unsafe impl Sync for ShmMap {}
+
+impl ShmMap {
+    fn open(file: &File, len: usize) -> Option<ShmMap> {
+        if file.metadata().ok()?.len() < len as u64 {
+            return None;
+        }
+        // SAFETY: a fresh read-only shared mapping of `len` bytes the file is known to hold; the result is
+        // checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                std::os::fd::AsRawFd::as_raw_fd(file),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        Some(ShmMap {
+            ptr: std::ptr::NonNull::new(ptr.cast())?,
+            len,
+        })
+    }
+
+    /// Both copies of the header, the first read before the second (SQLite writes the second first).
+    fn headers(&self) -> [u8; 2 * HEADER] {
+        let mut both = [0u8; 2 * HEADER];
+        for (i, b) in both.iter_mut().enumerate() {
+            if i == HEADER {
+                std::sync::atomic::fence(Ordering::Acquire);
+            }
+            // SAFETY: `i < 2 * HEADER <= len`, inside the mapping, which lives as long as `self`.
+            *b = unsafe { std::ptr::read_volatile(self.ptr.as_ptr().add(i)) };
+        }
+        both
+    }
+}
+
+impl Drop for ShmMap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made by `open`, unmapped once.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
 }
 
 impl std::fmt::Debug for ShmWatch {
@@ -104,23 +166,25 @@ impl ShmWatch {
             .ok()?;
         let mut name = db.as_os_str().to_owned();
         name.push("-shm");
+        let map = ShmMap::open(&File::open(Path::new(&name)).ok()?, 2 * HEADER)?;
         let watch = ShmWatch {
-            shm: File::open(Path::new(&name)).ok()?,
+            map: RwLock::new(Some(map)),
             keeper: Mutex::new(Some(keeper)),
-            closed: AtomicBool::new(false),
         };
         watch.stamp().is_some().then_some(watch)
     }
 
     /// The header now, or `None` when it does not read whole and valid (being rewritten, not initialised, a
-    /// layout this code does not know).
+    /// layout this code does not know) or the watch is closed.
     fn stamp(&self) -> Option<Stamp> {
-        if self.closed.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut both = [0u8; 2 * HEADER];
-        self.shm.read_exact_at(&mut both, 0).ok()?;
-        stamp_of(&both)
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        stamp_of(&map.as_ref()?.headers())
+    }
+
+    /// Unmaps the header, then lets go of the file.
+    fn close(&self) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.keeper.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -147,8 +211,7 @@ impl VerifyCache {
     /// of its pools' (which checkpoints the WAL).
     pub(super) fn close(&self) {
         if let Some(w) = &self.watch {
-            w.closed.store(true, Ordering::Release);
-            w.keeper.lock().unwrap_or_else(|p| p.into_inner()).take();
+            w.close();
         }
         self.lock().clear();
     }
