@@ -755,24 +755,6 @@ mod tests {
         );
     }
 
-    /// A synchronous batch whose COMMIT fails (a deferred foreign key) keeps none of its writes and answers each
-    /// with the error; the connection is usable afterwards, by either kind of write.
-    #[tokio::test]
-    async fn a_failed_synchronous_commit_fails_every_write() {
-        let (_dir, w) = writer().await;
-        let (ok, bad) = (insert_sync(&w, 1, 1), insert_sync(&w, 2, 99));
-        let (ok, bad) = (ok.await.unwrap(), bad.await.unwrap());
-        assert!(
-            matches!(&ok, Err(StoreError::Internal(m)) if m.contains("FOREIGN KEY")),
-            "{ok:?}"
-        );
-        assert_eq!(ok, bad);
-        assert!(children(&w).await.is_empty());
-        let (a, b) = (insert_sync(&w, 3, 1), insert(&w, 4, 1));
-        assert_eq!((a.await.unwrap(), b.await.unwrap()), (Ok(()), Ok(())));
-        assert_eq!(children(&w).await, [3, 4]);
-    }
-
     async fn children(w: &Writer) -> Vec<i64> {
         sqlx::query_scalar("SELECT id FROM child ORDER BY id")
             .fetch_all(&w.pool)
@@ -781,22 +763,30 @@ mod tests {
     }
 
     /// A deferred foreign key is checked at COMMIT: the batch's COMMIT fails, so none of its writes stands and
-    /// every one gets the error, the valid one included.
+    /// every one gets the error, the valid one included — in a batch of either kind of write. The connection is
+    /// usable again afterwards, by both kinds.
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_of_the_batch() {
-        let (_dir, w) = writer().await;
-        let (ok, bad) = (insert(&w, 1, 1), insert(&w, 2, 99));
-        let (ok, bad) = (ok.await.unwrap(), bad.await.unwrap());
-        assert!(
-            matches!(&ok, Err(StoreError::Internal(m)) if m.contains("FOREIGN KEY")),
-            "{ok:?}"
-        );
-        assert_eq!(ok, bad);
-        assert!(children(&w).await.is_empty());
-        assert_eq!(w.stats(), WriterStats::default());
-        // The connection is usable again afterwards.
-        insert(&w, 3, 1).await.unwrap().unwrap();
-        assert_eq!(children(&w).await, [3]);
+        type Insert = fn(&Arc<Writer>, i64, i64) -> tokio::task::JoinHandle<StoreResult<()>>;
+        for (kind, insert_one) in [("async", insert as Insert), ("sync", insert_sync as Insert)] {
+            let (_dir, w) = writer().await;
+            let (ok, bad) = (insert_one(&w, 1, 1), insert_one(&w, 2, 99));
+            let (ok, bad) = (ok.await.unwrap(), bad.await.unwrap());
+            assert!(
+                matches!(&ok, Err(StoreError::Internal(m)) if m.contains("FOREIGN KEY")),
+                "{kind}: {ok:?}"
+            );
+            assert_eq!(ok, bad, "{kind}");
+            assert!(children(&w).await.is_empty(), "{kind}");
+            assert_eq!(w.stats(), WriterStats::default(), "{kind}");
+            let (a, b) = (insert_sync(&w, 3, 1), insert(&w, 4, 1));
+            assert_eq!(
+                (a.await.unwrap(), b.await.unwrap()),
+                (Ok(()), Ok(())),
+                "{kind}"
+            );
+            assert_eq!(children(&w).await, [3, 4], "{kind}");
+        }
     }
 
     /// A write that takes the whole transaction down with it (here by rolling it back itself, as SQLite does on a
