@@ -186,6 +186,9 @@ impl Writer {
 
     /// Answers the writes of a batch: with `outcome` when it did not commit, else once the WAL is synced.
     fn finish(&self, done: Vec<Ran>, outcome: Option<StoreError>) {
+        if done.is_empty() {
+            return;
+        }
         match (outcome, &self.syncer) {
             (None, Some(syncer)) => syncer.deliver(done),
             (outcome, _) => {
