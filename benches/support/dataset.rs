@@ -287,6 +287,11 @@ impl Dataset {
                 run.join(&name),
                 std::os::unix::fs::PermissionsExt::from_mode(0o600),
             )?;
+            // On disk before the server starts: otherwise the kernel flushes the gigabyte just copied while
+            // the benchmark runs, and every fsync of the server's waits behind it.
+            std::fs::File::open(run.join(&name))
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("syncing {}", run.join(&name).display()))?;
         }
         Ok(run)
     }

@@ -276,6 +276,9 @@ impl Writer {
             finished: false,
         };
         loop {
+            if self.checkpointer.as_ref().is_some_and(|c| c.restart_due()) {
+                self.restart_wal().await;
+            }
             let batch: Vec<Job> = {
                 let mut q = self.lock();
                 if q.writes.is_empty() {
@@ -661,6 +664,61 @@ mod tests {
         assert!(children(&w).await.is_empty());
         insert(&w, 3, 1).await.unwrap().unwrap();
         assert_eq!(children(&w).await, [3]);
+    }
+
+    /// When the checkpoint thread asks, the writer starts the WAL over before its next batch, so that batch
+    /// commits at the WAL's start; every write before and after stands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_restarts_the_wal_when_the_checkpoint_thread_asks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .pragma("wal_autocheckpoint", "0"),
+            )
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE t (x BLOB)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let checkpointer = Arc::new(Checkpointer::start_with(&path, 100).unwrap());
+        let w = Arc::new(Writer::new(pool, Some(checkpointer.clone()), None));
+        // About 1,000 frames, past the bound of 100.
+        w.run_sync(|c| {
+            c.execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+                 INSERT INTO t SELECT randomblob(4000) FROM n",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // The round that commit started has run (closing waits for it) and asked for a restart.
+        checkpointer.close();
+        w.run_sync(|c| {
+            c.execute("INSERT INTO t VALUES (x'00')", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        let (log, rows): (i64, i64) = (
+            reader
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .unwrap(),
+            reader
+                .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap(),
+        );
+        assert!(log < 10, "the WAL holds {log} frames after the restart");
+        assert_eq!(rows, 1001);
+        assert!(!checkpointer.restart_due(), "the writer took the request");
     }
 
     /// Alone in its batch, a write runs without a savepoint; its failure is its own and changes nothing.

@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 
 use super::{Job, Ran, SyncWrite, Writer};
 use crate::store::StoreError;
+use crate::store::sqlite::checkpoint;
 
 impl Writer {
     /// A batch of synchronous writes: the connection taken from its worker once, the whole transaction run as
@@ -54,6 +55,29 @@ impl Writer {
             conn.close_on_drop();
         }
         self.finish(done, outcome);
+    }
+
+    /// Between two batches, when the checkpoint thread asks for it: starts the WAL over on this connection
+    /// ([`checkpoint::restart`]). A failure is logged; the thread asks again later.
+    pub(super) async fn restart_wal(&self) {
+        let restarted = async {
+            let mut conn = self.pool.acquire().await?;
+            let mut handle = conn.lock_handle().await?;
+            let raw = handle.as_raw_handle().as_ptr();
+            blocking(|| {
+                // SAFETY: as in `commit_sync`: the handle stays locked until this wrapper is dropped.
+                let db = unsafe { rusqlite::Connection::from_handle(raw) }?;
+                checkpoint::restart(&db)
+            })
+            .map_err(StoreError::from)
+        };
+        match restarted.await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("the WAL restart waited too long for readers; retried later")
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot restart the WAL"),
+        }
     }
 
     /// BEGIN IMMEDIATE, every write (in its own savepoint when there are several), COMMIT. Returns the writes
