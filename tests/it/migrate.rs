@@ -175,6 +175,21 @@ async fn a_sqlite_directory_moves_to_postgres_and_its_tokens_still_verify() {
         "{}",
         out.stderr
     );
+    // The copied log's activity counters are folded, one row per key, not a delta per entry.
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let (entries, deltas, folded): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_log), \
+                (SELECT count(*) FROM audit_log_namespace_counts WHERE NOT compacted) \
+                  + (SELECT count(*) FROM audit_log_actor_counts WHERE NOT compacted), \
+                (SELECT sum(n)::bigint FROM audit_log_namespace_counts)",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(deltas, 0, "unfolded activity deltas after the copy");
+    assert_eq!(folded, entries, "the folded counts cover every entry");
 
     let replica = Replica::start(&url, &sacon::config::secret_path(&data));
     let mut after = Vec::new();

@@ -42,6 +42,8 @@ pub async fn load_dump(url: &str, dump: &Dump, secret_fingerprint: &str) -> Stor
             .into());
         }
         tx.commit().await?;
+        // Statistics for the planner now, not when autovacuum first gets to the new rows.
+        sqlx::raw_sql("ANALYZE").execute(&pool).await?;
         Ok(counts)
     }
     .await;
@@ -72,6 +74,9 @@ async fn load(conn: &mut PgConnection, dump: &Dump) -> PgResult<()> {
     roles(conn, dump).await?;
     access(conn, dump).await?;
     audit(conn, dump).await?;
+    // Each copied entry left a delta row per activity counter; folded now, a replica's first totals (and its
+    // first compaction, running beside its first writes) do not walk millions of them.
+    super::audit::fold_counts(conn).await?;
     Ok(())
 }
 
