@@ -233,21 +233,29 @@ mod tests {
         wal_checkpoint(conn, "PASSIVE").unwrap().1
     }
 
+    /// A database in WAL mode whose writer (returned) never checkpoints, with a table `t (x BLOB)` filled by
+    /// `fill`, which so far lives in the WAL only.
+    fn wal_database(fill: &str) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB); {fill};"
+            ))
+            .unwrap();
+        (dir, path, writer)
+    }
+
     /// A writer that never checkpoints leaves the WAL to this thread, which copies it into the database file
     /// and, past the bound, asks the writer to start it over; the writer's restart then lets the next commit
     /// write from the WAL's start.
     #[test]
     fn the_thread_catches_up_and_asks_the_writer_to_restart_the_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB); \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
-                 INSERT INTO t SELECT randomblob(4000) FROM n;",
-            )
-            .unwrap();
+        let (dir, path, writer) = wal_database(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
+             INSERT INTO t SELECT randomblob(4000) FROM n",
+        );
         // Past the bound, and nothing copied yet (4 KiB pages, 24-byte frame headers).
         let max = 10_000;
         let wal = std::fs::metadata(dir.path().join("c.db-wal"))
@@ -283,15 +291,7 @@ mod tests {
     /// Under the bound the thread only copies: no restart is asked for.
     #[test]
     fn a_small_wal_is_copied_and_left_to_grow() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB); \
-                 INSERT INTO t VALUES (randomblob(40000));",
-            )
-            .unwrap();
+        let (_dir, path, _writer) = wal_database("INSERT INTO t VALUES (randomblob(40000))");
         let c = Checkpointer::start(&path).unwrap();
         c.committed();
         c.close();
@@ -304,15 +304,7 @@ mod tests {
     /// waits; once the reader is done, the restart succeeds. The writer's own lock wait is put back either way.
     #[test]
     fn a_restart_gives_up_on_a_reader_of_an_old_snapshot() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB); \
-                 INSERT INTO t VALUES (randomblob(40000));",
-            )
-            .unwrap();
+        let (_dir, path, writer) = wal_database("INSERT INTO t VALUES (randomblob(40000))");
         let reader = Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();
         let seen: i64 = reader
