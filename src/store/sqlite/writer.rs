@@ -301,12 +301,7 @@ impl Writer {
     async fn commit(&self, batch: Vec<Job>) {
         let mut conn = match self.begin().await {
             Ok(conn) => conn,
-            Err(e) => {
-                for w in batch {
-                    w.fail(e.clone());
-                }
-                return;
-            }
+            Err(e) => return sync_batch::fail_all(batch, e),
         };
         if batch.len() == 1 {
             // Alone: the transaction is the write's own, as if there were no batching.

@@ -14,24 +14,12 @@ impl Writer {
     pub(super) async fn commit_sync(&self, batch: Vec<Job>) {
         let mut conn = match self.pool.acquire().await {
             Ok(conn) => conn,
-            Err(e) => {
-                let e = StoreError::from(e);
-                for w in batch {
-                    w.fail(e.clone());
-                }
-                return;
-            }
+            Err(e) => return fail_all(batch, e.into()),
         };
         let (done, outcome, left_open) = {
             let mut handle = match conn.lock_handle().await {
                 Ok(handle) => handle,
-                Err(e) => {
-                    let e = StoreError::from(e);
-                    for w in batch {
-                        w.fail(e.clone());
-                    }
-                    return;
-                }
+                Err(e) => return fail_all(batch, e.into()),
             };
             let raw = handle.as_raw_handle().as_ptr();
             blocking(|| {
@@ -41,10 +29,7 @@ impl Writer {
                 match unsafe { rusqlite::Connection::from_handle(raw) } {
                     Ok(db) => self.transaction(&db, batch),
                     Err(e) => {
-                        let e = StoreError::from(e);
-                        for w in batch {
-                            w.fail(e.clone());
-                        }
+                        fail_all(batch, e.into());
                         (Vec::new(), None, false)
                     }
                 }
@@ -89,10 +74,7 @@ impl Writer {
         batch: Vec<Job>,
     ) -> (Vec<Ran>, Option<StoreError>, bool) {
         if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
-            let e = StoreError::from(e);
-            for w in batch {
-                w.fail(e.clone());
-            }
+            fail_all(batch, e.into());
             return (Vec::new(), None, !db.is_autocommit());
         }
         let alone = batch.len() == 1;
@@ -180,6 +162,13 @@ pub(super) async fn run_job(job: Job, conn: &mut SqliteConnection) -> Ran {
 }
 
 /// A synchronous write that could not run: answered with `error` at once, counted as failed in its batch.
+/// Answers every write of `batch` with `error`: none of them ran.
+pub(super) fn fail_all(batch: Vec<Job>, error: StoreError) {
+    for w in batch {
+        w.fail(error.clone());
+    }
+}
+
 fn failed(write: Box<dyn SyncWrite>, error: StoreError) -> Ran {
     write.fail(error);
     Ran {
