@@ -111,16 +111,10 @@ pub(super) async fn compact_counts(pool: &PgPool) -> PgResult<()> {
         .fetch_one(&mut *tx)
         .await?;
     if locked {
-        fold_counts(&mut tx).await?;
+        for sql in COMPACT {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
-    Ok(())
-}
-
-/// The folding of [`compact_counts`], in the caller's transaction.
-pub(super) async fn fold_counts(conn: &mut PgConnection) -> PgResult<()> {
-    for sql in COMPACT {
-        sqlx::query(sql).execute(&mut *conn).await?;
-    }
     Ok(())
 }
