@@ -2,12 +2,15 @@
 //! embedded migrations (`migrations_pg/`), every write committed together with its audit row in one READ
 //! COMMITTED transaction that first locks what its checks depend on (and is run again when PostgreSQL reports a
 //! serialization failure or deadlock), multi-statement reads from one REPEATABLE READ snapshot, and database
-//! errors mapped to the store's kinds. Nothing is cached: a change by another replica is seen at the next read.
+//! errors mapped to the store's kinds. Concurrent creates share one statement and commit (`create_batch`), and
+//! concurrent reads of the access version one round trip (`version_reads`). Nothing is cached: a change by another
+//! replica is seen at the next read.
 
 mod accounts;
 mod activity;
 mod audit;
 pub mod copy;
+mod create_batch;
 mod dialect;
 mod failure;
 mod groups;
@@ -19,6 +22,7 @@ mod settings;
 mod user_grams;
 mod user_search;
 mod users;
+mod version_reads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +33,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use self::failure::{Failure, PgResult};
+use super::rules::check_new_account;
 use super::{
     AccountPatch, AccountQuery, AccountRecord, ActivityQuery, AuditEntry, AuditNeighbours, Change,
     ImportCounts, Page, PermissionGrant, Reissue, Store, StoreError, StoreResult,
@@ -55,6 +60,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Writes committed through this store, for pacing the counters' compaction.
     writes: Arc<AtomicU64>,
+    creates: create_batch::CreateQueue,
+    version_reads: version_reads::VersionReads,
 }
 
 /// Runs `$body` in a write transaction bound to `$tx` and commits it; runs it again (from the start, in a new
@@ -78,7 +85,7 @@ macro_rules! write_tx {
                 }
                 Err(f) => break Err(f.into_store()),
                 Ok(value) => {
-                    $store.committed();
+                    $store.committed(1);
                     break Ok(value);
                 }
             }
@@ -133,6 +140,8 @@ impl PgStore {
         let store = PgStore {
             pool,
             writes: Arc::new(AtomicU64::new(0)),
+            creates: create_batch::CreateQueue::new(),
+            version_reads: version_reads::VersionReads::default(),
         };
         let now = Utc::now();
         write_tx!(store, |tx| namespaces::ensure_root(&mut tx, now).await?)?;
@@ -157,9 +166,10 @@ impl PgStore {
         })
     }
 
-    /// Counts a committed write; every [`COMPACT_EVERY`]th folds the activity counters in the background.
-    fn committed(&self) {
-        if self.writes.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1
+    /// Counts `n` committed writes; every [`COMPACT_EVERY`]th folds the activity counters in the background.
+    fn committed(&self, n: u64) {
+        let before = self.writes.fetch_add(n, Ordering::Relaxed);
+        if before / COMPACT_EVERY != (before + n) / COMPACT_EVERY
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             let pool = self.pool.clone();
@@ -316,6 +326,12 @@ impl Store for PgStore {
         issued_at: DateTime<Utc>,
         change: &Change,
     ) -> StoreResult<AccountRecord> {
+        check_new_account(account)?;
+        match self.creates.create(self, account, issued_at, change).await {
+            create_batch::Answer::Done(result) => return *result,
+            // A deleted account had the id, or the batch failed as a whole: its own transaction answers it.
+            create_batch::Answer::Alone => {}
+        }
         write_tx!(self, |tx| accounts::create(
             &mut tx, account, issued_at, change
         )
@@ -420,7 +436,7 @@ impl Store for PgStore {
     }
 
     async fn access_version(&self) -> StoreResult<i64> {
-        on_conn!(self, |conn| routes::version(&mut conn).await?)
+        self.version_reads.read(&self.pool).await
     }
 
     async fn access_snapshot(&self) -> StoreResult<AccessSnapshot> {

@@ -366,6 +366,155 @@ async fn a_create_racing_a_delete_issues_after_the_deleted_token() {
     db.done().await;
 }
 
+/// Starts every create of `burst` (id, namespace) at once and returns the answers in order. On the test's
+/// single-threaded runtime all of them are queued before the first committer runs, so they go as one batch.
+async fn burst(
+    store: &PgStore,
+    creates: &[(String, String)],
+) -> Vec<Result<sacon::store::AccountRecord, StoreError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (id, ns)) in creates.iter().enumerate() {
+        let (store, a) = (store.clone(), account(id, ns, "u", None));
+        tasks.spawn(async move { (i, store.create_account(&a, at(0), &change(0)).await) });
+    }
+    let mut answers: Vec<_> = tasks.join_all().await;
+    answers.sort_by_key(|(i, _)| *i);
+    answers.into_iter().map(|(_, r)| r).collect()
+}
+
+#[tokio::test]
+async fn concurrent_creates_share_a_commit_and_each_is_answered_alone() {
+    let Some(db) = open().await else { return };
+    let root = root_id(&db.store).await;
+    let ids = |v: &[&str]| -> Vec<(String, String)> {
+        v.iter().map(|id| (id.to_string(), root.clone())).collect()
+    };
+    // An id a deleted account had, and one that is taken.
+    let old = db
+        .store
+        .create_account(&account("was-here", &root, "u", None), at(0), &change(0))
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .delete_account("was-here", &change(0))
+            .await
+            .unwrap()
+    );
+    db.store
+        .create_account(&account("taken", &root, "u", None), at(0), &change(0))
+        .await
+        .unwrap();
+
+    let fresh: Vec<String> = (0..24).map(|i| format!("burst-{i:02}")).collect();
+    let mut creates = ids(&["twice", "was-here", "taken", "twice"]);
+    creates.extend(fresh.iter().map(|id| (id.clone(), root.clone())));
+    let answers = burst(&db.store, &creates).await;
+
+    for (r, id) in answers[4..].iter().zip(&fresh) {
+        assert_eq!(r.as_ref().unwrap().account.id, *id);
+    }
+    let twice = [&answers[0], &answers[3]];
+    assert_eq!(twice.iter().filter(|r| r.is_ok()).count(), 1, "{twice:?}");
+    assert!(
+        twice
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::AlreadyExists(_))))
+    );
+    assert!(matches!(answers[2], Err(StoreError::AlreadyExists(_))));
+    let again = answers[1].as_ref().unwrap();
+    assert!(again.issued_at > old.issued_at, "{again:?} after {old:?}");
+
+    // Each create has its one audit row, the counters cover the log, and the batch shared commits.
+    for id in fresh.iter().chain([&"twice".to_string()]) {
+        let rows = db
+            .store
+            .list_audit_for("service_account", id, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{id}: {rows:?}");
+    }
+    let raw = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (entries, counted, commits): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_log), \
+                (SELECT sum(n)::bigint FROM audit_log_namespace_counts), \
+                (SELECT count(DISTINCT xmin::text) FROM service_accounts WHERE id LIKE 'burst-%')",
+    )
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert_eq!(counted, entries);
+    assert!(commits < 24, "24 creates in {commits} transactions");
+    raw.close().await;
+    db.done().await;
+}
+
+#[tokio::test]
+async fn a_batch_with_an_unknown_namespace_answers_each_create_alone() {
+    let Some(db) = open().await else { return };
+    let root = root_id(&db.store).await;
+    let mut creates: Vec<(String, String)> =
+        (0..10).map(|i| (format!("ok-{i}"), root.clone())).collect();
+    creates.insert(5, ("lost".into(), "no-such-namespace".into()));
+    let answers = burst(&db.store, &creates).await;
+    for (r, (id, _)) in answers.iter().zip(&creates) {
+        match id.as_str() {
+            "lost" => assert!(
+                matches!(r, Err(StoreError::InvalidArgument(m)) if m.contains("does not exist")),
+                "{r:?}"
+            ),
+            _ => assert_eq!(r.as_ref().unwrap().account.id, *id),
+        }
+    }
+    assert_eq!(db.store.get_account("lost").await.unwrap(), None);
+    assert!(db.store.get_account("ok-9").await.unwrap().is_some());
+    db.done().await;
+}
+
+/// Reads of the access version share round trips, but each sees every change committed before it was asked,
+/// here by another replica, while other reads keep one in flight all the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_read_sees_every_change_committed_before_it_asked() {
+    let Some(db) = open().await else { return };
+    let other = db.replica().await;
+    let root = root_id(&db.store).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut busy = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (store, stop) = (db.store.clone(), stop.clone());
+        busy.spawn(async move {
+            let mut reads = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.access_version().await.unwrap();
+                reads += 1;
+            }
+            reads
+        });
+    }
+    for round in 0..20 {
+        other
+            .put_policy(&policy(&format!("p{round}"), &root, "any"), &change(0))
+            .await
+            .unwrap();
+        let committed = other.access_version().await.unwrap();
+        let mut reads = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let store = db.store.clone();
+            reads.spawn(async move { store.access_version().await.unwrap() });
+        }
+        for seen in reads.join_all().await {
+            assert!(
+                seen >= committed,
+                "round {round}: read {seen}, committed {committed}"
+            );
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(busy.join_all().await.iter().all(|&n| n > 0));
+    other.close().await;
+    db.done().await;
+}
+
 #[tokio::test]
 async fn many_concurrent_writers_on_two_replicas() {
     let Some(db) = open().await else { return };

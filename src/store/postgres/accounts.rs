@@ -1,8 +1,9 @@
 //! Service accounts: create/update/delete with their audit rows and the tombstones that keep a deleted account's
 //! tokens dead, use tracking (written at most once per account per `ACCESS_WRITE_INTERVAL`, whichever replica
 //! sees the use), `/verify`'s one-statement read, and the filtered, ordered page whose filter and order are
-//! compiled to SQL (`store::sql`). A create is three statements (its checks, the row with its audit row, the
-//! commit, where the schema holds it to a tombstone committed meanwhile); an update holds the account's row.
+//! compiled to SQL (`store::sql`). Concurrent creates go together (`create_batch`); one that runs alone (an id a
+//! deleted account had) is three statements (its checks, the row with its audit row, the commit, where the schema
+//! holds it to a tombstone committed meanwhile). An update holds the account's row.
 
 use std::sync::LazyLock;
 
@@ -205,6 +206,28 @@ static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The record of an account just inserted, at the stored (microsecond) precision, without reading it back.
+pub(super) fn written(
+    account: &ServiceAccount,
+    issued_at: DateTime<Utc>,
+    change: &Change,
+) -> StoreResult<AccountRecord> {
+    let stored = |t: DateTime<Utc>| from_micros(micros(t));
+    Ok(AccountRecord {
+        account: ServiceAccount {
+            // The expiry is stored to the nanosecond.
+            expires_at: account.expires_at,
+            created_at: stored(change.at)?,
+            modified_at: stored(change.at)?,
+            accessed_at: account.accessed_at.map(stored).transpose()?,
+            ..account.clone()
+        },
+        issued_at: stored(issued_at)?,
+        grace_from: None,
+        grace_until: None,
+    })
+}
+
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
 pub(super) async fn create(
     conn: &mut PgConnection,
@@ -252,21 +275,7 @@ pub(super) async fn create(
     if inserted == 0 {
         return Err(account_exists(&account.id).into());
     }
-    // What was written, at the stored (microsecond) precision, without reading it back.
-    let stored = |t: DateTime<Utc>| from_micros(micros(t));
-    Ok(AccountRecord {
-        account: ServiceAccount {
-            // The expiry is stored to the nanosecond.
-            expires_at: account.expires_at,
-            created_at: stored(change.at)?,
-            modified_at: stored(change.at)?,
-            accessed_at: account.accessed_at.map(stored).transpose()?,
-            ..account.clone()
-        },
-        issued_at: stored(issued_at)?,
-        grace_from: None,
-        grace_until: None,
-    })
+    Ok(written(account, issued_at, change)?)
 }
 
 pub(super) async fn update(

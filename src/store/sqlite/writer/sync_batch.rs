@@ -161,7 +161,6 @@ pub(super) async fn run_job(job: Job, conn: &mut SqliteConnection) -> Ran {
     })
 }
 
-/// A synchronous write that could not run: answered with `error` at once, counted as failed in its batch.
 /// Answers every write of `batch` with `error`: none of them ran.
 pub(super) fn fail_all(batch: Vec<Job>, error: StoreError) {
     for w in batch {
@@ -169,6 +168,7 @@ pub(super) fn fail_all(batch: Vec<Job>, error: StoreError) {
     }
 }
 
+/// A synchronous write that could not run: answered with `error` at once, counted as failed in its batch.
 fn failed(write: Box<dyn SyncWrite>, error: StoreError) -> Ran {
     write.fail(error);
     Ran {
