@@ -239,6 +239,31 @@ pub fn first_issue(
     Ok(next)
 }
 
+/// The record of an account just created at `at`, as the store keeps it, without reading it back: both stores
+/// keep times to the microsecond and the expiry to the nanosecond.
+pub fn created_record(
+    account: &ServiceAccount,
+    issued_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> StoreResult<AccountRecord> {
+    let stored = |t: DateTime<Utc>| {
+        DateTime::from_timestamp_micros(t.timestamp_micros())
+            .ok_or_else(|| StoreError::Internal(format!("time {t} is out of range")))
+    };
+    Ok(AccountRecord {
+        account: ServiceAccount {
+            expires_at: account.expires_at,
+            created_at: stored(at)?,
+            modified_at: stored(at)?,
+            accessed_at: account.accessed_at.map(stored).transpose()?,
+            ..account.clone()
+        },
+        issued_at: stored(issued_at)?,
+        grace_from: None,
+        grace_until: None,
+    })
+}
+
 /// The checks of a create that need no database: ids present and not the bootstrap identity.
 pub fn check_new_account(account: &ServiceAccount) -> StoreResult<()> {
     if account.id.is_empty() {

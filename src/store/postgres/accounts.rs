@@ -17,8 +17,8 @@ use crate::filter::Expr;
 use crate::model::{Namespace, ServiceAccount};
 use crate::server::verify::ACCESS_WRITE_INTERVAL;
 use crate::store::rules::{
-    account_exists, check_new_account, create_detail, first_issue, plan_update, sub_micro_nanos,
-    unknown_namespace,
+    account_exists, check_new_account, create_detail, created_record, first_issue, plan_update,
+    sub_micro_nanos, unknown_namespace,
 };
 use crate::store::sql::{push_filter, push_order};
 use crate::store::{
@@ -206,28 +206,6 @@ static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The record of an account just inserted, at the stored (microsecond) precision, without reading it back.
-pub(super) fn written(
-    account: &ServiceAccount,
-    issued_at: DateTime<Utc>,
-    change: &Change,
-) -> StoreResult<AccountRecord> {
-    let stored = |t: DateTime<Utc>| from_micros(micros(t));
-    Ok(AccountRecord {
-        account: ServiceAccount {
-            // The expiry is stored to the nanosecond.
-            expires_at: account.expires_at,
-            created_at: stored(change.at)?,
-            modified_at: stored(change.at)?,
-            accessed_at: account.accessed_at.map(stored).transpose()?,
-            ..account.clone()
-        },
-        issued_at: stored(issued_at)?,
-        grace_from: None,
-        grace_until: None,
-    })
-}
-
 /// Inserts `account` with `created_at` = `modified_at` = the change's time.
 pub(super) async fn create(
     conn: &mut PgConnection,
@@ -275,7 +253,7 @@ pub(super) async fn create(
     if inserted == 0 {
         return Err(account_exists(&account.id).into());
     }
-    Ok(written(account, issued_at, change)?)
+    Ok(created_record(account, issued_at, change.at)?)
 }
 
 pub(super) async fn update(

@@ -15,9 +15,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::audit;
 use super::failure::PgResult;
-use super::{PgStore, accounts, micros};
+use super::{PgStore, micros};
 use crate::model::ServiceAccount;
-use crate::store::rules::{account_exists, create_detail, sub_micro_nanos};
+use crate::store::rules::{account_exists, create_detail, created_record, sub_micro_nanos};
 use crate::store::{AccountRecord, Change, StoreResult};
 
 /// Batches in flight at once: while they commit, the next creates queue up and go together.
@@ -170,10 +170,10 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>) -> u64 {
                 let answer = match (inserted, dead) {
                     (true, _) => {
                         n += 1;
-                        Answer::Done(Box::new(accounts::written(
+                        Answer::Done(Box::new(created_record(
                             &p.account,
                             p.issued_at,
-                            &p.change,
+                            p.change.at,
                         )))
                     }
                     (false, true) => Answer::Alone,

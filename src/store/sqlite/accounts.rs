@@ -14,8 +14,8 @@ use super::{clamp_i64, from_micros, micros, opt_from_micros};
 use crate::filter::Expr;
 use crate::model::{Namespace, ServiceAccount};
 use crate::store::rules::{
-    account_exists, check_new_account, create_detail, first_issue, plan_update, sub_micro_nanos,
-    unknown_namespace,
+    account_exists, check_new_account, create_detail, created_record, first_issue, plan_update,
+    sub_micro_nanos, unknown_namespace,
 };
 use crate::store::sql::{push_filter, push_order};
 use crate::store::{
@@ -320,21 +320,7 @@ pub(super) fn create(
     };
     let detail = create_detail(account);
     audit::record_blocking(conn, change, target, &detail)?;
-    // What was written, at the stored (microsecond) precision, without reading it back.
-    let stored = |t: DateTime<Utc>| from_micros(micros(t));
-    Ok(AccountRecord {
-        account: ServiceAccount {
-            // The expiry is stored to the nanosecond.
-            expires_at: account.expires_at,
-            created_at: stored(change.at)?,
-            modified_at: stored(change.at)?,
-            accessed_at: account.accessed_at.map(stored).transpose()?,
-            ..account.clone()
-        },
-        issued_at: stored(issued_at)?,
-        grace_from: None,
-        grace_until: None,
-    })
+    created_record(account, issued_at, change.at)
 }
 
 pub(super) async fn update(
