@@ -3,8 +3,8 @@
 //! COMMITTED transaction that first locks what its checks depend on (and is run again when PostgreSQL reports a
 //! serialization failure or deadlock), multi-statement reads from one REPEATABLE READ snapshot, and database
 //! errors mapped to the store's kinds. Concurrent creates share one statement and commit (`create_batch`), and
-//! concurrent reads of the access version one round trip (`version_reads`). Nothing is cached: a change by another
-//! replica is seen at the next read.
+//! concurrent `/verify` reads and reads of the access version one round trip (`shared_reads`). Nothing is cached: a
+//! change by another replica is seen at the next read.
 
 mod accounts;
 mod activity;
@@ -19,10 +19,10 @@ mod permissions;
 mod policies;
 mod routes;
 mod settings;
+mod shared_reads;
 mod user_grams;
 mod user_search;
 mod users;
-mod version_reads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,7 +61,7 @@ pub struct PgStore {
     /// Writes committed through this store, for pacing the counters' compaction.
     writes: Arc<AtomicU64>,
     creates: create_batch::CreateQueue,
-    version_reads: version_reads::VersionReads,
+    reads: shared_reads::SharedReads,
 }
 
 /// Runs `$body` in a write transaction bound to `$tx` and commits it; runs it again (from the start, in a new
@@ -141,7 +141,7 @@ impl PgStore {
             pool,
             writes: Arc::new(AtomicU64::new(0)),
             creates: create_batch::CreateQueue::new(),
-            version_reads: version_reads::VersionReads::default(),
+            reads: shared_reads::SharedReads::default(),
         };
         let now = Utc::now();
         write_tx!(store, |tx| namespaces::ensure_root(&mut tx, now).await?)?;
@@ -367,6 +367,13 @@ impl Store for PgStore {
         .await?)
     }
 
+    async fn get_account_for_verify_shared(
+        &self,
+        id: &str,
+    ) -> StoreResult<(Option<Arc<AccountRecord>>, i64)> {
+        self.reads.account(&self.pool, id).await
+    }
+
     async fn list_accounts(&self, query: &AccountQuery) -> StoreResult<Page<ServiceAccount>> {
         read_tx!(self, |tx| accounts::list(&mut tx, query).await?)
     }
@@ -436,7 +443,7 @@ impl Store for PgStore {
     }
 
     async fn access_version(&self) -> StoreResult<i64> {
-        self.version_reads.read(&self.pool).await
+        self.reads.version(&self.pool).await
     }
 
     async fn access_snapshot(&self) -> StoreResult<AccessSnapshot> {

@@ -471,6 +471,35 @@ async fn a_batch_with_an_unknown_namespace_answers_each_create_alone() {
     db.done().await;
 }
 
+/// Keeps `readers` tasks reading `read` on `store` until the returned flag is set: a read always in flight.
+fn keep_reading<F, Fut>(
+    store: &PgStore,
+    readers: usize,
+    read: F,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tokio::task::JoinSet<u32>,
+)
+where
+    F: Fn(PgStore) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut busy = tokio::task::JoinSet::new();
+    for _ in 0..readers {
+        let (store, stop, read) = (store.clone(), stop.clone(), read.clone());
+        busy.spawn(async move {
+            let mut reads = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                read(store.clone()).await;
+                reads += 1;
+            }
+            reads
+        });
+    }
+    (stop, busy)
+}
+
 /// Reads of the access version share round trips, but each sees every change committed before it was asked,
 /// here by another replica, while other reads keep one in flight all the time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -478,19 +507,9 @@ async fn a_version_read_sees_every_change_committed_before_it_asked() {
     let Some(db) = open().await else { return };
     let other = db.replica().await;
     let root = root_id(&db.store).await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut busy = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let (store, stop) = (db.store.clone(), stop.clone());
-        busy.spawn(async move {
-            let mut reads = 0u32;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                store.access_version().await.unwrap();
-                reads += 1;
-            }
-            reads
-        });
-    }
+    let (stop, busy) = keep_reading(&db.store, 8, |s: PgStore| async move {
+        s.access_version().await.unwrap();
+    });
     for round in 0..20 {
         other
             .put_policy(&policy(&format!("p{round}"), &root, "any"), &change(0))
@@ -507,6 +526,61 @@ async fn a_version_read_sees_every_change_committed_before_it_asked() {
                 seen >= committed,
                 "round {round}: read {seen}, committed {committed}"
             );
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(busy.join_all().await.iter().all(|&n| n > 0));
+    other.close().await;
+    db.done().await;
+}
+
+/// `/verify`'s reads share statements too, and none misses a rotation or a delete another replica committed
+/// before it was asked, while reads of other accounts and of the same one keep a statement in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_read_sees_a_delete_committed_before_it_asked() {
+    let Some(db) = open().await else { return };
+    let other = db.replica().await;
+    let root = root_id(&db.store).await;
+    for id in ["steady", "victim-0", "victim-1", "victim-2"] {
+        db.store
+            .create_account(&account(id, &root, "u", None), at(0), &change(0))
+            .await
+            .unwrap();
+    }
+    let (stop, busy) = keep_reading(&db.store, 8, |s: PgStore| async move {
+        let (steady, version) = s.get_account_for_verify_shared("steady").await.unwrap();
+        assert!(steady.is_some() && version > 0);
+        for id in ["victim-0", "victim-1", "victim-2"] {
+            s.get_account_for_verify_shared(id).await.unwrap();
+        }
+    });
+    for round in 0..3 {
+        let id = format!("victim-{round}");
+        let rotated = at(0) + Duration::seconds(10 + round);
+        let rotate = Reissue {
+            issued_at: rotated,
+            grace_from: None,
+            grace_until: None,
+        };
+        other
+            .update_account(&id, &AccountPatch::default(), Some(rotate), &change(0))
+            .await
+            .unwrap();
+        let (seen, _) = db.store.get_account_for_verify_shared(&id).await.unwrap();
+        assert_eq!(
+            seen.unwrap().issued_at,
+            rotated,
+            "{id}: the rotation is seen"
+        );
+        assert!(other.delete_account(&id, &change(0)).await.unwrap());
+        let mut reads = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (store, id) = (db.store.clone(), id.clone());
+            reads.spawn(async move { store.get_account_for_verify_shared(&id).await.unwrap() });
+        }
+        for (seen, version) in reads.join_all().await {
+            assert!(seen.is_none(), "{id}: read after its delete committed");
+            assert_eq!(version, 0);
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
