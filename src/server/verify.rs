@@ -361,7 +361,8 @@ pub async fn answer<S: Store>(
                     target: target.clone(),
                     access,
                 };
-                let j = access_decision::judge(state, &judging, record, now).await?;
+                // Boxed: a judgement's state (directory reads) is not carried in every check's future.
+                let j = Box::pin(access_decision::judge(state, &judging, record, now)).await?;
                 (Some(j), Some(judging.access))
             }
         }
