@@ -103,24 +103,7 @@ impl Scratch {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let pid = child.id() as i32;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let out = match rx.recv_timeout(RUN_TIMEOUT) {
-            Ok(out) => out.unwrap(),
-            Err(_) => {
-                // SAFETY: signalling our own child, which has not been reaped (its waiter is still waiting).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                panic!("sacon {args:?} did not finish within {RUN_TIMEOUT:?}");
-            }
-        };
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        finish(child, args, None)
     }
 
     /// Runs against the embedded console in this scratch's data directory, without the demo directory.
@@ -230,28 +213,47 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
 impl Scratch {
     /// Runs an embedded command with `input` on standard input.
     pub fn embedded_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
         let dir = self.data_dir();
         let mut all = vec!["--data-dir", dir.to_str().unwrap(), "--no-demo"];
         all.extend_from_slice(args);
-        let mut child = self
+        let child = self
             .command(&all)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
+        finish(child, &all, Some(input))
+    }
+}
+
+/// Waits for `child` (writing `input` to its standard input first, from a thread of its own, so a child that
+/// writes before it reads cannot block us), or kills it after [`RUN_TIMEOUT`] and fails the test.
+fn finish(mut child: Child, args: &[&str], input: Option<&str>) -> Output {
+    if let Some(input) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_string();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+    }
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(RUN_TIMEOUT) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: signalling our own child, which has not been reaped (its waiter is still waiting).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("sacon {args:?} did not finish within {RUN_TIMEOUT:?}");
         }
+    };
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
