@@ -96,6 +96,7 @@ pass_through! {
     fn upsert_users(&self, users: &[DirectoryUser], change: &Change) -> ImportCounts;
     fn create_account(&self, account: &ServiceAccount, issued_at: DateTime<Utc>, change: &Change) -> AccountRecord;
     fn get_account(&self, id: &str) -> Option<AccountRecord>;
+    fn get_accounts(&self, ids: &[String]) -> Vec<AccountRecord>;
     fn get_account_for_verify(&self, id: &str, with_namespaces: bool) -> (Option<AccountRecord>, Vec<Namespace>);
     fn get_account_for_verify_versioned(&self, id: &str, with_namespaces: bool) -> (Option<AccountRecord>, Vec<Namespace>, i64);
     fn get_account_for_verify_shared(&self, id: &str) -> (Option<std::sync::Arc<AccountRecord>>, i64);

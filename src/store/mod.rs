@@ -312,6 +312,20 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<AccountRecord>>> + Send;
+    /// The accounts of `ids` that exist, in no particular order. The default reads them one by one; a store
+    /// whose reads cross a network reads them together.
+    fn get_accounts(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<AccountRecord>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                found.extend(self.get_account(id).await?);
+            }
+            Ok(found)
+        }
+    }
     /// What `/verify` needs: the account and, when `with_namespaces` (a namespace-scoped check) and the account
     /// exists, every namespace. Stores that can should answer in one read; the default makes two.
     fn get_account_for_verify(

@@ -342,6 +342,10 @@ impl Store for PgStore {
         on_conn!(self, |conn| accounts::get(&mut conn, id, false).await?)
     }
 
+    async fn get_accounts(&self, ids: &[String]) -> StoreResult<Vec<AccountRecord>> {
+        on_conn!(self, |conn| accounts::get_many(&mut conn, ids).await?)
+    }
+
     async fn get_account_for_verify(
         &self,
         id: &str,

@@ -392,6 +392,36 @@ async fn account_crud_rotation_and_audit() {
 }
 
 #[tokio::test]
+async fn accounts_are_read_together() {
+    let (_dir, store) = open().await;
+    let root = root_id(&store).await;
+    let other = store
+        .create_namespace(&root, "Other", "", &change(0))
+        .await
+        .unwrap();
+    let a = store
+        .create_account(
+            &account("sa-1", &root, "alice", Some(at(30))),
+            at(0),
+            &change(0),
+        )
+        .await
+        .unwrap();
+    let b = store
+        .create_account(&account("sa-2", &other.id, "bob", None), at(0), &change(0))
+        .await
+        .unwrap();
+    // The ones that exist, each as read alone.
+    let mut many = store
+        .get_accounts(&["sa-2".into(), "nope".into(), "sa-1".into()])
+        .await
+        .unwrap();
+    many.sort_by(|x, y| x.account.id.cmp(&y.account.id));
+    assert_eq!(many, vec![a, b]);
+    assert!(store.get_accounts(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn failed_write_leaves_no_audit_row() {
     let (_dir, store) = open().await;
     let root = root_id(&store).await;

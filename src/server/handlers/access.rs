@@ -128,9 +128,17 @@ pub async fn reach<S: Store>(
     let access = state.access_cache.current(&state.store).await?;
     let mut routes: Vec<&RouteEntry> = access.routes().iter().collect();
     routes.sort_by(|a, b| specific_first(a, b));
+    // Read together (one statement on PostgreSQL), answered in the order asked.
+    let records: std::collections::HashMap<String, crate::store::AccountRecord> = state
+        .store
+        .get_accounts(&req.service_account_ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.account.id.clone(), r))
+        .collect();
     let mut accounts = Vec::with_capacity(req.service_account_ids.len());
     for id in &req.service_account_ids {
-        let Some(record) = state.store.get_account(id).await? else {
+        let Some(record) = records.get(id) else {
             continue;
         };
         let account = &record.account;

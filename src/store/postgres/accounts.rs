@@ -85,6 +85,23 @@ pub(super) async fn get(
     Ok(row.map(Row::into_record).transpose()?)
 }
 
+/// The accounts of `ids` that exist, in one statement.
+pub(super) async fn get_many(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> PgResult<Vec<AccountRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM service_accounts WHERE id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(Row::into_record)
+        .collect::<StoreResult<_>>()?)
+}
+
 /// What `/verify` reads: the account, the namespaces when asked (empty otherwise), and the access version of
 /// the same snapshot (0 when there is no such account).
 pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>, i64);
