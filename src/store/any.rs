@@ -91,6 +91,7 @@ pass_through! {
     fn delete_permission(&self, id: &str, change: &Change) -> Option<Permission>;
     fn query_users(&self, query: &str, offset: u64, limit: u64) -> Page<DirectoryUser>;
     fn get_user(&self, id: &str) -> Option<DirectoryUser>;
+    fn get_users(&self, ids: &[String]) -> Vec<DirectoryUser>;
     fn query_groups(&self, query: &str, offset: u64, limit: u64) -> Page<String>;
     fn group_exists(&self, name: &str) -> bool;
     fn upsert_users(&self, users: &[DirectoryUser], change: &Change) -> ImportCounts;

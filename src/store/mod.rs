@@ -279,6 +279,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<DirectoryUser>>> + Send;
     fn get_user(&self, id: &str)
     -> impl Future<Output = StoreResult<Option<DirectoryUser>>> + Send;
+    /// The directory users of `ids` that exist, in no particular order; read one by one unless the store reads
+    /// them together (as for [`Store::get_accounts`]).
+    fn get_users(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<DirectoryUser>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                found.extend(self.get_user(id).await?);
+            }
+            Ok(found)
+        }
+    }
     /// The groups directory users belong to whose name contains `query` (case-insensitively), prefix matches
     /// first, then by name.
     fn query_groups(

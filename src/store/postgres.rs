@@ -297,6 +297,10 @@ impl Store for PgStore {
         on_conn!(self, |conn| users::get(&mut conn, id).await?)
     }
 
+    async fn get_users(&self, ids: &[String]) -> StoreResult<Vec<DirectoryUser>> {
+        on_conn!(self, |conn| users::get_many(&mut conn, ids).await?)
+    }
+
     async fn query_groups(
         &self,
         query: &str,

@@ -352,6 +352,78 @@ async fn account_reach_judges_every_route_of_the_namespace_and_below() {
     assert_eq!(e.code, Code::InvalidArgument, "{e:?}");
 }
 
+/// Reach through policies that look at the directory: each impersonated account is judged with its own user's
+/// e-mail and groups (the users read together), a unique account with none, and an account asked for twice is
+/// answered twice.
+#[tokio::test]
+async fn account_reach_judges_directory_policies_with_each_accounts_own_user() {
+    let s = TestServer::start().await;
+    let t = tree(&s).await;
+    let person = |id: &str, email: &str, groups: &[&str]| DirectoryUser {
+        id: id.into(),
+        name: id.into(),
+        email: email.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    };
+    s.client
+        .import_users(&[
+            person("ann", "ann@corp.example", &[]),
+            person("bo", "bo@elsewhere.example", &["sre"]),
+            person("cy", "cy@elsewhere.example", &[]),
+        ])
+        .await
+        .unwrap();
+    let (ann, _) = account(&s, &t.eng, "ann").await;
+    let (bo, _) = account(&s, &t.eng, "bo").await;
+    let (cy, _) = account(&s, &t.eng, "cy").await;
+    let (bot, _) = account(&s, &t.eng, "svc-unique").await;
+    let corp = id(&set_policy(
+        &s,
+        json!({"namespaceId": t.eng, "name": "corp", "allowedDomains": ["corp.example"]}),
+    )
+    .await);
+    let sre = id(&set_policy(
+        &s,
+        json!({"namespaceId": t.eng, "name": "sre", "ppl": r#"{"allow": {"or": [{"groups": "sre"}]}}"#}),
+    )
+    .await);
+    let route = id(&set_route(&s, json!({"namespaceId": t.eng, "name": "app", "from": "https://app.example.com", "policyIds": [corp, sre]})).await);
+
+    let all = s
+        .client
+        .account_reach(&[
+            ann.clone(),
+            bo.clone(),
+            cy.clone(),
+            bot.clone(),
+            ann.clone(),
+        ])
+        .await
+        .unwrap();
+    let verdicts: Vec<(&str, bool, &str)> = all
+        .iter()
+        .map(|a| {
+            assert_eq!(a.routes.len(), 1);
+            assert_eq!(a.routes[0].route_id, route);
+            (
+                a.service_account_id.as_str(),
+                a.routes[0].allowed,
+                a.routes[0].policy_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            (ann.as_str(), true, corp.as_str()),
+            (bo.as_str(), true, sre.as_str()),
+            (cy.as_str(), false, ""),
+            (bot.as_str(), false, ""),
+            (ann.as_str(), true, corp.as_str()),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn dangling_entries_name_deleted_and_disabled_accounts_and_unknown_users() {
     let s = TestServer::start().await;

@@ -419,6 +419,23 @@ async fn accounts_are_read_together() {
     many.sort_by(|x, y| x.account.id.cmp(&y.account.id));
     assert_eq!(many, vec![a, b]);
     assert!(store.get_accounts(&[]).await.unwrap().is_empty());
+
+    let (ann, bo) = (
+        user("ann", "Ann", "ann@x.example", &["ops"]),
+        user("bo", "Bo", "bo@x.example", &[]),
+    );
+    store
+        .upsert_users(&[ann.clone(), bo.clone()], &change(1))
+        .await
+        .unwrap();
+    let mut users = store
+        .get_users(&["bo".into(), "nobody".into(), "ann".into()])
+        .await
+        .unwrap();
+    users.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(users, vec![ann.clone(), bo]);
+    assert_eq!(users[0], store.get_user("ann").await.unwrap().unwrap());
+    assert!(store.get_users(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]

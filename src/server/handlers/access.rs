@@ -136,7 +136,8 @@ pub async fn reach<S: Store>(
         .into_iter()
         .map(|r| (r.account.id.clone(), r))
         .collect();
-    let mut accounts = Vec::with_capacity(req.service_account_ids.len());
+    // The accounts the caller may see, with the routes each could use, in the order asked.
+    let mut visible = Vec::with_capacity(req.service_account_ids.len());
     for id in &req.service_account_ids {
         let Some(record) = records.get(id) else {
             continue;
@@ -155,16 +156,40 @@ pub async fn reach<S: Store>(
             .copied()
             .filter(|r| below.contains(&r.namespace_id))
             .collect();
-        // The directory user is read only when a route it could use looks at e-mails or groups, as /verify does.
-        let user = if usable.iter().any(|r| access.reads_directory(r)) {
-            state.store.get_user(&account.user_id).await?
+        // The directory user matters only when a route it could use looks at e-mails or groups, as for /verify.
+        let reads_directory = usable.iter().any(|r| access.reads_directory(r));
+        visible.push((account, usable, reads_directory));
+    }
+    // Those users, read together.
+    let wanted: Vec<String> = visible
+        .iter()
+        .filter(|(_, _, reads)| *reads)
+        .map(|(a, _, _)| a.user_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let users: HashMap<String, crate::model::DirectoryUser> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .store
+            .get_users(&wanted)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect()
+    };
+    let mut accounts = Vec::with_capacity(visible.len());
+    for (account, usable, reads_directory) in visible {
+        let user = if reads_directory {
+            users.get(&account.user_id)
         } else {
             None
         };
         let reach = usable
             .into_iter()
             .map(|r| {
-                let j = access.judge_route(r, account, user.as_ref(), caller.now);
+                let j = access.judge_route(r, account, user, caller.now);
                 let (policy_id, policy_name) = j.policy.unwrap_or_default();
                 wire::Reach {
                     route_id: r.id.clone(),

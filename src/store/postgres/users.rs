@@ -227,6 +227,23 @@ impl Row {
 /// The columns [`Row`] reads, from `users` as `u`.
 pub(super) const COLUMNS: &str = "u.id, u.name, u.email, u.groups::text AS groups";
 
+/// The users of `ids` that exist, in one statement.
+pub(super) async fn get_many(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> PgResult<Vec<DirectoryUser>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(Row::into_user)
+        .collect::<StoreResult<_>>()?)
+}
+
 pub(super) async fn get(conn: &mut PgConnection, id: &str) -> PgResult<Option<DirectoryUser>> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users u WHERE u.id = $1"
