@@ -255,10 +255,18 @@ async fn classify<S: Store>(
             *enabled.entry(a.user_id).or_default() |= !a.disabled;
         }
     }
+    // The entries that are directory users' ids, read together.
+    let users: HashSet<String> = state
+        .store
+        .get_users(entries)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     let mut deleted: Option<HashSet<String>> = None;
     let mut out = HashMap::new();
     for entry in entries {
-        if state.store.get_user(entry).await?.is_some() {
+        if users.contains(entry) {
             continue;
         }
         if entry.contains('@') {

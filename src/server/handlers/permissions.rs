@@ -250,14 +250,23 @@ pub async fn list_users<S: Store>(
         .filter(|p| p.subject_type == SubjectType::Group)
         .map(|p| p.subject_id)
         .collect();
+    // The bound users' directory entries, read together.
+    let ids: Vec<String> = found
+        .iter()
+        .map(|p| p.subject_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let directory: HashMap<String, crate::model::DirectoryUser> = state
+        .store
+        .get_users(&ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
     let mut users = Vec::with_capacity(found.len());
-    let mut directory: HashMap<String, Option<crate::model::DirectoryUser>> = HashMap::new();
     for p in &found {
-        if !directory.contains_key(&p.subject_id) {
-            let user = state.store.get_user(&p.subject_id).await?;
-            directory.insert(p.subject_id.clone(), user);
-        }
-        let user = directory.get(&p.subject_id).and_then(Option::as_ref);
+        let user = directory.get(&p.subject_id);
         users.push(wire::NamespacePermissionUser {
             id: p.id.clone(),
             created_at: ts(p.created_at),
