@@ -279,20 +279,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Page<DirectoryUser>>> + Send;
     fn get_user(&self, id: &str)
     -> impl Future<Output = StoreResult<Option<DirectoryUser>>> + Send;
-    /// The directory users of `ids` that exist, in no particular order; read one by one unless the store reads
-    /// them together (as for [`Store::get_accounts`]).
+    /// The directory users of `ids` that exist, in no particular order, read together.
     fn get_users(
         &self,
         ids: &[String],
-    ) -> impl Future<Output = StoreResult<Vec<DirectoryUser>>> + Send {
-        async move {
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids {
-                found.extend(self.get_user(id).await?);
-            }
-            Ok(found)
-        }
-    }
+    ) -> impl Future<Output = StoreResult<Vec<DirectoryUser>>> + Send;
     /// The groups directory users belong to whose name contains `query` (case-insensitively), prefix matches
     /// first, then by name.
     fn query_groups(
@@ -326,20 +317,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<AccountRecord>>> + Send;
-    /// The accounts of `ids` that exist, in no particular order. The default reads them one by one; a store
-    /// whose reads cross a network reads them together.
+    /// The accounts of `ids` that exist, in no particular order, read together.
     fn get_accounts(
         &self,
         ids: &[String],
-    ) -> impl Future<Output = StoreResult<Vec<AccountRecord>>> + Send {
-        async move {
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids {
-                found.extend(self.get_account(id).await?);
-            }
-            Ok(found)
-        }
-    }
+    ) -> impl Future<Output = StoreResult<Vec<AccountRecord>>> + Send;
     /// What `/verify` needs: the account and, when `with_namespaces` (a namespace-scoped check) and the account
     /// exists, every namespace. Stores that can should answer in one read; the default makes two.
     fn get_account_for_verify(

@@ -505,6 +505,15 @@ impl Store for SqliteStore {
         accounts::get(&mut conn, id).await
     }
 
+    async fn get_accounts(&self, ids: &[String]) -> StoreResult<Vec<AccountRecord>> {
+        let mut conn = self.inner.read.acquire().await?;
+        accounts::get_many(&mut conn, ids).await
+    }
+
+    async fn get_users(&self, ids: &[String]) -> StoreResult<Vec<DirectoryUser>> {
+        users::get_many(&self.inner.read, ids).await
+    }
+
     async fn get_account_for_verify(
         &self,
         id: &str,

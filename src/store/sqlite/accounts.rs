@@ -107,6 +107,21 @@ pub(super) async fn get(
     row.map(Row::into_record).transpose()
 }
 
+/// The accounts of `ids` that exist, in one statement (the ids passed as one JSON array).
+pub(super) async fn get_many(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+) -> StoreResult<Vec<AccountRecord>> {
+    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM service_accounts WHERE id IN (SELECT value FROM json_each(?))"
+    )))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Row::into_record).collect()
+}
+
 /// What `/verify` reads: the account, the namespaces when asked (empty otherwise), and the access version of
 /// the same snapshot (0 when there is no such account).
 pub(super) type VerifyRead = (Option<AccountRecord>, Vec<Namespace>, i64);

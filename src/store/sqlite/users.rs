@@ -156,6 +156,18 @@ pub(super) fn get_inline(conn: &rusqlite::Connection, id: &str) -> rusqlite::Res
         .optional()
 }
 
+/// The users of `ids` that exist, in one statement (the ids passed as one JSON array).
+pub(super) async fn get_many(pool: &SqlitePool, ids: &[String]) -> StoreResult<Vec<DirectoryUser>> {
+    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, email, groups FROM users WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Row::into_user).collect()
+}
+
 pub(super) async fn get(pool: &SqlitePool, id: &str) -> StoreResult<Option<DirectoryUser>> {
     let row: Option<Row> = sqlx::query_as(GET).bind(id).fetch_optional(pool).await?;
     row.map(Row::into_user).transpose()
