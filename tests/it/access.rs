@@ -6,12 +6,11 @@
 
 use chrono::Duration;
 use sacon::api::wire::paths;
-use sacon::model::DirectoryUser;
 use sacon::store::{Change, Store};
 use serde_json::{Value, json};
 
 use crate::support::TestServer;
-use crate::support::access::{Tree, account, id, set_policy, set_route, tree};
+use crate::support::access::{Tree, account, id, person, set_policy, set_route, tree};
 
 /// `/verify` for `url` as nginx `auth_request` asks it: status and the deciding policy.
 async fn check(s: &TestServer, jwt: &str, url: &str) -> (u16, Option<String>) {
@@ -42,16 +41,10 @@ async fn check_forwarded(s: &TestServer, jwt: &str, proto: &str, host: &str, uri
 }
 
 async fn directory(s: &TestServer) {
-    let user = |id: &str, email: &str, groups: &[&str]| DirectoryUser {
-        id: id.into(),
-        name: id.into(),
-        email: email.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-    };
     s.client
         .import_users(&[
-            user("ann", "ann@example.com", &["deployers", "sre"]),
-            user("bob", "bob@example.org", &["sre"]),
+            person("ann", "ann@example.com", &["deployers", "sre"]),
+            person("bob", "bob@example.org", &["sre"]),
         ])
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::support::TestServer;
-use crate::support::access::{account, id, set_policy, set_route, tree};
+use crate::support::access::{account, id, person, set_policy, set_route, tree};
 
 fn client_for(s: &TestServer, jwt: &str) -> Client {
     Client::new(
@@ -359,12 +359,6 @@ async fn account_reach_judges_every_route_of_the_namespace_and_below() {
 async fn account_reach_judges_directory_policies_with_each_accounts_own_user() {
     let s = TestServer::start().await;
     let t = tree(&s).await;
-    let person = |id: &str, email: &str, groups: &[&str]| DirectoryUser {
-        id: id.into(),
-        name: id.into(),
-        email: email.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-    };
     s.client
         .import_users(&[
             person("ann", "ann@corp.example", &[]),

@@ -1,10 +1,21 @@
 //! Fixtures for the route and policy tests: raw JSON calls (as root or with a service account's token), a small
-//! namespace tree, and accounts with their tokens.
+//! namespace tree, directory users, and accounts with their tokens.
 
 use sacon::api::wire::paths;
+use sacon::model::DirectoryUser;
 use serde_json::{Value, json};
 
 use super::TestServer;
+
+/// A directory user named as its id.
+pub fn person(id: &str, email: &str, groups: &[&str]) -> DirectoryUser {
+    DirectoryUser {
+        id: id.into(),
+        name: id.into(),
+        email: email.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
 
 /// Global › Engineering › API, and Global › Ops.
 pub struct Tree {
